@@ -1,0 +1,5 @@
+//! The `natlab` binary.
+
+fn main() -> std::process::ExitCode {
+    sim_cli::main()
+}

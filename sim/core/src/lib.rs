@@ -1,0 +1,38 @@
+//! The vocabulary every natlab crate shares.
+//!
+//! * [`SimInstant`]: microseconds since the start of a run. Protocol cores never read a clock;
+//!   drivers hand them `now` as a `SimInstant`.
+//! * [`Seed`]: the one scenario seed and the named sub-seeds derived from it, so that each NAT,
+//!   link and endpoint has its own reproducible random stream.
+//! * [`Datagram`], [`Transmit`], [`StreamCommand`], [`StreamEvent`]: what cores exchange with the
+//!   network.
+//! * [`Node`]: the sans-IO surface of every core (`handle_*` inputs, `poll_*` outputs).
+//!
+//! # The drive contract
+//!
+//! After any input (`handle_datagram`, `handle_stream`, `handle_timeout` or a verb-named command),
+//! a driver drains `poll_transmit` until it returns `None`, drains `poll_event`, then sleeps until
+//! `poll_timeout` (or the next input, whichever comes first):
+//!
+//! ```
+//! use sim_core::{Node, SimInstant};
+//!
+//! fn step<N: Node>(node: &mut N, now: SimInstant, sink: &mut Vec<N::Event>) -> Option<SimInstant> {
+//!     node.handle_timeout(now);
+//!     while let Some(_transmit) = node.poll_transmit() { /* hand it to the network */ }
+//!     while let Some(event) = node.poll_event() { sink.push(event); }
+//!     node.poll_timeout()
+//! }
+//! ```
+
+mod net;
+mod node;
+mod seed;
+mod time;
+
+pub use net::{
+    Binding, Datagram, Protocol, StreamCommand, StreamError, StreamEvent, StreamId, Transmit,
+};
+pub use node::Node;
+pub use seed::{Seed, SimRng};
+pub use time::SimInstant;

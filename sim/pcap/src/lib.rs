@@ -1,0 +1,1 @@
+//! Capture forensics: reading pcap/pcapng, decoding SIP and STUN, correlating calls, findings

@@ -1,0 +1,1 @@
+//! Run reports: the event model and its reporters

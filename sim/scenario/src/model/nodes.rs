@@ -1,0 +1,475 @@
+//! Servers and endpoints. Every node has a `name`, sits on the public network or `behind` a NAT,
+//! has an `address` there (default: the next free one) and an access `link`.
+
+use super::network::LinkSpec;
+use super::values::{SimDuration, Transport};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// Defines a node struct: the fields every node has, then the kind's own.
+macro_rules! node_spec {
+    ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty,)* }) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// Unique name among all nodes and NATs.
+            pub name: String,
+            /// The NAT whose LAN the node is on. Default: the public network.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub behind: Option<String>,
+            /// Address on that network. Default: the next free address (public nodes from
+            /// 203.0.113.0/24, LAN nodes from the NAT's `lan`).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub address: Option<IpAddr>,
+            /// The node's access link. Default: `topology.defaults.link`.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub link: Option<LinkSpec>,
+            $($(#[$fmeta])* pub $field: $ty,)*
+        }
+
+        impl NodeSpec for $name {
+            fn common(&self) -> Common<'_> {
+                Common {
+                    name: &self.name,
+                    behind: self.behind.as_deref(),
+                    address: self.address,
+                    link: self.link.as_ref(),
+                }
+            }
+        }
+    };
+}
+
+/// What every node has, borrowed.
+#[derive(Clone, Copy, Debug)]
+pub struct Common<'a> {
+    /// Node name.
+    pub name: &'a str,
+    /// NAT it sits behind, if any.
+    pub behind: Option<&'a str>,
+    /// Address, if written.
+    pub address: Option<IpAddr>,
+    /// Access link, if written.
+    pub link: Option<&'a LinkSpec>,
+}
+
+/// Access to the fields every node has.
+pub trait NodeSpec {
+    /// The common fields.
+    fn common(&self) -> Common<'_>;
+}
+
+/// A server, tagged by `kind`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ServerSpec {
+    /// SIP registrar and stateful proxy (with trunk policies).
+    Sip(SipServerSpec),
+    /// STUN server (RFC 5389 Binding; RFC 5780 tests with an alternate address).
+    Stun(StunSpec),
+    /// TURN server (RFC 5766).
+    Turn(TurnSpec),
+    /// AAE web service (login and account binding).
+    AaeWeb(WebServiceSpec),
+    /// DNS server.
+    Dns(DnsSpec),
+}
+
+impl ServerSpec {
+    /// The fields every node has.
+    pub fn common(&self) -> Common<'_> {
+        match self {
+            Self::Sip(s) => s.common(),
+            Self::Stun(s) => s.common(),
+            Self::Turn(s) => s.common(),
+            Self::AaeWeb(s) => s.common(),
+            Self::Dns(s) => s.common(),
+        }
+    }
+
+    /// The `kind` as written.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Self::Sip(_) => "sip",
+            Self::Stun(_) => "stun",
+            Self::Turn(_) => "turn",
+            Self::AaeWeb(_) => "aae-web",
+            Self::Dns(_) => "dns",
+        }
+    }
+}
+
+/// An endpoint, tagged by `kind`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum EndpointSpec {
+    /// A device running the AAE P2P tunnel SDK.
+    Aae(AaeSpec),
+    /// A SIP softphone (the softphone SDK's user agent).
+    Softphone(SoftphoneSpec),
+    /// An intercom with the documented SIP settings.
+    Intercom(IntercomSpec),
+    /// A bare ICE agent (STUN/TURN gathering and connectivity checks).
+    IceAgent(IceAgentSpec),
+    /// A UDP probe: sends numbered probes, optionally echoes, counts what it receives.
+    UdpProbe(UdpProbeSpec),
+}
+
+impl EndpointSpec {
+    /// The fields every node has.
+    pub fn common(&self) -> Common<'_> {
+        match self {
+            Self::Aae(s) => s.common(),
+            Self::Softphone(s) => s.common(),
+            Self::Intercom(s) => s.common(),
+            Self::IceAgent(s) => s.common(),
+            Self::UdpProbe(s) => s.common(),
+        }
+    }
+
+    /// The `kind` as written.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Self::Aae(_) => "aae",
+            Self::Softphone(_) => "softphone",
+            Self::Intercom(_) => "intercom",
+            Self::IceAgent(_) => "ice-agent",
+            Self::UdpProbe(_) => "udp-probe",
+        }
+    }
+}
+
+/// A user name and password known to a server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    /// User name.
+    pub user: String,
+    /// Password.
+    pub password: String,
+}
+
+/// Knobs that a `server_policy` action switches at run time.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServerPolicy {
+    /// Answer every request with this status code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub respond: Option<u16>,
+    /// Silently drop every request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop: Option<bool>,
+}
+
+node_spec! {
+    /// SIP registrar and stateful proxy.
+    SipServerSpec {
+        /// Listening port. Default 5060.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+        /// Transports served. Default `[udp]`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        transports: Vec<Transport>,
+        /// SIP domain. Default: the server's name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        domain: Option<String>,
+        /// Digest realm. Default: the domain.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        realm: Option<String>,
+        /// Accounts allowed to register; none means no authentication.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        accounts: Vec<Account>,
+        /// Policy in force from the start.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        policy: Option<ServerPolicy>,
+    }
+}
+
+/// The second address of a STUN server for RFC 5780 / RFC 3489 behaviour tests.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlternateAddress {
+    /// Alternate IP address.
+    pub address: IpAddr,
+    /// Alternate port. Default 3479.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
+node_spec! {
+    /// STUN server.
+    StunSpec {
+        /// Listening port. Default 3478.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+        /// Alternate address and port (CHANGE-REQUEST, OTHER-ADDRESS).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        alternate: Option<AlternateAddress>,
+    }
+}
+
+node_spec! {
+    /// TURN server.
+    TurnSpec {
+        /// Listening port. Default 3478.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+        /// Long-term credential realm. Default: the server's name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        realm: Option<String>,
+        /// Accounts allowed to allocate.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        accounts: Vec<Account>,
+        /// Transports towards clients. Default `[udp]`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        transports: Vec<Transport>,
+        /// Allocation quota per user. Default unlimited.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_allocations: Option<u32>,
+        /// Nonce lifetime. Default `1h`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nonce_lifetime: Option<SimDuration>,
+    }
+}
+
+node_spec! {
+    /// AAE web service: login and account binding.
+    WebServiceSpec {
+        /// Listening port. Default 443.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+        /// Accounts (`userid`/`passwd` in the document).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        accounts: Vec<Account>,
+    }
+}
+
+/// One DNS A/AAAA record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DnsRecord {
+    /// Fully qualified name.
+    pub name: String,
+    /// Address it resolves to.
+    pub address: IpAddr,
+}
+
+node_spec! {
+    /// DNS server.
+    DnsSpec {
+        /// Listening port. Default 53.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+        /// Zone records.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        records: Vec<DnsRecord>,
+    }
+}
+
+/// Account-binding flavour of the AAE web service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Firmware {
+    /// New firmware binding flow.
+    New,
+    /// Old firmware binding flow.
+    Old,
+}
+
+/// TURN credentials of a client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TurnCredentials {
+    /// TURN server node.
+    pub server: String,
+    /// User name.
+    pub user: String,
+    /// Password.
+    pub password: String,
+}
+
+node_spec! {
+    /// A device running the AAE P2P tunnel SDK.
+    AaeSpec {
+        /// Device id registered at the relay SIP server.
+        device_id: String,
+        /// Device ticket (the SIP password).
+        device_ticket: String,
+        /// The relay SIP server node.
+        sip_server: String,
+        /// STUN server node for NAT type detection and server-reflexive candidates.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stun_server: Option<String>,
+        /// TURN relay.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        turn: Option<TurnCredentials>,
+        /// AAE web service node for login and binding.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        web_service: Option<String>,
+        /// Binding flavour. Default `new`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        firmware: Option<Firmware>,
+        /// Local SIP port. Default 5060.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+        /// Tunnels the device accepts at once: 1 to 15, default 4.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_calls: Option<i64>,
+        /// Tunnel keep-alive timeout: at most `180s`, default `180s`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tnl_timeout: Option<SimDuration>,
+        /// Idle timeout on application data; `0s` (default) turns it off.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        idle_timeout: Option<SimDuration>,
+        /// Skip registration, NAT type detection and UPnP during init. Default false.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fast_init: Option<bool>,
+    }
+}
+
+/// PRACK (RFC 3262) mode of the softphone, as `setReliableProvisional` documents it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PrackMode {
+    /// Mode 0: never send reliable provisionals (default).
+    Never,
+    /// Mode 1: only with a body and when the far end supports it.
+    SupportedEssential,
+    /// Mode 2: whenever the far end supports it.
+    Supported,
+    /// Mode 3: always.
+    Required,
+}
+
+/// SRTP policy of the softphone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SrtpPolicy {
+    /// Plain RTP only (RTP/AVP).
+    None,
+    /// Offer SRTP, accept RTP.
+    Prefer,
+    /// SRTP only (RTP/SAVP).
+    Force,
+}
+
+node_spec! {
+    /// A SIP softphone.
+    SoftphoneSpec {
+        /// SIP user.
+        user: String,
+        /// SIP password.
+        password: String,
+        /// Registrar/proxy node.
+        server: String,
+        /// SIP domain. Default: the server's domain.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        domain: Option<String>,
+        /// Local SIP port. Default 5060.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+        /// Transport. Default `udp`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transport: Option<Transport>,
+        /// Registration expiry in seconds: at most 3600, default 3600.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        register_expires: Option<i64>,
+        /// Registration retries; 0 or less turns retry off.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_times: Option<i64>,
+        /// SIP keep-alive interval; `0s` turns it off. Recommended `30s` or `50s`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        keep_alive: Option<SimDuration>,
+        /// RFC 3581 rport. Default true.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rport: Option<bool>,
+        /// PRACK mode. Default `never`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prack: Option<PrackMode>,
+        /// SRTP policy. Default `none`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        srtp: Option<SrtpPolicy>,
+        /// Session timer; at least `90s` when set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session_timer: Option<SimDuration>,
+    }
+}
+
+/// The intercom's STUN setting.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntercomStun {
+    /// STUN server address (IPv4 or DNS name; a node name resolves to that node).
+    pub ip: String,
+    /// STUN server port.
+    pub port: i64,
+}
+
+node_spec! {
+    /// An intercom, configured exactly by its documented SIP settings.
+    IntercomSpec {
+        /// SIP proxy address (`sip:host` or `host`; the host may be a node name).
+        proxy: String,
+        /// SIP server address, used as the digest realm.
+        realm: String,
+        /// User number: 1 to 31 characters.
+        user: String,
+        /// Password: 1 to 31 characters.
+        password: String,
+        /// STUN server settings.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stun: Option<IntercomStun>,
+        /// Registration period in seconds, 30 to 900; re-registers 6 s before it expires.
+        registration_interval: i64,
+        /// H.264 payload type, 99 to 127. Default 102.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        h264: Option<i64>,
+        /// Transport: udp, tcp or tls.
+        transport: Transport,
+    }
+}
+
+/// ICE role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum IceRole {
+    /// Controlling agent (nominates).
+    Controlling,
+    /// Controlled agent.
+    Controlled,
+}
+
+node_spec! {
+    /// A bare ICE agent.
+    IceAgentSpec {
+        /// Local UDP port. Default 4000.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+        /// Role. Default `controlling`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<IceRole>,
+        /// The other ICE agent.
+        peer: String,
+        /// STUN server nodes for server-reflexive candidates.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        stun_servers: Vec<String>,
+        /// TURN relay.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        turn: Option<TurnCredentials>,
+    }
+}
+
+node_spec! {
+    /// A UDP probe.
+    UdpProbeSpec {
+        /// Local UDP port. Default 5000.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+        /// Echo every probe back to its source, telling it the address it was seen from.
+        /// Default false.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        echo: Option<bool>,
+    }
+}

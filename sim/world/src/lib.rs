@@ -1,0 +1,1 @@
+//! The simulated world: turmoil hosts, the NAT fabric, link models, faults and capture

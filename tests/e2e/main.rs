@@ -1,0 +1,4 @@
+//! End-to-end tests: the `natlab` binary and the crates together, on the bundled scenarios and
+//! captures.
+
+mod support;
