@@ -1,1 +1,4 @@
-//! The simulated world: turmoil hosts, the NAT fabric, link models, faults and capture
+//! The simulated world.
+
+pub mod capture;
+pub mod fabric;

@@ -1,0 +1,895 @@
+//! The fabric: the simulated network between nodes, as a sans-IO discrete-event engine.
+//!
+//! The fabric owns every network segment (the public network and one LAN behind each NAT), each
+//! node's and NAT's access link, the NAT boxes, and the fault rules. A packet a node sends is
+//! routed hop by hop: over the sender's access link onto its network, over the receiver's link
+//! into the next attachment (a node, or a NAT's inside or outside), where a NAT translates it
+//! and sends it on over its other side. Every hop is recorded for the capture (LAN hops with
+//! private addresses, WAN hops translated), and so is every drop, with its reason.
+//!
+//! # Time and the drive contract
+//! Inputs carry their simulated time: [`Fabric::send`] at the moment a node sent, faults at the
+//! moment they happen. [`Fabric::advance`] processes every scheduled arrival up to `now` in
+//! `(time, sequence)` order; afterwards drain [`Fabric::poll_delivery`] and
+//! [`Fabric::poll_capture`], and wake again at [`Fabric::poll_timeout`]. The fabric reads no
+//! clock and draws randomness only from seeded per-link streams, so the same inputs always give
+//! the same hops, drops and capture.
+//!
+//! # Where a hop is recorded
+//! A hop on network `N` is recorded once, at the moment it reaches the receiving attachment
+//! (after both access links), so the capture of every network is in time order. A packet lost
+//! on its sender's link is recorded at the moment it left, with the reason.
+
+mod link;
+mod packet;
+mod rules;
+
+pub use link::{LinkConfig, LossConfig};
+pub use packet::{
+    Attachment, Entity, NatId, NetworkId, NodeId, Packet, TcpFlags, TcpHeader, Transport, Via,
+};
+
+use bytes::Bytes;
+use link::{Dir, Link};
+use rules::{HeldHop, RuleVerdict, Rules};
+use sim_core::{Protocol, Seed, SimInstant};
+use sim_nat::{Nat, PacketMeta, Verdict};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+/// Why the fabric dropped a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DropReason {
+    /// A NAT's filter refused an inbound packet.
+    Filtered,
+    /// Inbound to a NAT port without a mapping (never made, expired, flushed).
+    NoMapping,
+    /// A LAN host addressed its NAT's public address and the NAT does not hairpin.
+    NoHairpin,
+    /// The NAT had no free external port.
+    PortsExhausted,
+    /// Lost on a link (loss model or loss burst).
+    LinkLoss,
+    /// A partition or isolation fault.
+    Partition,
+    /// A fragmented packet at a NAT that drops fragments.
+    Fragment,
+    /// The receiving node is crashed or the NAT is down.
+    NodeDown,
+    /// No attachment owns the destination address.
+    NoRoute,
+    /// Nothing listens on the destination UDP port.
+    PortUnreachable,
+}
+
+impl DropReason {
+    /// The kebab-case name the scenario language uses.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Filtered => "filtered",
+            Self::NoMapping => "no-mapping",
+            Self::NoHairpin => "no-hairpin",
+            Self::PortsExhausted => "ports-exhausted",
+            Self::LinkLoss => "link-loss",
+            Self::Partition => "partition",
+            Self::Fragment => "fragment",
+            Self::NodeDown => "node-down",
+            Self::NoRoute => "no-route",
+            Self::PortUnreachable => "port-unreachable",
+        }
+    }
+
+    fn from_nat(reason: sim_nat::DropReason) -> Self {
+        match reason {
+            sim_nat::DropReason::Filtered => Self::Filtered,
+            sim_nat::DropReason::NoHairpin => Self::NoHairpin,
+            sim_nat::DropReason::PortsExhausted => Self::PortsExhausted,
+            sim_nat::DropReason::NotOurAddress | sim_nat::DropReason::NoAddressOfFamily => {
+                Self::NoRoute
+            }
+            _ => Self::NoMapping,
+        }
+    }
+}
+
+impl fmt::Display for DropReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A dropped packet, for expectations and reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DropRecord {
+    /// When.
+    pub time: SimInstant,
+    /// Why.
+    pub reason: DropReason,
+    /// Where: the attachment at which it died.
+    pub at: Attachment,
+    /// The node that sent it first.
+    pub origin: NodeId,
+}
+
+/// A packet handed to a node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// The receiving node.
+    pub node: NodeId,
+    /// The packet, as the node sees it (after every NAT).
+    pub packet: Packet,
+    /// When it arrived.
+    pub time: SimInstant,
+}
+
+/// One hop (or drop) for the capture.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaptureRecord {
+    /// Capture timestamp.
+    pub time: SimInstant,
+    /// The network it was on.
+    pub network: NetworkId,
+    /// The sending attachment.
+    pub from: Attachment,
+    /// The receiving attachment, if the packet got that far.
+    pub to: Option<Attachment>,
+    /// The packet as it was on this network.
+    pub packet: Packet,
+    /// The hop's MTU (the smaller of both links'), to fragment the frame as it was carried.
+    pub mtu: u16,
+    /// Why it was dropped here, if it was.
+    pub dropped: Option<(DropReason, String)>,
+}
+
+/// Counters over a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    /// Packets nodes sent.
+    pub sent: u64,
+    /// Packets delivered to nodes.
+    pub delivered: u64,
+    /// Hops completed (a packet crossing a NAT makes two).
+    pub hops: u64,
+    /// Drops by reason.
+    pub dropped: BTreeMap<DropReason, u64>,
+}
+
+#[derive(Debug)]
+struct Network {
+    name: String,
+    hosts: BTreeMap<IpAddr, Attachment>,
+    gateway: Option<NatId>,
+}
+
+#[derive(Debug)]
+struct NodeState {
+    name: String,
+    network: NetworkId,
+    ip: IpAddr,
+    link: Link,
+    up: bool,
+    udp: BTreeSet<u16>,
+}
+
+#[derive(Debug)]
+struct NatState {
+    name: String,
+    nat: Nat,
+    inside: NetworkId,
+    upstream: NetworkId,
+    link: Link,
+    down_until: SimInstant,
+    drop_fragments: bool,
+}
+
+#[derive(Debug)]
+struct Hop {
+    network: NetworkId,
+    from: Attachment,
+    to: Attachment,
+    packet: Packet,
+    mtu: u16,
+}
+
+#[derive(Debug)]
+struct Scheduled {
+    at: SimInstant,
+    seq: u64,
+    hop: Hop,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scheduled {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+/// Errors building or changing the topology.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TopologyError {
+    /// Two attachments claim one address on one network.
+    #[error("address {ip} is already used on network {network}")]
+    AddressInUse {
+        /// The address.
+        ip: IpAddr,
+        /// The network's name.
+        network: String,
+    },
+}
+
+/// The simulated network. See the module documentation.
+#[derive(Debug)]
+pub struct Fabric {
+    seed: Seed,
+    now: SimInstant,
+    networks: Vec<Network>,
+    nodes: Vec<NodeState>,
+    nats: Vec<NatState>,
+    rules: Rules,
+    queue: BinaryHeap<Reverse<Scheduled>>,
+    seq: u64,
+    next_ip_id: u32,
+    deliveries: VecDeque<Delivery>,
+    capture: Option<VecDeque<CaptureRecord>>,
+    drops: Vec<DropRecord>,
+    stats: Stats,
+}
+
+impl Fabric {
+    /// An empty fabric with only the public network (id 0, named `public_name`). With
+    /// `capture`, every hop and drop is queued for [`Fabric::poll_capture`].
+    pub fn new(seed: Seed, public_name: &str, capture: bool) -> Self {
+        Self {
+            seed,
+            now: SimInstant::ZERO,
+            networks: vec![Network {
+                name: public_name.to_owned(),
+                hosts: BTreeMap::new(),
+                gateway: None,
+            }],
+            nodes: Vec::new(),
+            nats: Vec::new(),
+            rules: Rules::default(),
+            queue: BinaryHeap::new(),
+            seq: 0,
+            next_ip_id: 0,
+            deliveries: VecDeque::new(),
+            capture: capture.then(VecDeque::new),
+            drops: Vec::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// The public network.
+    pub const PUBLIC: NetworkId = NetworkId(0);
+
+    /// Adds a node on `network` at `ip`.
+    ///
+    /// # Errors
+    /// When the address is taken on that network.
+    pub fn add_node(
+        &mut self,
+        name: &str,
+        network: NetworkId,
+        ip: IpAddr,
+        link: LinkConfig,
+    ) -> Result<NodeId, TopologyError> {
+        let id = NodeId(self.nodes.len() as u32);
+        self.claim(network, ip, Attachment::Node(id))?;
+        self.nodes.push(NodeState {
+            name: name.to_owned(),
+            network,
+            ip,
+            link: Link::new(link, self.seed.derive(&format!("link/{name}"))),
+            up: true,
+            udp: BTreeSet::new(),
+        });
+        Ok(id)
+    }
+
+    /// Adds a NAT whose outside is on `upstream`; it gets a new LAN network named `lan_name`.
+    ///
+    /// # Errors
+    /// When one of its public addresses is taken on `upstream`.
+    pub fn add_nat(
+        &mut self,
+        name: &str,
+        nat: Nat,
+        upstream: NetworkId,
+        lan_name: &str,
+        link: LinkConfig,
+        drop_fragments: bool,
+    ) -> Result<(NatId, NetworkId), TopologyError> {
+        let id = NatId(self.nats.len() as u32);
+        let inside = NetworkId(self.networks.len() as u32);
+        for &ip in &nat.config().public {
+            self.claim(upstream, ip, Attachment::NatOutside(id))?;
+        }
+        self.networks.push(Network {
+            name: lan_name.to_owned(),
+            hosts: BTreeMap::new(),
+            gateway: Some(id),
+        });
+        self.nats.push(NatState {
+            name: name.to_owned(),
+            nat,
+            inside,
+            upstream,
+            link: Link::new(link, self.seed.derive(&format!("link/{name}"))),
+            down_until: SimInstant::ZERO,
+            drop_fragments,
+        });
+        Ok((id, inside))
+    }
+
+    fn claim(
+        &mut self,
+        network: NetworkId,
+        ip: IpAddr,
+        who: Attachment,
+    ) -> Result<(), TopologyError> {
+        let net = self.network_mut(network);
+        if net.hosts.contains_key(&ip) {
+            return Err(TopologyError::AddressInUse {
+                ip,
+                network: net.name.clone(),
+            });
+        }
+        net.hosts.insert(ip, who);
+        Ok(())
+    }
+
+    fn network_mut(&mut self, id: NetworkId) -> &mut Network {
+        let index = id.0 as usize;
+        assert!(index < self.networks.len(), "unknown network {id:?}");
+        &mut self.networks[index]
+    }
+
+    /// Network names, by id.
+    pub fn network_names(&self) -> impl Iterator<Item = &str> {
+        self.networks.iter().map(|n| n.name.as_str())
+    }
+
+    /// A node's current address.
+    pub fn node_ip(&self, node: NodeId) -> IpAddr {
+        self.node(node).ip
+    }
+
+    /// A node's name.
+    pub fn node_name(&self, node: NodeId) -> &str {
+        &self.node(node).name
+    }
+
+    /// A NAT's name.
+    pub fn nat_name(&self, nat: NatId) -> &str {
+        &self.nat(nat).name
+    }
+
+    /// The NAT core, to inspect its mappings.
+    pub fn nat_core(&self, nat: NatId) -> &Nat {
+        &self.nat(nat).nat
+    }
+
+    fn node(&self, id: NodeId) -> &NodeState {
+        &self.nodes[id.0 as usize]
+    }
+
+    fn node_mut(&mut self, id: NodeId) -> &mut NodeState {
+        &mut self.nodes[id.0 as usize]
+    }
+
+    fn nat(&self, id: NatId) -> &NatState {
+        &self.nats[id.0 as usize]
+    }
+
+    fn nat_mut(&mut self, id: NatId) -> &mut NatState {
+        &mut self.nats[id.0 as usize]
+    }
+
+    /// The node listens on a UDP port (TCP ports are the node's own TCP stack's business).
+    pub fn bind_udp(&mut self, node: NodeId, port: u16) {
+        self.node_mut(node).udp.insert(port);
+    }
+
+    /// A node sends a packet at `at` (the fabric never goes back in time: an input older than
+    /// the last processed instant is taken as happening then).
+    pub fn send(
+        &mut self,
+        at: SimInstant,
+        node: NodeId,
+        transport: Transport,
+        src_port: u16,
+        dst: SocketAddr,
+        payload: Bytes,
+    ) {
+        let at = at.max(self.now);
+        let state = self.node(node);
+        if !state.up {
+            return;
+        }
+        let (network, ip) = (state.network, state.ip);
+        if transport == Transport::Udp {
+            self.node_mut(node).udp.insert(src_port);
+        }
+        self.next_ip_id = self.next_ip_id.wrapping_add(1);
+        let packet = Packet {
+            src: SocketAddr::new(ip, src_port),
+            dst,
+            transport,
+            payload,
+            origin: node,
+            via: Via::default(),
+            ip_id: self.next_ip_id,
+        };
+        self.stats.sent += 1;
+        self.depart(at, network, Attachment::Node(node), packet);
+    }
+
+    /// Processes every arrival scheduled up to `now`.
+    pub fn advance(&mut self, now: SimInstant) {
+        while self.queue.peek().is_some_and(|Reverse(s)| s.at <= now) {
+            let Some(Reverse(s)) = self.queue.pop() else {
+                break;
+            };
+            self.now = self.now.max(s.at);
+            self.arrive(s.at, s.hop);
+        }
+        self.now = self.now.max(now);
+    }
+
+    /// When the next scheduled arrival is due.
+    pub fn poll_timeout(&self) -> Option<SimInstant> {
+        self.queue.peek().map(|Reverse(s)| s.at)
+    }
+
+    /// The next packet for a node.
+    pub fn poll_delivery(&mut self) -> Option<Delivery> {
+        self.deliveries.pop_front()
+    }
+
+    /// The next capture record.
+    pub fn poll_capture(&mut self) -> Option<CaptureRecord> {
+        self.capture.as_mut().and_then(VecDeque::pop_front)
+    }
+
+    /// Every drop so far.
+    pub fn drops(&self) -> &[DropRecord] {
+        &self.drops
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    fn schedule(&mut self, at: SimInstant, hop: Hop) {
+        self.seq += 1;
+        self.queue.push(Reverse(Scheduled {
+            at,
+            seq: self.seq,
+            hop,
+        }));
+    }
+
+    fn link_mut(&mut self, a: Attachment) -> Option<&mut Link> {
+        match a {
+            Attachment::Node(n) => Some(&mut self.node_mut(n).link),
+            Attachment::NatOutside(n) => Some(&mut self.nat_mut(n).link),
+            Attachment::NatInside(_) => None,
+        }
+    }
+
+    fn mtu(&self, a: Attachment) -> u16 {
+        match a {
+            Attachment::Node(n) => self.node(n).link.config().mtu,
+            Attachment::NatOutside(n) => self.nat(n).link.config().mtu,
+            Attachment::NatInside(_) => u16::MAX,
+        }
+    }
+
+    fn route(&self, network: NetworkId, from: Attachment, dst: IpAddr) -> Option<Attachment> {
+        let net = &self.networks[network.0 as usize];
+        if let Some(&to) = net.hosts.get(&dst) {
+            return Some(to);
+        }
+        net.gateway
+            .map(Attachment::NatInside)
+            .filter(|&gw| gw != from)
+    }
+
+    /// Puts a packet on `network` from `from` at `at`: route, sender's link, receiver's link.
+    fn depart(&mut self, at: SimInstant, network: NetworkId, from: Attachment, packet: Packet) {
+        let Some(to) = self.route(network, from, packet.dst.ip()) else {
+            let detail = format!(
+                "no host has {} on {}",
+                packet.dst.ip(),
+                self.networks[network.0 as usize].name
+            );
+            let mtu = self.mtu(from);
+            self.drop_packet(
+                at,
+                Hop {
+                    network,
+                    from,
+                    to: from,
+                    packet,
+                    mtu,
+                },
+                false,
+                DropReason::NoRoute,
+                detail,
+            );
+            return;
+        };
+        let mtu = self.mtu(from).min(self.mtu(to));
+        let fragments = packet.fragments(mtu);
+        let hop = Hop {
+            network,
+            from,
+            to,
+            packet,
+            mtu,
+        };
+        let Some(up) = self
+            .link_mut(from)
+            .map(|l| (l.lost(at, Dir::Up, fragments), l.delay(at, Dir::Up)))
+        else {
+            self.ingress(at, hop);
+            return;
+        };
+        match up {
+            (true, _) => {
+                let detail = format!(
+                    "lost on the link of {} (outbound)",
+                    self.attachment_name(from)
+                );
+                self.drop_packet(at, hop, false, DropReason::LinkLoss, detail);
+            }
+            (false, delay) => {
+                if let Some(second) = delay.duplicate {
+                    let copy = Hop {
+                        packet: hop.packet.clone(),
+                        ..hop
+                    };
+                    self.ingress(second, copy);
+                }
+                self.ingress(delay.arrival, hop);
+            }
+        }
+    }
+
+    /// Schedules a hop's arrival after the receiver's link delay.
+    fn ingress(&mut self, at: SimInstant, hop: Hop) {
+        match self.link_mut(hop.to).map(|l| l.delay(at, Dir::Down)) {
+            None => self.schedule(at, hop),
+            Some(delay) => {
+                if let Some(second) = delay.duplicate {
+                    let copy = Hop {
+                        packet: hop.packet.clone(),
+                        ..hop
+                    };
+                    self.schedule(second, copy);
+                }
+                self.schedule(delay.arrival, hop);
+            }
+        }
+    }
+
+    fn arrive(&mut self, at: SimInstant, hop: Hop) {
+        let fragments = hop.packet.fragments(hop.mtu);
+        if self
+            .link_mut(hop.to)
+            .is_some_and(|l| l.lost(at, Dir::Down, fragments))
+        {
+            let detail = format!(
+                "lost on the link of {} (inbound)",
+                self.attachment_name(hop.to)
+            );
+            self.drop_packet(at, hop, true, DropReason::LinkLoss, detail);
+            return;
+        }
+        match self.rules.check(hop.from, hop.to, &hop.packet) {
+            RuleVerdict::Pass => {}
+            RuleVerdict::Cut => {
+                let detail = format!("partition before {}", self.attachment_name(hop.to));
+                self.drop_packet(at, hop, true, DropReason::Partition, detail);
+                return;
+            }
+            RuleVerdict::Hold(key) => {
+                let held = HeldHop {
+                    network: hop.network,
+                    from: hop.from,
+                    to: hop.to,
+                    packet: hop.packet,
+                };
+                self.rules.enqueue(key, held);
+                return;
+            }
+        }
+        match hop.to {
+            Attachment::Node(n) => self.arrive_node(at, n, hop),
+            Attachment::NatInside(n) => self.arrive_nat(at, n, hop, true),
+            Attachment::NatOutside(n) => self.arrive_nat(at, n, hop, false),
+        }
+    }
+
+    fn arrive_node(&mut self, at: SimInstant, node: NodeId, hop: Hop) {
+        let state = self.node(node);
+        let refusal = if !state.up {
+            Some((DropReason::NodeDown, format!("{} is down", state.name)))
+        } else if hop.packet.dst.ip() != state.ip {
+            Some((
+                DropReason::NoRoute,
+                format!("{} no longer has {}", state.name, hop.packet.dst.ip()),
+            ))
+        } else if hop.packet.transport == Transport::Udp
+            && !state.udp.contains(&hop.packet.dst.port())
+        {
+            Some((
+                DropReason::PortUnreachable,
+                format!(
+                    "{} has no socket on udp port {}",
+                    state.name,
+                    hop.packet.dst.port()
+                ),
+            ))
+        } else {
+            None
+        };
+        if let Some((reason, detail)) = refusal {
+            self.drop_packet(at, hop, true, reason, detail);
+            return;
+        }
+        self.record(at, &hop, true, None);
+        self.stats.delivered += 1;
+        self.deliveries.push_back(Delivery {
+            node,
+            packet: hop.packet,
+            time: at,
+        });
+    }
+
+    fn arrive_nat(&mut self, at: SimInstant, id: NatId, hop: Hop, from_lan: bool) {
+        let fragments = hop.packet.fragments(hop.mtu);
+        let state = self.nat(id);
+        if at < state.down_until {
+            let detail = format!("NAT {} is rebooting", state.name);
+            self.drop_packet(at, hop, true, DropReason::NodeDown, detail);
+            return;
+        }
+        if fragments > 1 && state.drop_fragments {
+            let detail = format!("NAT {} drops IP fragments", state.name);
+            self.drop_packet(at, hop, true, DropReason::Fragment, detail);
+            return;
+        }
+        let meta = nat_meta(&hop.packet);
+        let (inside, upstream) = (state.inside, state.upstream);
+        let nat = &mut self.nat_mut(id).nat;
+        let verdict = if from_lan {
+            nat.outbound(at, &meta)
+        } else {
+            nat.inbound(at, &meta)
+        };
+        let (network, from, src, dst) = match verdict {
+            Verdict::Drop(reason) => {
+                let detail = format!("NAT {}: {reason}", self.nat(id).name);
+                self.drop_packet(at, hop, true, DropReason::from_nat(reason), detail);
+                return;
+            }
+            Verdict::Forward { src, dst } if from_lan => {
+                (upstream, Attachment::NatOutside(id), src, dst)
+            }
+            Verdict::Forward { src, dst } | Verdict::Hairpin { src, dst } => {
+                (inside, Attachment::NatInside(id), src, dst)
+            }
+        };
+        self.record(at, &hop, true, None);
+        let mut packet = hop.packet;
+        packet.src = src;
+        packet.dst = dst;
+        packet.crossed(id);
+        self.depart(at, network, from, packet);
+    }
+
+    fn record(
+        &mut self,
+        at: SimInstant,
+        hop: &Hop,
+        reached: bool,
+        dropped: Option<(DropReason, String)>,
+    ) {
+        self.stats.hops += u64::from(reached && dropped.is_none());
+        if let Some(capture) = self.capture.as_mut() {
+            capture.push_back(CaptureRecord {
+                time: at,
+                network: hop.network,
+                from: hop.from,
+                to: reached.then_some(hop.to),
+                packet: hop.packet.clone(),
+                mtu: hop.mtu,
+                dropped,
+            });
+        }
+    }
+
+    fn drop_packet(
+        &mut self,
+        at: SimInstant,
+        hop: Hop,
+        reached: bool,
+        reason: DropReason,
+        detail: String,
+    ) {
+        let where_ = if reached { hop.to } else { hop.from };
+        *self.stats.dropped.entry(reason).or_default() += 1;
+        self.drops.push(DropRecord {
+            time: at,
+            reason,
+            at: where_,
+            origin: hop.packet.origin,
+        });
+        self.record(at, &hop, reached, Some((reason, detail)));
+    }
+
+    /// The name of a node or NAT behind an attachment.
+    pub fn attachment_name(&self, a: Attachment) -> &str {
+        match a.entity() {
+            Entity::Node(n) => &self.node(n).name,
+            Entity::Nat(n) => &self.nat(n).name,
+        }
+    }
+
+    // ---- faults ----
+
+    /// Drops every packet between `a` and `b` (from `a` to `b` only, with `one_way`).
+    pub fn partition(&mut self, a: Entity, b: Entity, one_way: bool) {
+        self.rules.partition(a, b, one_way);
+    }
+
+    /// Ends a partition between `a` and `b`, both directions.
+    pub fn heal(&mut self, a: Entity, b: Entity) {
+        self.rules.heal(a, b);
+    }
+
+    /// Drops every packet to or from `e`.
+    pub fn isolate(&mut self, e: Entity) {
+        self.rules.isolate(e);
+    }
+
+    /// Ends an isolation.
+    pub fn rejoin(&mut self, e: Entity) {
+        self.rules.rejoin(e);
+    }
+
+    /// Queues packets between `a` and `b` instead of delivering them.
+    pub fn hold(&mut self, a: Entity, b: Entity, one_way: bool) {
+        self.rules.hold(a, b, one_way);
+    }
+
+    /// Ends a hold: what it queued continues at `now`, in the order it was held.
+    pub fn release(&mut self, now: SimInstant, a: Entity, b: Entity) {
+        let now = now.max(self.now);
+        for held in self.rules.release(a, b) {
+            let mtu = self.mtu(held.from).min(self.mtu(held.to));
+            let hop = Hop {
+                network: held.network,
+                from: held.from,
+                to: held.to,
+                packet: held.packet,
+                mtu,
+            };
+            self.schedule(now, hop);
+        }
+    }
+
+    /// The access link of a node or NAT loses packets with probability `loss` for `duration`.
+    pub fn loss_burst(&mut self, now: SimInstant, e: Entity, duration: Duration, loss: f64) {
+        let until = now + duration;
+        self.entity_link_mut(e).start_burst(until, loss);
+    }
+
+    /// Replaces the settings of a node's or NAT's access link.
+    pub fn set_link(&mut self, e: Entity, config: LinkConfig) {
+        self.entity_link_mut(e).set_config(config);
+    }
+
+    /// The current settings of a node's or NAT's access link.
+    pub fn link_config(&self, e: Entity) -> &LinkConfig {
+        match e {
+            Entity::Node(n) => self.node(n).link.config(),
+            Entity::Nat(n) => self.nat(n).link.config(),
+        }
+    }
+
+    fn entity_link_mut(&mut self, e: Entity) -> &mut Link {
+        match e {
+            Entity::Node(n) => &mut self.node_mut(n).link,
+            Entity::Nat(n) => &mut self.nat_mut(n).link,
+        }
+    }
+
+    /// The NAT loses every dynamic mapping.
+    pub fn nat_flush(&mut self, nat: NatId) {
+        self.nat_mut(nat).nat.flush();
+    }
+
+    /// The NAT reboots: state lost, down for `down_for`, optionally with new public addresses.
+    ///
+    /// # Errors
+    /// When a new public address is taken on the upstream network.
+    pub fn nat_reboot(
+        &mut self,
+        now: SimInstant,
+        nat: NatId,
+        down_for: Duration,
+        new_public: Option<Vec<IpAddr>>,
+    ) -> Result<(), TopologyError> {
+        let upstream = self.nat(nat).upstream;
+        if let Some(addresses) = &new_public {
+            let net = self.network_mut(upstream);
+            net.hosts
+                .retain(|_, who| *who != Attachment::NatOutside(nat));
+            for &ip in addresses {
+                self.claim(upstream, ip, Attachment::NatOutside(nat))?;
+            }
+        }
+        let state = self.nat_mut(nat);
+        state.nat.reboot(new_public);
+        state.down_until = now + down_for;
+        Ok(())
+    }
+
+    /// Marks a node crashed (it receives nothing) or back up (with no sockets until it binds).
+    pub fn set_node_up(&mut self, node: NodeId, up: bool) {
+        let state = self.node_mut(node);
+        state.up = up;
+        state.udp.clear();
+    }
+
+    /// Moves a node to a new address on its network.
+    ///
+    /// # Errors
+    /// When the address is taken.
+    pub fn change_ip(&mut self, node: NodeId, ip: IpAddr) -> Result<(), TopologyError> {
+        let (network, old) = (self.node(node).network, self.node(node).ip);
+        self.claim(network, ip, Attachment::Node(node))?;
+        self.network_mut(network).hosts.remove(&old);
+        self.node_mut(node).ip = ip;
+        Ok(())
+    }
+}
+
+fn nat_meta(packet: &Packet) -> PacketMeta {
+    match packet.transport {
+        Transport::Udp => PacketMeta::udp(packet.src, packet.dst),
+        Transport::Tcp(h) => PacketMeta {
+            protocol: Protocol::Tcp,
+            src: packet.src,
+            dst: packet.dst,
+            tcp: Some(sim_nat::TcpFlags {
+                syn: h.flags.syn,
+                ack: h.flags.ack,
+                fin: h.flags.fin,
+                rst: h.flags.rst,
+            }),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;
