@@ -1,0 +1,613 @@
+//! The zero-copy SIP scanner: one pass over the start line and the header lines, recording spans of
+//! the fields the analyser uses, then Content-Length framing of the body.
+
+use super::Method;
+use super::status::StatusCode;
+use memchr::memchr;
+
+/// Header lines after which a message is called malformed.
+const MAX_HEADERS: u16 = 256;
+/// Header bytes after which a stream message without a blank line is called malformed.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// The largest body a stream message may declare.
+pub const MAX_BODY: u32 = 1 << 20;
+
+/// A byte range of the message (`start`, `len`), relative to the message's first byte.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Span {
+    /// Offset of the first byte.
+    pub start: u32,
+    /// Length (0 = absent or empty).
+    pub len: u32,
+}
+
+impl Span {
+    /// The span's bytes in `msg` (empty when out of range).
+    pub fn get(self, msg: &[u8]) -> &[u8] {
+        let s = self.start as usize;
+        msg.get(s..s + self.len as usize).unwrap_or_default()
+    }
+
+    /// Whether the field was present with a non-empty value.
+    pub const fn is_present(self) -> bool {
+        self.len > 0
+    }
+
+    fn new(start: usize, end: usize) -> Self {
+        Self {
+            start: u32::try_from(start).unwrap_or(u32::MAX),
+            len: u32::try_from(end.saturating_sub(start)).unwrap_or(0),
+        }
+    }
+}
+
+/// The first line of a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartLine {
+    /// `METHOD uri SIP/2.0`.
+    Request {
+        /// The method.
+        method: Method,
+        /// The method as written.
+        method_span: Span,
+        /// The Request-URI.
+        uri: Span,
+    },
+    /// `SIP/2.0 code reason`.
+    Response {
+        /// The status code.
+        code: StatusCode,
+        /// The reason phrase as written (possibly empty).
+        reason: Span,
+    },
+}
+
+impl Default for StartLine {
+    fn default() -> Self {
+        Self::Response {
+            code: StatusCode(0),
+            reason: Span::default(),
+        }
+    }
+}
+
+/// Where the fields of one message are. Absent headers have empty spans.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Scanned {
+    /// The start line.
+    pub start: StartLine,
+    /// `Call-ID` / `i`.
+    pub call_id: Span,
+    /// `From` / `f`.
+    pub from: Span,
+    /// `To` / `t`.
+    pub to: Span,
+    /// The first `Via` / `v` header line.
+    pub via: Span,
+    /// Number of Via values (comma-separated ones counted).
+    pub via_count: u16,
+    /// CSeq sequence number.
+    pub cseq: u32,
+    /// CSeq method.
+    pub cseq_method: Method,
+    /// CSeq method as written.
+    pub cseq_method_span: Span,
+    /// The first `Contact` / `m`.
+    pub contact: Span,
+    /// `Content-Type` / `c`.
+    pub content_type: Span,
+    /// `Content-Length` / `l`.
+    pub content_length: Option<u32>,
+    /// `Authorization`.
+    pub authorization: Span,
+    /// `Proxy-Authorization`.
+    pub proxy_authorization: Span,
+    /// `WWW-Authenticate`.
+    pub www_authenticate: Span,
+    /// `Proxy-Authenticate`.
+    pub proxy_authenticate: Span,
+    /// `RSeq` (RFC 3262).
+    pub rseq: Option<u32>,
+    /// `RAck` (RFC 3262).
+    pub rack: Span,
+    /// `Expires`.
+    pub expires: Option<u32>,
+    /// `Warning`.
+    pub warning: Span,
+    /// `User-Agent`, or `Server` in responses.
+    pub user_agent: Span,
+    /// `Reason` (RFC 3326).
+    pub reason_header: Span,
+    /// `Require`.
+    pub require: Span,
+    /// Number of header lines (continuations not counted).
+    pub headers: u16,
+    /// The body.
+    pub body: Span,
+    /// Length of the whole message (headers and body).
+    pub len: u32,
+    /// Some header was folded over several lines.
+    pub folded: bool,
+    /// The message was cut short by the capture (accepted in [`Mode::Truncated`]).
+    pub truncated: bool,
+}
+
+/// How the message was transported, which decides framing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// A UDP datagram (or a WebSocket message): the message ends with the datagram.
+    Datagram,
+    /// A datagram the capture cut short (snap length): lenient about the end.
+    Truncated,
+    /// A byte stream (TCP): headers up to the blank line, then exactly Content-Length bytes.
+    Stream,
+}
+
+/// Why a message cannot be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Malformed {
+    /// Only whitespace.
+    Empty,
+    /// The first line is neither a request line nor a status line.
+    BadStartLine,
+    /// The status code is not three digits from 100 to 699.
+    BadStatusCode,
+    /// A header line has no colon.
+    HeaderWithoutColon,
+    /// No blank line ends the headers.
+    NoHeaderEnd,
+    /// There is no Call-ID header.
+    MissingCallId,
+    /// There is no CSeq header.
+    MissingCSeq,
+    /// The CSeq header is not `number method`.
+    BadCSeq,
+    /// The Content-Length value is not a number.
+    BadContentLength,
+    /// Content-Length announces more bytes than the message has.
+    BodyTruncated,
+    /// More than 256 header lines, or 64 KiB of headers.
+    TooManyHeaders,
+}
+
+impl Malformed {
+    /// A short stable name, as used in reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Empty => "empty",
+            Self::BadStartLine => "bad_start_line",
+            Self::BadStatusCode => "bad_status_code",
+            Self::HeaderWithoutColon => "header_without_colon",
+            Self::NoHeaderEnd => "no_header_end",
+            Self::MissingCallId => "missing_call_id",
+            Self::MissingCSeq => "missing_cseq",
+            Self::BadCSeq => "bad_cseq",
+            Self::BadContentLength => "bad_content_length",
+            Self::BodyTruncated => "body_truncated",
+            Self::TooManyHeaders => "too_many_headers",
+        }
+    }
+
+    /// Every reason, in a stable order.
+    pub const ALL: [Self; 11] = [
+        Self::Empty,
+        Self::BadStartLine,
+        Self::BadStatusCode,
+        Self::HeaderWithoutColon,
+        Self::NoHeaderEnd,
+        Self::MissingCallId,
+        Self::MissingCSeq,
+        Self::BadCSeq,
+        Self::BadContentLength,
+        Self::BodyTruncated,
+        Self::TooManyHeaders,
+    ];
+}
+
+/// Why [`scan`] returned no message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScanError {
+    /// Stream mode: the message is not complete yet (not an error).
+    Incomplete,
+    /// The message is malformed.
+    Malformed(Malformed),
+}
+
+impl From<Malformed> for ScanError {
+    fn from(m: Malformed) -> Self {
+        Self::Malformed(m)
+    }
+}
+
+/// Whether a payload starts with a SIP request or status line (content-based detection, any port).
+pub fn looks_like_sip(b: &[u8]) -> bool {
+    let Some(&first) = b.first() else {
+        return false;
+    };
+    if !first.is_ascii_alphabetic() {
+        return false;
+    }
+    let head = b.get(..b.len().min(2048)).unwrap_or(b);
+    let Some(eol) = memchr(b'\n', head) else {
+        return false;
+    };
+    start_line(trim_cr(head.get(..eol).unwrap_or_default()), 0).is_ok()
+}
+
+/// Scans one message at the start of `b`.
+///
+/// # Errors
+/// [`ScanError::Incomplete`] in stream mode when more bytes are needed;
+/// [`ScanError::Malformed`] with the reason otherwise.
+pub fn scan(b: &[u8], mode: Mode) -> Result<Scanned, ScanError> {
+    let first = b.iter().position(|c| !c.is_ascii_whitespace());
+    let Some(lead) = first else {
+        return Err(if mode == Mode::Stream {
+            ScanError::Incomplete
+        } else {
+            Malformed::Empty.into()
+        });
+    };
+    if lead > 0 {
+        // Leading blank lines (keep-alives before a message) are not part of it.
+        return Err(Malformed::BadStartLine.into());
+    }
+    let mut s = Scanned::default();
+    let eol = line_end(b, 0, mode)?;
+    s.start = start_line(trim_cr(b.get(..eol).unwrap_or_default()), 0)?;
+    let body_start = Headers::new(&mut s, b, mode).run(eol + 1)?;
+    check_mandatory(&s, mode)?;
+    frame_body(&mut s, b, body_start, mode)?;
+    Ok(s)
+}
+
+fn check_mandatory(s: &Scanned, _mode: Mode) -> Result<(), Malformed> {
+    if !s.call_id.is_present() {
+        return Err(Malformed::MissingCallId);
+    }
+    if s.cseq_method_span.len == 0 {
+        return Err(Malformed::MissingCSeq);
+    }
+    Ok(())
+}
+
+/// Sets the body span and the total length from Content-Length.
+fn frame_body(s: &mut Scanned, b: &[u8], body_start: usize, mode: Mode) -> Result<(), ScanError> {
+    let present = b.len().saturating_sub(body_start);
+    let body_len = match (s.content_length, mode) {
+        (Some(n), Mode::Stream) if n > MAX_BODY => return Err(Malformed::BadContentLength.into()),
+        (Some(n), Mode::Stream) if n as usize > present => return Err(ScanError::Incomplete),
+        (Some(n), Mode::Datagram) if n as usize > present => {
+            return Err(Malformed::BodyTruncated.into());
+        }
+        (Some(n), Mode::Truncated) if n as usize > present => {
+            s.truncated = true;
+            present
+        }
+        (Some(n), _) => n as usize,
+        (None, Mode::Stream) => 0,
+        (None, _) => present,
+    };
+    s.body = Span::new(body_start, body_start + body_len);
+    s.len = u32::try_from(body_start + body_len).unwrap_or(u32::MAX);
+    Ok(())
+}
+
+/// The index of the `\n` ending the line that starts at `from`.
+fn line_end(b: &[u8], from: usize, mode: Mode) -> Result<usize, ScanError> {
+    let rest = b.get(from..).unwrap_or_default();
+    match memchr(b'\n', rest) {
+        Some(i) => Ok(from + i),
+        None if mode == Mode::Stream && b.len() < MAX_HEADER_BYTES => Err(ScanError::Incomplete),
+        None if mode == Mode::Stream => Err(Malformed::TooManyHeaders.into()),
+        None => Err(Malformed::NoHeaderEnd.into()),
+    }
+}
+
+fn trim_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Parses a start line (without its line end); `base` is its offset in the message.
+fn start_line(line: &[u8], base: usize) -> Result<StartLine, Malformed> {
+    if let Some(rest) = strip_prefix_ci(line, b"SIP/2.0 ") {
+        return status_line(rest, base + 8);
+    }
+    let sp1 = memchr(b' ', line).ok_or(Malformed::BadStartLine)?;
+    let method = line.get(..sp1).unwrap_or_default();
+    let rest = line.get(sp1 + 1..).unwrap_or_default();
+    let sp2 = memchr::memrchr(b' ', rest).ok_or(Malformed::BadStartLine)?;
+    let uri = rest.get(..sp2).unwrap_or_default();
+    let version = rest.get(sp2 + 1..).unwrap_or_default();
+    let ok = !method.is_empty()
+        && method.iter().all(|&c| is_token(c))
+        && !uri.is_empty()
+        && !uri.contains(&b' ')
+        && version.eq_ignore_ascii_case(b"SIP/2.0");
+    if !ok {
+        return Err(Malformed::BadStartLine);
+    }
+    Ok(StartLine::Request {
+        method: Method::from_token(method),
+        method_span: Span::new(base, base + sp1),
+        uri: Span::new(base + sp1 + 1, base + sp1 + 1 + sp2),
+    })
+}
+
+fn status_line(rest: &[u8], base: usize) -> Result<StartLine, Malformed> {
+    let digits = rest.get(..3).ok_or(Malformed::BadStatusCode)?;
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return Err(Malformed::BadStatusCode);
+    }
+    let code = digits
+        .iter()
+        .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
+    if !(100..=699).contains(&code) {
+        return Err(Malformed::BadStatusCode);
+    }
+    let after = rest.get(3..).unwrap_or_default();
+    if after.first().is_some_and(|&c| c != b' ' && c != b'\t') {
+        return Err(Malformed::BadStatusCode);
+    }
+    let reason_off = after.iter().position(|&c| c != b' ' && c != b'\t');
+    let reason = reason_off.map_or(Span::default(), |o| {
+        Span::new(base + 3 + o, base + 3 + after.len())
+    });
+    Ok(StartLine::Response {
+        code: StatusCode(code),
+        reason,
+    })
+}
+
+fn is_token(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&c)
+}
+
+fn strip_prefix_ci<'a>(b: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
+    let head = b.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| b.get(prefix.len()..).unwrap_or_default())
+}
+
+/// The header fields the scanner records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    CallId,
+    From,
+    To,
+    Via,
+    CSeq,
+    Contact,
+    ContentType,
+    ContentLength,
+    Authorization,
+    ProxyAuthorization,
+    WwwAuthenticate,
+    ProxyAuthenticate,
+    RSeq,
+    RAck,
+    Expires,
+    Warning,
+    UserAgent,
+    Reason,
+    Require,
+    Ignored,
+}
+
+/// Maps a header name (full or compact form, any case) to the field it fills.
+fn field(name: &[u8]) -> Field {
+    if let [c] = name {
+        return compact(c.to_ascii_lowercase());
+    }
+    let eq = |s: &[u8]| name.eq_ignore_ascii_case(s);
+    match name.len() {
+        2 if eq(b"To") => Field::To,
+        3 if eq(b"Via") => Field::Via,
+        4 if eq(b"From") => Field::From,
+        4 if eq(b"CSeq") => Field::CSeq,
+        4 if eq(b"RSeq") => Field::RSeq,
+        4 if eq(b"RAck") => Field::RAck,
+        6 if eq(b"Reason") => Field::Reason,
+        6 if eq(b"Server") => Field::UserAgent,
+        7 if eq(b"Call-ID") => Field::CallId,
+        7 if eq(b"Contact") => Field::Contact,
+        7 if eq(b"Expires") => Field::Expires,
+        7 if eq(b"Warning") => Field::Warning,
+        7 if eq(b"Require") => Field::Require,
+        10 if eq(b"User-Agent") => Field::UserAgent,
+        12 if eq(b"Content-Type") => Field::ContentType,
+        13 if eq(b"Authorization") => Field::Authorization,
+        14 if eq(b"Content-Length") => Field::ContentLength,
+        16 if eq(b"WWW-Authenticate") => Field::WwwAuthenticate,
+        18 if eq(b"Proxy-Authenticate") => Field::ProxyAuthenticate,
+        19 if eq(b"Proxy-Authorization") => Field::ProxyAuthorization,
+        _ => Field::Ignored,
+    }
+}
+
+/// RFC 3261 §7.3.3 compact forms (and the later ones that matter here).
+const fn compact(c: u8) -> Field {
+    match c {
+        b'i' => Field::CallId,
+        b'f' => Field::From,
+        b't' => Field::To,
+        b'v' => Field::Via,
+        b'm' => Field::Contact,
+        b'c' => Field::ContentType,
+        b'l' => Field::ContentLength,
+        _ => Field::Ignored,
+    }
+}
+
+/// The header-line loop.
+struct Headers<'s, 'b> {
+    s: &'s mut Scanned,
+    b: &'b [u8],
+    mode: Mode,
+    current: Option<(Field, usize, usize)>,
+}
+
+impl<'s, 'b> Headers<'s, 'b> {
+    fn new(s: &'s mut Scanned, b: &'b [u8], mode: Mode) -> Self {
+        Self {
+            s,
+            b,
+            mode,
+            current: None,
+        }
+    }
+
+    /// Reads header lines from `pos`; returns the offset of the body.
+    fn run(mut self, mut pos: usize) -> Result<usize, ScanError> {
+        loop {
+            if pos >= self.b.len() {
+                return self.no_blank_line(pos);
+            }
+            let eol = match line_end(self.b, pos, self.mode) {
+                Ok(e) => e,
+                Err(ScanError::Malformed(Malformed::NoHeaderEnd)) => {
+                    return self.no_blank_line(pos);
+                }
+                Err(e) => return Err(e),
+            };
+            let line = trim_cr(self.b.get(pos..eol).unwrap_or_default());
+            if line.is_empty() {
+                self.finish_current()?;
+                return Ok(eol + 1);
+            }
+            if line.first().is_some_and(|&c| c == b' ' || c == b'\t') {
+                self.continuation(pos + line.len());
+            } else {
+                self.finish_current()?;
+                self.header_line(line, pos)?;
+            }
+            pos = eol + 1;
+        }
+    }
+
+    /// The data ended before the blank line.
+    fn no_blank_line(&mut self, pos: usize) -> Result<usize, ScanError> {
+        match self.mode {
+            Mode::Stream if self.b.len() < MAX_HEADER_BYTES => Err(ScanError::Incomplete),
+            Mode::Stream => Err(Malformed::TooManyHeaders.into()),
+            Mode::Truncated => {
+                self.s.truncated = true;
+                self.finish_current()?;
+                Ok(pos.min(self.b.len()))
+            }
+            Mode::Datagram => Err(Malformed::NoHeaderEnd.into()),
+        }
+    }
+
+    fn continuation(&mut self, end: usize) {
+        if let Some((_, _, e)) = &mut self.current {
+            *e = end;
+            self.s.folded = true;
+        }
+    }
+
+    fn header_line(&mut self, line: &[u8], pos: usize) -> Result<(), ScanError> {
+        self.s.headers += 1;
+        if self.s.headers > MAX_HEADERS {
+            return Err(Malformed::TooManyHeaders.into());
+        }
+        let colon = memchr(b':', line).ok_or(Malformed::HeaderWithoutColon)?;
+        let name = trim(line.get(..colon).unwrap_or_default());
+        let f = field(name);
+        if f != Field::Ignored {
+            self.current = Some((f, pos + colon + 1, pos + line.len()));
+        }
+        Ok(())
+    }
+
+    fn finish_current(&mut self) -> Result<(), Malformed> {
+        let Some((f, start, end)) = self.current.take() else {
+            return Ok(());
+        };
+        let raw = self.b.get(start..end).unwrap_or_default();
+        let lead = raw.iter().take_while(|c| c.is_ascii_whitespace()).count();
+        let trail = raw
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_whitespace())
+            .count();
+        let span = Span::new(start + lead, end.saturating_sub(trail).max(start + lead));
+        self.assign(f, span)
+    }
+
+    fn assign(&mut self, f: Field, span: Span) -> Result<(), Malformed> {
+        let v = span.get(self.b);
+        let s = &mut *self.s;
+        let first = |slot: &mut Span| {
+            if !slot.is_present() {
+                *slot = span;
+            }
+        };
+        match f {
+            Field::CallId => first(&mut s.call_id),
+            Field::From => first(&mut s.from),
+            Field::To => first(&mut s.to),
+            Field::Via => {
+                first(&mut s.via);
+                let n = 1 + v.iter().filter(|&&c| c == b',').count();
+                s.via_count = s
+                    .via_count
+                    .saturating_add(u16::try_from(n).unwrap_or(u16::MAX));
+            }
+            Field::CSeq => cseq(s, v, span)?,
+            Field::Contact => first(&mut s.contact),
+            Field::ContentType => first(&mut s.content_type),
+            Field::ContentLength => {
+                s.content_length = Some(number(v).ok_or(Malformed::BadContentLength)?);
+            }
+            Field::Authorization => first(&mut s.authorization),
+            Field::ProxyAuthorization => first(&mut s.proxy_authorization),
+            Field::WwwAuthenticate => first(&mut s.www_authenticate),
+            Field::ProxyAuthenticate => first(&mut s.proxy_authenticate),
+            Field::RSeq => s.rseq = number(v),
+            Field::RAck => first(&mut s.rack),
+            Field::Expires => s.expires = number(v),
+            Field::Warning => first(&mut s.warning),
+            Field::UserAgent => first(&mut s.user_agent),
+            Field::Reason => first(&mut s.reason_header),
+            Field::Require => first(&mut s.require),
+            Field::Ignored => {}
+        }
+        Ok(())
+    }
+}
+
+/// `CSeq: 314159 INVITE`.
+fn cseq(s: &mut Scanned, v: &[u8], span: Span) -> Result<(), Malformed> {
+    let digits = v.iter().take_while(|c| c.is_ascii_digit()).count();
+    let num = number(v.get(..digits).unwrap_or_default()).ok_or(Malformed::BadCSeq)?;
+    let rest = v.get(digits..).unwrap_or_default();
+    let ws = rest.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    let method = rest.get(ws..).unwrap_or_default();
+    if ws == 0 || method.is_empty() || !method.iter().all(|&c| is_token(c)) {
+        return Err(Malformed::BadCSeq);
+    }
+    s.cseq = num;
+    s.cseq_method = Method::from_token(method);
+    let m_start = span.start as usize + digits + ws;
+    s.cseq_method_span = Span::new(m_start, m_start + method.len());
+    Ok(())
+}
+
+/// A decimal number (at most 10 digits, fits u32), surrounding whitespace allowed.
+pub(crate) fn number(v: &[u8]) -> Option<u32> {
+    let t = trim(v);
+    if t.is_empty() || t.len() > 10 || !t.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    t.iter().try_fold(0u32, |acc, d| {
+        acc.checked_mul(10)?.checked_add(u32::from(d - b'0'))
+    })
+}
+
+pub(crate) fn trim(b: &[u8]) -> &[u8] {
+    b.trim_ascii()
+}
+
+#[cfg(test)]
+mod tests;
