@@ -1,4 +1,12 @@
-//! The simulated world.
+//! The simulated world: turmoil hosts, the NAT fabric, link models, faults and capture.
 
 pub mod capture;
 pub mod fabric;
+mod host;
+pub mod nodes;
+pub mod record;
+mod underlay;
+pub mod world;
+
+pub use host::RunIssue;
+pub use world::{RunError, RunOutput, WorldSpec, run};

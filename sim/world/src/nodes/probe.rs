@@ -1,0 +1,358 @@
+//! The UDP probe: sends numbered probes, optionally echoes, reports what it receives.
+//!
+//! Payloads are one line of text so a capture reader sees what they are:
+//!
+//! ```text
+//! natlab probe from=alice id=3 port=5000 seq=7
+//! natlab echo from=stun1 id=0 seq=7 seen=198.51.100.1:5000
+//! ```
+//!
+//! An echo goes back to the probe's source address and carries `seen=`, the address the probe
+//! arrived from: the public side of the sender's NAT mapping. A probe padded to a `size` gets
+//! trailing dots.
+//!
+//! # Drive contract
+//! After any input drain `poll_transmit`, then `poll_event`; call `handle_timeout` at
+//! `poll_timeout`. [`UdpProbe::send`] starts a series of probes at `now`.
+
+use super::{Observation, ProbeKind};
+use bytes::Bytes;
+use sim_core::{Binding, Datagram, Node, Protocol, SimInstant, Transmit};
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+/// A series of probes to one destination.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Series {
+    /// Destination.
+    pub to: SocketAddr,
+    /// Local port to send from.
+    pub from_port: u16,
+    /// Probes left; `None` for unlimited.
+    pub remaining: Option<u32>,
+    /// Time between probes.
+    pub interval: Duration,
+    /// Payload size (padded), or just the text.
+    pub size: Option<usize>,
+}
+
+#[derive(Clone, Debug)]
+struct Scheduled {
+    next: SimInstant,
+    series: Series,
+}
+
+/// A UDP probe.
+#[derive(Debug)]
+pub struct UdpProbe {
+    name: String,
+    id: u32,
+    port: u16,
+    echo: bool,
+    seq: u64,
+    series: Vec<Scheduled>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Observation>,
+}
+
+impl UdpProbe {
+    /// A probe called `name` (node id `id`) listening on `port`, echoing when `echo`.
+    pub fn new(name: &str, id: u32, port: u16, echo: bool) -> Self {
+        Self {
+            name: name.to_owned(),
+            id,
+            port,
+            echo,
+            seq: 0,
+            series: Vec::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// Starts a series of probes; the first goes out at once.
+    pub fn send(&mut self, now: SimInstant, series: Series) {
+        if series.remaining == Some(0) {
+            return;
+        }
+        self.series.push(Scheduled { next: now, series });
+        self.handle_timeout(now);
+    }
+
+    fn emit(&mut self, series: &Series) {
+        self.seq += 1;
+        let mut text = String::with_capacity(64);
+        let _ = writeln!(
+            text,
+            "natlab probe from={} id={} port={} seq={}",
+            self.name, self.id, series.from_port, self.seq
+        );
+        let mut payload = text.into_bytes();
+        if let Some(size) = series.size {
+            payload.resize(size.max(payload.len()), b'.');
+        }
+        let src = SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), series.from_port);
+        self.transmits.push_back(Transmit::Datagram(Datagram {
+            src,
+            dst: series.to,
+            payload: Bytes::from(payload),
+        }));
+        self.events.push_back(Observation::ProbeSent {
+            to: series.to,
+            from_port: series.from_port,
+            seq: self.seq,
+        });
+    }
+
+    fn echo_reply(&mut self, d: &Datagram, seq: Option<u64>) {
+        let mut text = String::with_capacity(80);
+        let _ = write!(text, "natlab echo from={} id={}", self.name, self.id);
+        if let Some(seq) = seq {
+            let _ = write!(text, " seq={seq}");
+        }
+        let _ = writeln!(text, " seen={}", d.src);
+        let src = SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), d.dst.port());
+        self.transmits.push_back(Transmit::Datagram(Datagram {
+            src,
+            dst: d.src,
+            payload: Bytes::from(text),
+        }));
+    }
+}
+
+/// The fields of a probe or echo line; anything else is foreign traffic.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Parsed {
+    kind: Option<ProbeKind>,
+    id: Option<u32>,
+    port: Option<u16>,
+    seq: Option<u64>,
+    seen: Option<SocketAddr>,
+}
+
+fn parse(payload: &[u8]) -> Parsed {
+    let line = payload.split(|&b| b == b'\n').next().unwrap_or_default();
+    let Ok(line) = std::str::from_utf8(line) else {
+        return Parsed::default();
+    };
+    let mut words = line.split(' ');
+    let kind = match (words.next(), words.next()) {
+        (Some("natlab"), Some("probe")) => ProbeKind::Probe,
+        (Some("natlab"), Some("echo")) => ProbeKind::Echo,
+        _ => return Parsed::default(),
+    };
+    let mut p = Parsed {
+        kind: Some(kind),
+        ..Parsed::default()
+    };
+    for word in words {
+        match word.split_once('=') {
+            Some(("id", v)) => p.id = v.parse().ok(),
+            Some(("port", v)) => p.port = v.parse().ok(),
+            Some(("seq", v)) => p.seq = v.parse().ok(),
+            Some(("seen", v)) => p.seen = v.parse().ok(),
+            _ => {}
+        }
+    }
+    p
+}
+
+impl Node for UdpProbe {
+    type Event = Observation;
+
+    fn bindings(&self) -> Vec<Binding> {
+        vec![Binding {
+            protocol: Protocol::Udp,
+            port: self.port,
+        }]
+    }
+
+    fn handle_datagram(&mut self, _now: SimInstant, d: Datagram) {
+        let p = parse(&d.payload);
+        let kind = p.kind.unwrap_or(ProbeKind::Probe);
+        self.events.push_back(Observation::ProbeReceived {
+            kind,
+            from: p.id,
+            from_port: p.port,
+            seq: p.seq,
+            src: d.src,
+            port: d.dst.port(),
+            seen: p.seen,
+        });
+        if self.echo && kind == ProbeKind::Probe {
+            self.echo_reply(&d, p.seq);
+        }
+    }
+
+    fn handle_timeout(&mut self, now: SimInstant) {
+        let mut due = Vec::new();
+        for s in &mut self.series {
+            if s.next <= now {
+                due.push(s.series.clone());
+                if let Some(r) = s.series.remaining.as_mut() {
+                    *r -= 1;
+                }
+                s.next = now + s.series.interval;
+            }
+        }
+        self.series.retain(|s| s.series.remaining != Some(0));
+        for series in &due {
+            self.emit(series);
+        }
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    fn poll_event(&mut self) -> Option<Observation> {
+        self.events.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<SimInstant> {
+        self.series.iter().map(|s| s.next).min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(n: u64) -> SimInstant {
+        SimInstant::from_micros(n * 1_000_000)
+    }
+
+    fn addr(a: &str) -> SocketAddr {
+        a.parse().unwrap()
+    }
+
+    fn series(count: Option<u32>) -> Series {
+        Series {
+            to: addr("203.0.113.10:5000"),
+            from_port: 5000,
+            remaining: count,
+            interval: Duration::from_secs(1),
+            size: None,
+        }
+    }
+
+    fn datagrams(p: &mut UdpProbe) -> Vec<Datagram> {
+        std::iter::from_fn(|| p.poll_transmit())
+            .map(|t| match t {
+                Transmit::Datagram(d) => d,
+                Transmit::Stream(_) => panic!("udp probe opened a stream"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn probe_idle_send_three_emits_at_each_interval_then_stops() {
+        let mut p = UdpProbe::new("alice", 3, 5000, false);
+        p.send(s(0), series(Some(3)));
+        assert_eq!(datagrams(&mut p).len(), 1);
+        assert_eq!(p.poll_timeout(), Some(s(1)));
+        p.handle_timeout(s(1));
+        p.handle_timeout(s(2));
+        let sent = datagrams(&mut p);
+        assert_eq!(sent.len(), 2);
+        assert_eq!(p.poll_timeout(), None);
+        assert_eq!(
+            &sent[1].payload[..],
+            b"natlab probe from=alice id=3 port=5000 seq=3\n"
+        );
+    }
+
+    #[test]
+    fn probe_unlimited_series_keeps_going() {
+        let mut p = UdpProbe::new("alice", 3, 5000, false);
+        p.send(s(0), series(None));
+        for t in 1..=100 {
+            p.handle_timeout(s(t));
+        }
+        assert_eq!(datagrams(&mut p).len(), 101);
+        assert_eq!(p.poll_timeout(), Some(s(101)));
+    }
+
+    #[test]
+    fn probe_echoing_answers_with_the_seen_address() {
+        let mut p = UdpProbe::new("stun1", 0, 3478, true);
+        let d = Datagram {
+            src: addr("198.51.100.1:40000"),
+            dst: addr("203.0.113.10:3478"),
+            payload: Bytes::from_static(b"natlab probe from=alice id=3 port=5000 seq=7\n"),
+        };
+        p.handle_datagram(s(0), d);
+        let reply = datagrams(&mut p);
+        assert_eq!(reply[0].dst, addr("198.51.100.1:40000"));
+        assert_eq!(reply[0].src.port(), 3478);
+        assert_eq!(
+            &reply[0].payload[..],
+            b"natlab echo from=stun1 id=0 seq=7 seen=198.51.100.1:40000\n"
+        );
+        let Some(Observation::ProbeReceived {
+            kind,
+            from,
+            from_port,
+            seq,
+            ..
+        }) = p.poll_event()
+        else {
+            panic!("no observation")
+        };
+        assert_eq!(
+            (kind, from, from_port, seq),
+            (ProbeKind::Probe, Some(3), Some(5000), Some(7))
+        );
+    }
+
+    #[test]
+    fn probe_receiving_an_echo_reports_what_was_seen_and_does_not_echo_back() {
+        let mut p = UdpProbe::new("alice", 3, 5000, true);
+        let d = Datagram {
+            src: addr("203.0.113.10:3478"),
+            dst: addr("10.0.0.2:5000"),
+            payload: Bytes::from_static(
+                b"natlab echo from=stun1 id=0 seq=7 seen=198.51.100.1:40000\n",
+            ),
+        };
+        p.handle_datagram(s(0), d);
+        assert!(datagrams(&mut p).is_empty());
+        let Some(Observation::ProbeReceived { kind, seen, .. }) = p.poll_event() else {
+            panic!()
+        };
+        assert_eq!(
+            (kind, seen),
+            (ProbeKind::Echo, Some(addr("198.51.100.1:40000")))
+        );
+    }
+
+    #[test]
+    fn probe_foreign_payload_counts_as_anonymous_probe() {
+        let mut p = UdpProbe::new("alice", 3, 5000, false);
+        let d = Datagram {
+            src: addr("203.0.113.10:3478"),
+            dst: addr("10.0.0.2:5000"),
+            payload: Bytes::from_static(&[0xff, 0x00, 0x12]),
+        };
+        p.handle_datagram(s(0), d);
+        let Some(Observation::ProbeReceived { from, seq, .. }) = p.poll_event() else {
+            panic!()
+        };
+        assert_eq!((from, seq), (None, None));
+    }
+
+    #[test]
+    fn probe_pads_to_the_requested_size() {
+        let mut p = UdpProbe::new("alice", 3, 5000, false);
+        p.send(
+            s(0),
+            Series {
+                size: Some(1400),
+                ..series(Some(1))
+            },
+        );
+        assert_eq!(datagrams(&mut p)[0].payload.len(), 1400);
+    }
+}
