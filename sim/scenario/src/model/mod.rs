@@ -7,8 +7,11 @@
 mod expect;
 mod network;
 mod nodes;
+pub(crate) mod tagged;
 mod timeline;
 mod values;
+
+pub(crate) use tagged::KIND_TAGGED;
 
 pub use expect::{
     Count, DropReason, Dropped, Event, Expectation, Mapping, MappingRule, ProbeKind, Received,
@@ -25,8 +28,8 @@ pub use nodes::{
     UdpProbeSpec, WebServiceSpec,
 };
 pub use timeline::{
-    Action, Answer, Between, Call, EndpointRef, IpChange, LinkChange, LossBurst, MakeTunnel,
-    NatReboot, NatRef, NodeRef, PolicySwitch, Send, SendData, TimelineEntry,
+    ACTION_KEYS, Action, Answer, Between, Call, EndpointRef, IpChange, LinkChange, LossBurst,
+    MakeTunnel, NatReboot, NatRef, NodeRef, PolicySwitch, Send, SendData, TimelineEntry,
 };
 pub use values::{CodeRef, DurationError, Prefix, Probability, SimDuration, Target, Transport};
 

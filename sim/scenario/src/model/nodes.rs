@@ -2,6 +2,7 @@
 //! has an `address` there (default: the next free one) and an access `link`.
 
 use super::network::LinkSpec;
+use super::tagged::kind_tagged;
 use super::values::{SimDuration, Transport};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -62,7 +63,7 @@ pub trait NodeSpec {
 }
 
 /// A server, tagged by `kind`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum ServerSpec {
     /// SIP registrar and stateful proxy (with trunk policies).
@@ -76,6 +77,14 @@ pub enum ServerSpec {
     /// DNS server.
     Dns(DnsSpec),
 }
+
+kind_tagged!(ServerSpec, ServerKind, "a server", {
+    "sip" => Sip(SipServerSpec),
+    "stun" => Stun(StunSpec),
+    "turn" => Turn(TurnSpec),
+    "aae-web" => AaeWeb(WebServiceSpec),
+    "dns" => Dns(DnsSpec),
+});
 
 impl ServerSpec {
     /// The fields every node has.
@@ -102,7 +111,7 @@ impl ServerSpec {
 }
 
 /// An endpoint, tagged by `kind`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum EndpointSpec {
     /// A device running the AAE P2P tunnel SDK.
@@ -116,6 +125,14 @@ pub enum EndpointSpec {
     /// A UDP probe: sends numbered probes, optionally echoes, counts what it receives.
     UdpProbe(UdpProbeSpec),
 }
+
+kind_tagged!(EndpointSpec, EndpointKind, "an endpoint", {
+    "aae" => Aae(AaeSpec),
+    "softphone" => Softphone(SoftphoneSpec),
+    "intercom" => Intercom(IntercomSpec),
+    "ice-agent" => IceAgent(IceAgentSpec),
+    "udp-probe" => UdpProbe(UdpProbeSpec),
+});
 
 impl EndpointSpec {
     /// The fields every node has.

@@ -242,6 +242,34 @@ pub enum Action {
     SendData(SendData),
 }
 
+/// Every action key, in declaration order.
+pub const ACTION_KEYS: &[&str] = &[
+    "send",
+    "partition",
+    "heal",
+    "isolate",
+    "rejoin",
+    "hold",
+    "release",
+    "loss_burst",
+    "link_change",
+    "nat_flush",
+    "nat_reboot",
+    "crash",
+    "restart",
+    "ip_change",
+    "server_policy",
+    "init",
+    "deinit",
+    "register",
+    "unregister",
+    "call",
+    "answer",
+    "hangup",
+    "make_tunnel",
+    "send_data",
+];
+
 impl Action {
     /// The action's key as written.
     pub fn key(&self) -> &'static str {
@@ -314,12 +342,27 @@ impl<'de> Visitor<'de> for EntryVisitor {
         let mut split = SplitAt {
             inner: map,
             at: None,
+            keys: 0,
+            ended: false,
         };
-        let action = Action::deserialize(de::value::MapAccessDeserializer::new(&mut split))?;
-        // The enum reader stops after one entry; anything left is a second action or `at`.
+        let action = match Action::deserialize(de::value::MapAccessDeserializer::new(&mut split)) {
+            Ok(action) => action,
+            Err(_) if split.keys == 0 && split.ended => {
+                return Err(de::Error::custom(format_args!(
+                    "missing action: a timeline entry needs one of {} next to `at`",
+                    ACTION_KEYS
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            Err(e) => return Err(e),
+        };
+        // The enum reader stops after one entry; anything left is a second action.
         if let Some(key) = split.next_key::<String>()? {
             return Err(de::Error::custom(format_args!(
-                "`{key}`: a timeline entry holds one action; `{}` is already given",
+                "`{key}` is a second action; a timeline entry holds one (`{}` is already given)",
                 action.key()
             )));
         }
@@ -333,6 +376,10 @@ impl<'de> Visitor<'de> for EntryVisitor {
 struct SplitAt<A> {
     inner: A,
     at: Option<SimDuration>,
+    /// Keys handed on (not `at`).
+    keys: usize,
+    /// The map ran out.
+    ended: bool,
 }
 
 impl<'de, A: MapAccess<'de>> MapAccess<'de> for SplitAt<A> {
@@ -344,6 +391,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for SplitAt<A> {
     ) -> Result<Option<K::Value>, A::Error> {
         loop {
             let Some(key) = self.inner.next_key::<String>()? else {
+                self.ended = true;
                 return Ok(None);
             };
             if key == "at" {
@@ -353,6 +401,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for SplitAt<A> {
                 self.at = Some(self.inner.next_value()?);
                 continue;
             }
+            self.keys += 1;
             return seed
                 .deserialize(de::value::StringDeserializer::new(key))
                 .map(Some);

@@ -88,7 +88,7 @@ fn scaled(num: &str, scale: u128) -> Option<u128> {
     };
     let mut place = scale;
     for digit in frac.bytes() {
-        if place % 10 != 0 {
+        if !place.is_multiple_of(10) {
             return None;
         }
         place /= 10;
@@ -109,7 +109,7 @@ impl fmt::Display for SimDuration {
             ("s", 1_000_000),
             ("ms", 1_000),
         ] {
-            if us % scale == 0 {
+            if us.is_multiple_of(scale) {
                 return write!(f, "{}{unit}", us / scale);
             }
         }

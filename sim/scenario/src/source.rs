@@ -1,0 +1,71 @@
+//! What validation needs to know about the source text: where each YAML path was written, which
+//! items failed to decode (and so are missing from the decoded file), and the names they declared.
+
+use crate::diag::Location;
+use crate::path::YamlPath;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Where one node was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Spans {
+    /// The value.
+    pub(crate) value: Location,
+    /// Its key, for map entries.
+    pub(crate) key: Option<Location>,
+}
+
+/// Source positions by YAML path, and what decoding dropped.
+#[derive(Clone, Debug, Default)]
+#[allow(dead_code)]
+pub(crate) struct SourceMap {
+    pub(crate) spans: BTreeMap<YamlPath, Spans>,
+    /// Sequence lengths as written.
+    pub(crate) lengths: BTreeMap<YamlPath, usize>,
+    /// Entries and elements that failed to decode and are missing from the decoded file.
+    pub(crate) dropped: BTreeSet<YamlPath>,
+    /// Names declared by topology items that failed to decode.
+    pub(crate) broken_names: BTreeSet<String>,
+}
+
+// Validation (the next layer) is the main user; tests use it already.
+#[allow(dead_code)]
+impl SourceMap {
+    /// Where the value at `path` was written, or its nearest written ancestor.
+    pub(crate) fn locate(&self, path: &YamlPath) -> Option<Location> {
+        let mut p = path.clone();
+        loop {
+            if let Some(s) = self.spans.get(&p) {
+                return Some(s.value);
+            }
+            if p.is_root() {
+                return None;
+            }
+            p = p.parent();
+        }
+    }
+
+    /// Where the key of the entry at `path` was written (else the value, else an ancestor).
+    pub(crate) fn locate_key(&self, path: &YamlPath) -> Option<Location> {
+        self.spans
+            .get(path)
+            .and_then(|s| s.key)
+            .or_else(|| self.locate(path))
+    }
+
+    /// The path, as written, of the `index`-th decoded element of the sequence at `seq` (elements
+    /// that failed to decode are missing from the decoded sequence, so the numbers differ).
+    pub(crate) fn element(&self, seq: &YamlPath, index: usize) -> YamlPath {
+        let len = self.lengths.get(seq).copied().unwrap_or(0);
+        (0..len)
+            .map(|i| seq.index(i))
+            .filter(|p| !self.dropped.contains(p))
+            .nth(index)
+            .unwrap_or_else(|| seq.index(index))
+    }
+
+    /// Whether `name` was declared by an item that failed to decode (references to it are not
+    /// reported again).
+    pub(crate) fn is_broken(&self, name: &str) -> bool {
+        self.broken_names.contains(name)
+    }
+}
