@@ -11,7 +11,10 @@ pub mod sdp;
 pub mod status;
 pub mod value;
 
-pub use scan::{Malformed, Mode, ScanError, Scanned, Span, StartLine, looks_like_sip, scan};
+pub use scan::{
+    Framed, Malformed, Mode, ScanError, Scanned, Span, StartLine, StartState, looks_like_sip, scan,
+    scan_stream, start_state,
+};
 pub use status::{StatusCode, StatusInfo, status_info};
 
 /// A SIP method. Extension methods are [`Method::Other`]; their name is in the message.

@@ -234,12 +234,90 @@ pub fn looks_like_sip(b: &[u8]) -> bool {
     start_line(trim_cr(head.get(..eol).unwrap_or_default()), 0).is_ok()
 }
 
+/// Whether a stream position starts a SIP message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartState {
+    /// A complete, valid start line.
+    Yes,
+    /// Not a start line.
+    No,
+    /// The line is not complete yet and could still become one.
+    Maybe,
+}
+
+/// Classifies the bytes at a stream position (used to resynchronise after a gap).
+pub fn start_state(b: &[u8]) -> StartState {
+    match b.first() {
+        None => return StartState::Maybe,
+        Some(c) if !c.is_ascii_alphabetic() => return StartState::No,
+        Some(_) => {}
+    }
+    let head = b.get(..b.len().min(2048)).unwrap_or(b);
+    match memchr(b'\n', head) {
+        Some(eol) => {
+            let line = trim_cr(head.get(..eol).unwrap_or_default());
+            if start_line(line, 0).is_ok() {
+                StartState::Yes
+            } else {
+                StartState::No
+            }
+        }
+        None if b.len() < 2048
+            && head
+                .iter()
+                .all(|c| c.is_ascii_graphic() || *c == b' ' || *c == b'\r') =>
+        {
+            StartState::Maybe
+        }
+        None => StartState::No,
+    }
+}
+
 /// Scans one message at the start of `b`.
 ///
 /// # Errors
 /// [`ScanError::Incomplete`] in stream mode when more bytes are needed;
 /// [`ScanError::Malformed`] with the reason otherwise.
 pub fn scan(b: &[u8], mode: Mode) -> Result<Scanned, ScanError> {
+    let s = scan_framed(b, mode)?;
+    check_mandatory(&s, mode)?;
+    Ok(s)
+}
+
+/// A message framed in a stream: usable, or malformed with its length known (so the stream can
+/// continue after it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framed {
+    /// A usable message.
+    Message(Scanned),
+    /// A message whose framing is fine but which lacks what the analyser needs.
+    Malformed {
+        /// Why it cannot be used.
+        why: Malformed,
+        /// Its length, to skip it.
+        len: usize,
+    },
+}
+
+/// Scans one message at the start of a stream buffer (TCP): like [`scan`] in [`Mode::Stream`], but a
+/// message missing Call-ID or CSeq is still framed so the stream can go on.
+///
+/// # Errors
+/// [`ScanError::Incomplete`] when more bytes are needed; [`ScanError::Malformed`] when the message
+/// cannot even be framed (the stream must resynchronise on the next start line).
+pub fn scan_stream(b: &[u8]) -> Result<Framed, ScanError> {
+    let s = scan_framed(b, Mode::Stream)?;
+    Ok(match check_mandatory(&s, Mode::Stream) {
+        Ok(()) => Framed::Message(s),
+        Err(why) => Framed::Malformed {
+            why,
+            len: s.len as usize,
+        },
+    })
+}
+
+/// Start line, headers and body framing, without the mandatory-header check.
+fn scan_framed(b: &[u8], mode: Mode) -> Result<Scanned, ScanError> {
     let first = b.iter().position(|c| !c.is_ascii_whitespace());
     let Some(lead) = first else {
         return Err(if mode == Mode::Stream {
@@ -256,7 +334,6 @@ pub fn scan(b: &[u8], mode: Mode) -> Result<Scanned, ScanError> {
     let eol = line_end(b, 0, mode)?;
     s.start = start_line(trim_cr(b.get(..eol).unwrap_or_default()), 0)?;
     let body_start = Headers::new(&mut s, b, mode).run(eol + 1)?;
-    check_mandatory(&s, mode)?;
     frame_body(&mut s, b, body_start, mode)?;
     Ok(s)
 }

@@ -1,0 +1,313 @@
+//! Packet accounting: every record of the capture ends in exactly one class (SIP, STUN, other,
+//! undecodable with a reason), so the summary's numbers add up to the number of records read.
+//!
+//! A frame whose fate depends on later frames (an IP fragment, a TCP segment holding part of a
+//! message) is *pending* until that is known; at the end of the capture every pending frame has
+//! been resolved, which [`Accounting::check`] verifies.
+
+use crate::capture::SkipReason;
+use crate::sip::Malformed;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Frames that decoded fine but carry neither SIP nor STUN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Other {
+    /// Not IP (ARP, LLDP, 802.3 frames...).
+    NonIp,
+    /// ICMP / ICMPv6.
+    Icmp,
+    /// An IP protocol other than UDP, TCP, ICMP and tunnels.
+    OtherIp,
+    /// A tunnel that is not unwrapped (PPTP GRE, unknown GRE payload, too deep).
+    Tunnel,
+    /// A fragment of a datagram reassembled in a later frame.
+    IpFragment,
+    /// UDP that is neither SIP nor STUN (and not RTP).
+    Udp,
+    /// RTP or RTCP (version 2 header).
+    Rtp,
+    /// TURN ChannelData.
+    TurnChannelData,
+    /// A SIP keep-alive (CRLF) datagram or segment.
+    KeepAlive,
+    /// A TCP segment without payload (SYN, ACK, FIN, RST).
+    TcpControl,
+    /// A TCP segment holding part of a SIP message completed in a later frame.
+    TcpSegment,
+    /// A TCP segment whose bytes were all seen before (retransmission).
+    TcpRetransmission,
+    /// TCP payload that is not SIP (TLS, HTTP...).
+    TcpData,
+}
+
+impl Other {
+    /// Every kind, in a stable order.
+    pub const ALL: [Self; 13] = [
+        Self::NonIp,
+        Self::Icmp,
+        Self::OtherIp,
+        Self::Tunnel,
+        Self::IpFragment,
+        Self::Udp,
+        Self::Rtp,
+        Self::TurnChannelData,
+        Self::KeepAlive,
+        Self::TcpControl,
+        Self::TcpSegment,
+        Self::TcpRetransmission,
+        Self::TcpData,
+    ];
+
+    /// A short stable name, as used in reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::NonIp => "non_ip",
+            Self::Icmp => "icmp",
+            Self::OtherIp => "other_ip_protocol",
+            Self::Tunnel => "tunnel_not_decoded",
+            Self::IpFragment => "ip_fragment",
+            Self::Udp => "udp_other",
+            Self::Rtp => "rtp_rtcp",
+            Self::TurnChannelData => "turn_channel_data",
+            Self::KeepAlive => "keep_alive",
+            Self::TcpControl => "tcp_control",
+            Self::TcpSegment => "tcp_segment",
+            Self::TcpRetransmission => "tcp_retransmission",
+            Self::TcpData => "tcp_other",
+        }
+    }
+}
+
+/// Why a frame could not be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Undecodable {
+    /// The capture file's record was truncated, corrupt, or named an unknown interface.
+    Record(SkipReason),
+    /// The link type is not one the analyser decodes.
+    UnsupportedLink,
+    /// The frame ends inside a link or IP header.
+    TruncatedFrame,
+    /// The IP header is invalid.
+    MalformedIp,
+    /// The UDP or TCP header is invalid.
+    MalformedTransport,
+    /// A fragment of a datagram that never completed (or was dropped to bound memory).
+    FragmentIncomplete,
+    /// A fragment inconsistent with the others (beyond 64 KiB, past the end).
+    FragmentInvalid,
+    /// TCP bytes lost to a gap in the capture (missing segments) or a flow's memory cap.
+    TcpGap,
+    /// A SIP message that cannot be used, and why.
+    MalformedSip(Malformed),
+    /// A STUN message whose attributes are broken.
+    MalformedStun,
+}
+
+impl Undecodable {
+    /// A short stable name, as used in reports (malformed SIP reasons share `malformed_sip`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Record(r) => r.name(),
+            Self::UnsupportedLink => "unsupported_link_type",
+            Self::TruncatedFrame => "truncated_frame",
+            Self::MalformedIp => "malformed_ip",
+            Self::MalformedTransport => "malformed_udp_tcp",
+            Self::FragmentIncomplete => "fragment_never_completed",
+            Self::FragmentInvalid => "fragment_invalid",
+            Self::TcpGap => "tcp_gap",
+            Self::MalformedSip(_) => "malformed_sip",
+            Self::MalformedStun => "malformed_stun",
+        }
+    }
+}
+
+/// The class a frame ends in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// At least one usable SIP message completed in this frame.
+    Sip,
+    /// A STUN message.
+    Stun,
+    /// Decoded, neither SIP nor STUN.
+    Other(Other),
+    /// Not usable.
+    Undecodable(Undecodable),
+}
+
+/// The counters.
+#[derive(Clone, Debug, Default)]
+pub struct Accounting {
+    records: u64,
+    sip: u64,
+    stun: u64,
+    other: BTreeMap<Other, u64>,
+    undecodable: BTreeMap<Undecodable, u64>,
+    pending: u64,
+    sip_messages: u64,
+    sip_messages_truncated: u64,
+    malformed_messages: BTreeMap<Malformed, u64>,
+    stun_messages: u64,
+}
+
+impl Accounting {
+    /// A record was read (call once per record, before classifying it).
+    pub fn record(&mut self) {
+        self.records += 1;
+    }
+
+    /// A frame's final class.
+    pub fn classify(&mut self, class: Class) {
+        match class {
+            Class::Sip => self.sip += 1,
+            Class::Stun => self.stun += 1,
+            Class::Other(o) => *self.other.entry(o).or_default() += 1,
+            Class::Undecodable(u) => *self.undecodable.entry(u).or_default() += 1,
+        }
+    }
+
+    /// A frame whose class will be decided later.
+    pub fn defer(&mut self) {
+        self.pending += 1;
+    }
+
+    /// A deferred frame is decided.
+    pub fn resolve(&mut self, class: Class) {
+        self.pending = self.pending.saturating_sub(1);
+        self.classify(class);
+    }
+
+    /// A usable SIP message (several can share a frame).
+    pub fn sip_message(&mut self, truncated: bool) {
+        self.sip_messages += 1;
+        self.sip_messages_truncated += u64::from(truncated);
+    }
+
+    /// A malformed SIP message.
+    pub fn malformed_message(&mut self, why: Malformed) {
+        *self.malformed_messages.entry(why).or_default() += 1;
+    }
+
+    /// A STUN message.
+    pub fn stun_message(&mut self) {
+        self.stun_messages += 1;
+    }
+
+    /// Records read so far.
+    pub const fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Frames not yet classified.
+    pub const fn pending(&self) -> u64 {
+        self.pending
+    }
+
+    fn classified(&self) -> u64 {
+        self.sip
+            + self.stun
+            + self.other.values().sum::<u64>()
+            + self.undecodable.values().sum::<u64>()
+    }
+
+    /// Verifies that every record is classified exactly once.
+    ///
+    /// # Errors
+    /// The numbers do not add up (a bug): the two totals.
+    pub fn check(&self) -> Result<(), (u64, u64)> {
+        let total = self.classified() + self.pending;
+        if total == self.records && self.pending == 0 {
+            Ok(())
+        } else {
+            Err((self.records, total))
+        }
+    }
+
+    /// The serialisable summary.
+    pub fn summary(&self) -> PacketSummary {
+        let other: BTreeMap<&'static str, u64> =
+            self.other.iter().map(|(k, v)| (k.name(), *v)).collect();
+        let mut reasons: BTreeMap<&'static str, u64> = BTreeMap::new();
+        let mut malformed_sip: BTreeMap<&'static str, u64> = BTreeMap::new();
+        for (k, v) in &self.undecodable {
+            *reasons.entry(k.name()).or_default() += v;
+            if let Undecodable::MalformedSip(m) = k {
+                *malformed_sip.entry(m.name()).or_default() += v;
+            }
+        }
+        PacketSummary {
+            packets: self.records,
+            sip: self.sip,
+            stun: self.stun,
+            other: Breakdown {
+                total: self.other.values().sum(),
+                kinds: other,
+            },
+            undecodable: UndecodableSummary {
+                total: self.undecodable.values().sum(),
+                reasons,
+                malformed_sip,
+            },
+            sip_messages: self.sip_messages,
+            sip_messages_truncated: self.sip_messages_truncated,
+            sip_messages_malformed: self
+                .malformed_messages
+                .iter()
+                .map(|(k, v)| (k.name(), *v))
+                .collect(),
+            stun_messages: self.stun_messages,
+        }
+    }
+}
+
+/// A total and its parts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Breakdown {
+    /// Sum of the parts.
+    pub total: u64,
+    /// Count per kind.
+    pub kinds: BTreeMap<&'static str, u64>,
+}
+
+/// Undecodable frames by reason.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct UndecodableSummary {
+    /// Sum of the reasons.
+    pub total: u64,
+    /// Count per reason.
+    pub reasons: BTreeMap<&'static str, u64>,
+    /// The `malformed_sip` frames split by why the (first) message was malformed.
+    pub malformed_sip: BTreeMap<&'static str, u64>,
+}
+
+/// The packet accounting of one capture: `packets = sip + stun + other.total + undecodable.total`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PacketSummary {
+    /// Records read (including skipped ones).
+    pub packets: u64,
+    /// Frames that completed at least one usable SIP message.
+    pub sip: u64,
+    /// Frames carrying a STUN message.
+    pub stun: u64,
+    /// Frames decoded as something else.
+    pub other: Breakdown,
+    /// Frames that could not be used.
+    pub undecodable: UndecodableSummary,
+    /// Usable SIP messages (a TCP segment can carry several).
+    pub sip_messages: u64,
+    /// Of those, messages cut short by the capture's snap length.
+    pub sip_messages_truncated: u64,
+    /// Malformed SIP messages by reason.
+    pub sip_messages_malformed: BTreeMap<&'static str, u64>,
+    /// STUN messages.
+    pub stun_messages: u64,
+}
+
+impl PacketSummary {
+    /// Whether the classes add up to the number of packets.
+    pub fn adds_up(&self) -> bool {
+        self.sip + self.stun + self.other.total + self.undecodable.total == self.packets
+            && self.other.kinds.values().sum::<u64>() == self.other.total
+            && self.undecodable.reasons.values().sum::<u64>() == self.undecodable.total
+    }
+}
