@@ -185,7 +185,7 @@ pub fn lookup(query: &str) -> impl Iterator<Item = Entry> + '_ {
 
 /// The group names `--group` accepts for `catalog`, in document order without repeats
 /// (status headings, the English form of the Chinese heading, event and trunk categories,
-/// callback modules).
+/// the callback modules that hold a detailed callback).
 pub fn group_names(catalog: Catalog) -> Vec<&'static str> {
     let mut names: Vec<&'static str> = match catalog {
         Catalog::AaeEvents => EventCategory::ALL.iter().map(|c| c.as_str()).collect(),
@@ -200,7 +200,11 @@ pub fn group_names(catalog: Catalog) -> Vec<&'static str> {
             .flatten()
             .collect(),
         Catalog::TrunkSipErrors => TrunkCategory::ALL.iter().map(|c| c.as_str()).collect(),
-        Catalog::SoftphoneApi => crate::softphone::callback_modules().to_vec(),
+        Catalog::SoftphoneApi => crate::softphone::callback_modules()
+            .iter()
+            .copied()
+            .filter(|m| softphone_callbacks().iter().any(|c| c.module == *m))
+            .collect(),
         _ => Vec::new(),
     };
     let mut seen = Vec::with_capacity(names.len());
@@ -213,7 +217,8 @@ pub fn group_names(catalog: Catalog) -> Vec<&'static str> {
 }
 
 /// Rows whose name or number is close to `query`, best first, at most `limit`: for a mistyped
-/// name (`PJNATH_EICEFAILD`), a partial one (`EICEFAILED`) or a number off by one digit.
+/// name (`PJNATH_EICEFAILD`), a partial one (`EICEFAILED`) or a number one digit off (nearest
+/// value first).
 pub fn suggestions(query: &str, limit: usize) -> Vec<Entry> {
     let query = query.trim();
     let q = query.to_ascii_lowercase();
@@ -227,14 +232,17 @@ pub fn suggestions(query: &str, limit: usize) -> Vec<Entry> {
     scored.into_iter().take(limit).map(|(_, _, e)| e).collect()
 }
 
-/// Distance of `e` from the lower-cased query, if close enough to suggest.
+/// How far `e` is from the lower-cased query, if close enough to suggest (smaller is closer).
+/// Numbers: one digit off, nearest value first. Names: a few edits off, or containing the query.
 fn closeness(q: &str, numeric: bool, e: Entry) -> Option<usize> {
     if numeric {
-        let code = e.code().and_then(|c| match c {
-            Code::Number(n) => Some(n.to_string()),
-            Code::Text(_) => None,
-        })?;
-        return (edit_distance(q, &code) <= 1).then_some(1);
+        let Some(Code::Number(code)) = e.code() else {
+            return None;
+        };
+        let wanted: u64 = q.parse().ok()?;
+        let off = u64::from(code).abs_diff(wanted);
+        return (edit_distance(q, &code.to_string()) <= 1)
+            .then(|| usize::try_from(off).unwrap_or(usize::MAX));
     }
     if matches!(e, Entry::Trunk(_)) || q.is_empty() {
         return None;

@@ -147,8 +147,8 @@ pub use softphone::{
     softphone_general,
 };
 pub use status::{
-    AaeStatus, StatusFamily, StatusGroup, aae_status, aae_status_by_name, aae_statuses,
-    status_groups,
+    AaeStatus, StatusFamily, StatusGroup, UndocumentedStatus, aae_status, aae_status_by_name,
+    aae_statuses, status_groups, undocumented_status,
 };
 pub use trunk::{
     CallDumpAdvice, DumpTool, TrunkCategory, TrunkError, call_dump_advice,

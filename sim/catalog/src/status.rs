@@ -137,6 +137,43 @@ impl AaeStatus {
     }
 }
 
+/// A status code the document does not list but the public natnl header defines
+/// (`FAULTS.md` section 8). Not part of the catalog: lookups do not find it; it explains a
+/// code seen in a real SDK's logs.
+#[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UndocumentedStatus {
+    /// The code (60000009, 60000010, 60000014).
+    pub code: u32,
+    /// The header's name, as `FAULTS.md` gives it.
+    pub header_name: &'static str,
+    /// When a real SDK reports it.
+    pub note: &'static str,
+}
+
+static UNDOCUMENTED_STATUSES: [UndocumentedStatus; 3] = [
+    UndocumentedStatus {
+        code: 60000009,
+        header_name: "NATNL_SC_TNL_TIMEOUT",
+        note: "the hang-up status after event 60002 (tunnel keep-alive timeout)",
+    },
+    UndocumentedStatus {
+        code: 60000010,
+        header_name: "NATNL_SC_IDLE_TIMEOUT",
+        note: "the hang-up status after event 60113 (idle timeout)",
+    },
+    UndocumentedStatus {
+        code: 60000014,
+        header_name: "INSTANT_MSG_TOO_LONG",
+        note: "an instant message over the maximum length of 1024 bytes",
+    },
+];
+
+/// The gap `code` if the public natnl header defines it but the document leaves it out.
+pub fn undocumented_status(code: u32) -> Option<&'static UndocumentedStatus> {
+    UNDOCUMENTED_STATUSES.iter().find(|u| u.code == code)
+}
+
 /// Every status code, in document order (ascending code).
 pub fn aae_statuses() -> &'static [AaeStatus] {
     &data::AAE_STATUSES
@@ -200,6 +237,20 @@ mod tests {
         for gap in [60000009, 60000010, 60000014, 420010] {
             assert!(aae_status(gap).is_none(), "{gap}");
         }
+    }
+
+    #[test]
+    fn undocumented_statuses_are_the_gaps_faults_md_names() {
+        let faults_md = include_str!("../data/FAULTS.md");
+        let section_8 = faults_md.split("## 8.").nth(1).unwrap();
+        for u in &UNDOCUMENTED_STATUSES {
+            assert!(aae_status(u.code).is_none(), "{}", u.code);
+            assert!(section_8.contains(&u.code.to_string()), "{}", u.code);
+            let short = u.header_name.trim_start_matches("NATNL_SC_");
+            assert!(section_8.contains(short), "{short}");
+            assert!(faults_md.contains(u.header_name), "{}", u.header_name);
+        }
+        assert!(undocumented_status(60000008).is_none());
     }
 
     #[test]
