@@ -11,9 +11,10 @@ use crate::capture::CaptureWriter;
 use crate::fabric::{Fabric, NodeId, Transport as FabricTransport};
 use crate::nodes::{Observation, SimNode};
 use crate::record::Recorder;
+use crate::tcp::{Segment, TcpStack};
 use crate::underlay::Message;
 use bytes::Bytes;
-use sim_core::{Binding, Datagram, Protocol, SimInstant, Transmit};
+use sim_core::{Binding, Datagram, Protocol, Seed, SimInstant, Transmit};
 use sim_driver::{Clock, Control, Incoming, Transport, drive};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -47,6 +48,8 @@ pub struct RunIssue {
 /// `.await`.
 #[derive(Debug)]
 pub(crate) struct Shared {
+    /// The scenario seed, for per-node random streams.
+    pub(crate) seed: Seed,
     pub(crate) fabric: RefCell<Fabric>,
     pub(crate) recorder: RefCell<Recorder>,
     /// Current address of every node, by id.
@@ -230,8 +233,14 @@ impl std::fmt::Debug for Site {
     }
 }
 
+/// What a site hands a node's transport.
+enum Inbound {
+    Datagram(Datagram),
+    Segment(Segment),
+}
+
 struct Slot {
-    inbox: UnboundedSender<Incoming>,
+    inbox: UnboundedSender<Inbound>,
     control: UnboundedSender<Control<SimNode>>,
     task: JoinHandle<()>,
 }
@@ -310,11 +319,16 @@ fn route(slots: &BTreeMap<NodeId, Slot>, bytes: &[u8]) {
         return;
     };
     let Some(slot) = slots.get(&node) else { return };
-    if transport == FabricTransport::Udp {
-        let _ = slot
-            .inbox
-            .send(Incoming::Datagram(Datagram { src, dst, payload }));
-    }
+    let inbound = match transport {
+        FabricTransport::Udp => Inbound::Datagram(Datagram { src, dst, payload }),
+        FabricTransport::Tcp(header) => Inbound::Segment(Segment {
+            local_port: dst.port(),
+            remote: src,
+            header,
+            payload,
+        }),
+    };
+    let _ = slot.inbox.send(inbound);
 }
 
 fn spawn_node(
@@ -334,6 +348,7 @@ fn spawn_node(
         core,
         inbox: inbox_rx,
         next_ephemeral: 49_152,
+        tcp: TcpStack::new(shared.seed.derive(&format!("tcp/{}", node.0))),
     };
     let shared = Rc::clone(shared);
     let task = tokio::task::spawn_local(async move {
@@ -370,8 +385,9 @@ struct SimTransport {
     shared: Rc<Shared>,
     socket: Rc<UdpSocket>,
     core: SocketAddr,
-    inbox: UnboundedReceiver<Incoming>,
+    inbox: UnboundedReceiver<Inbound>,
     next_ephemeral: u16,
+    tcp: TcpStack,
 }
 
 impl SimTransport {
@@ -380,13 +396,27 @@ impl SimTransport {
             .try_send_to(&message.encode(), self.core)
             .map(drop)
     }
+
+    /// Sends every segment the TCP stack queued.
+    fn flush_tcp(&mut self) -> io::Result<()> {
+        while let Some(seg) = self.tcp.poll_segment() {
+            self.send_message(&Message::Send {
+                node: self.node,
+                time: SimClock.now(),
+                transport: FabricTransport::Tcp(seg.header),
+                src_port: seg.local_port,
+                dst: seg.remote,
+                payload: seg.payload,
+            })?;
+        }
+        Ok(())
+    }
 }
 
 impl Transport for SimTransport {
     fn local_ip(&self) -> IpAddr {
-        self.shared
-            .addresses
-            .borrow()
+        let addresses = self.shared.addresses.borrow();
+        addresses
             .get(self.node.0 as usize)
             .copied()
             .unwrap_or(Ipv4Addr::UNSPECIFIED.into())
@@ -406,10 +436,10 @@ impl Transport for SimTransport {
                     port,
                 })
             }
-            Protocol::Tcp => Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "TCP listeners are not simulated yet",
-            )),
+            Protocol::Tcp => {
+                self.tcp.listen(binding.port);
+                Ok(())
+            }
         }
     }
 
@@ -423,17 +453,34 @@ impl Transport for SimTransport {
                 dst: d.dst,
                 payload: d.payload,
             }),
-            Transmit::Stream(_) => Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "TCP streams are not simulated yet",
-            )),
+            Transmit::Stream(command) => {
+                self.tcp.command(SimClock.now(), command);
+                self.flush_tcp()
+            }
         }
     }
 
     async fn recv(&mut self) -> io::Result<Incoming> {
-        self.inbox
-            .recv()
-            .await
-            .ok_or_else(|| io::Error::new(io::ErrorKind::BrokenPipe, "site stopped"))
+        loop {
+            if let Some(event) = self.tcp.poll_event() {
+                return Ok(Incoming::Stream(event));
+            }
+            let deadline = self.tcp.poll_timeout();
+            tokio::select! {
+                biased;
+                inbound = self.inbox.recv() => match inbound {
+                    Some(Inbound::Datagram(d)) => return Ok(Incoming::Datagram(d)),
+                    Some(Inbound::Segment(seg)) => {
+                        let local = SocketAddr::new(self.local_ip(), seg.local_port);
+                        self.tcp.segment(SimClock.now(), local, seg);
+                    }
+                    None => {
+                        return Err(io::Error::new(io::ErrorKind::BrokenPipe, "site stopped"));
+                    }
+                },
+                () = sleep_until(deadline) => self.tcp.handle_timeout(SimClock.now()),
+            }
+            self.flush_tcp()?;
+        }
     }
 }

@@ -26,6 +26,10 @@ pub struct NodeCounters {
     pub probes_received: u64,
     /// Echo replies received.
     pub echoes_received: u64,
+    /// TCP connections established (opened or accepted).
+    pub streams_opened: u64,
+    /// TCP connections that failed.
+    pub streams_failed: u64,
 }
 
 /// Collects observations as nodes report them.
@@ -62,6 +66,8 @@ impl Recorder {
                     kind: ProbeKind::Echo,
                     ..
                 } => c.echoes_received += 1,
+                Observation::StreamOpened { .. } => c.streams_opened += 1,
+                Observation::StreamFailed { .. } => c.streams_failed += 1,
             }
         }
         if let Observation::ProbeReceived {

@@ -14,6 +14,7 @@ use crate::fabric::{
 use crate::host::{self, CORE_HOST, RunIssue, Shared, Site, SiteCommand};
 use crate::nodes::SimNode;
 use crate::nodes::probe::{Series, UdpProbe};
+use crate::nodes::tcp_probe::TcpProbe;
 use crate::record::{Logged, NodeCounters, Recorder};
 use sim_core::{Seed, SimInstant};
 use sim_nat::{Nat, NatConfig};
@@ -55,6 +56,13 @@ pub enum NodeKind {
         /// Port.
         port: u16,
         /// Echoes probes back.
+        echo: bool,
+    },
+    /// A TCP probe.
+    TcpProbe {
+        /// Listening port.
+        port: u16,
+        /// Echoes probe lines back.
         echo: bool,
     },
 }
@@ -319,6 +327,9 @@ fn factory(spec: &WorldSpec) -> host::NodeFactory {
             NodeKind::UdpProbe { port, echo } => {
                 SimNode::UdpProbe(UdpProbe::new(name, id.0, *port, *echo))
             }
+            NodeKind::TcpProbe { port, echo } => {
+                SimNode::TcpProbe(TcpProbe::new(name, id.0, *port, *echo))
+            }
         }
     })
 }
@@ -342,6 +353,7 @@ pub fn run(spec: &WorldSpec) -> Result<RunOutput, RunError> {
     let site_of = sites(spec);
     let site_count = site_of.iter().copied().max().map_or(0, |m| m + 1);
     let shared = Rc::new(Shared {
+        seed: spec.seed,
         fabric: RefCell::new(fabric),
         recorder: RefCell::new(Recorder::new(spec.nodes.len(), spec.keep_log.clone())),
         addresses: RefCell::new(spec.nodes.iter().map(|n| n.ip).collect()),
@@ -483,9 +495,9 @@ impl Director<'_> {
                     node,
                     SiteCommand::Act(
                         node,
-                        Box::new(move |n: &mut SimNode, now| {
-                            let SimNode::UdpProbe(p) = n;
-                            p.send(now, series);
+                        Box::new(move |n: &mut SimNode, now| match n {
+                            SimNode::UdpProbe(p) => p.send(now, series),
+                            SimNode::TcpProbe(p) => p.send(now, series),
                         }),
                     ),
                 );

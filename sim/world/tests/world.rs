@@ -138,3 +138,123 @@ fn world_same_seed_replays_the_same_log() {
     assert_eq!(a.log, b.log);
     assert_eq!(a.drops, b.drops);
 }
+
+/// cam (0) behind a NAT with a TCP port forward 8080 → cam:7000; server (1) public, both
+/// echoing TCP probes; out (2) behind the same NAT.
+fn tcp_spec(forward: bool) -> WorldSpec {
+    let mut nat = NatConfig::new(
+        Behaviour::EndpointIndependent,
+        Behaviour::AddressAndPortDependent,
+        vec!["198.51.100.1".parse().unwrap()],
+    );
+    if forward {
+        nat.port_forwards.push(sim_nat::PortForward {
+            protocol: sim_core::Protocol::Tcp,
+            external_port: 8080,
+            internal: "10.0.0.2:7000".parse().unwrap(),
+        });
+    }
+    let tcp = |name: &str, network: u32, ip: &str| NodePlan {
+        name: name.into(),
+        network: NetworkId(network),
+        ip: ip.parse().unwrap(),
+        link: link(5),
+        kind: NodeKind::TcpProbe {
+            port: 7000,
+            echo: true,
+        },
+    };
+    let send = |from: u32, to: ProbeTarget, at: u64| Timed {
+        at: SimInstant::from_micros(at * 1_000_000),
+        action: WorldAction::ProbeSend {
+            node: NodeId(from),
+            to,
+            from_port: 0,
+            count: Some(3),
+            interval: Duration::from_millis(200),
+            size: None,
+        },
+        label: "send".into(),
+    };
+    WorldSpec {
+        seed: Seed::new(3),
+        tick: Duration::from_millis(1),
+        duration: Duration::from_secs(200),
+        capture: None,
+        public_name: "wan".into(),
+        nats: vec![NatPlan {
+            name: "home".into(),
+            config: nat,
+            upstream: NetworkId(0),
+            link: link(10),
+            drop_fragments: false,
+            lan_description: "home LAN".into(),
+        }],
+        nodes: vec![
+            tcp("cam", 1, "10.0.0.2"),
+            tcp("server", 0, "203.0.113.10"),
+            tcp("out", 1, "10.0.0.3"),
+        ],
+        timeline: vec![
+            // Outbound through the NAT: works whatever the forwards.
+            send(2, ProbeTarget::Node(NodeId(1), 7000), 1),
+            // Inbound to the NAT's port 8080: only with the forward.
+            send(
+                1,
+                ProbeTarget::Addr("198.51.100.1:8080".parse().unwrap()),
+                2,
+            ),
+        ],
+        keep_log: None,
+    }
+}
+
+fn echoes(out: &sim_world::RunOutput, node: u32) -> usize {
+    out.log
+        .iter()
+        .filter(|l| l.node == NodeId(node))
+        .filter(|l| {
+            matches!(
+                l.observation,
+                Observation::ProbeReceived {
+                    kind: ProbeKind::Echo,
+                    ..
+                }
+            )
+        })
+        .count()
+}
+
+#[test]
+fn world_tcp_crosses_the_nat_outbound_and_inbound_only_through_a_forward() {
+    let with = run(&tcp_spec(true)).expect("run");
+    assert!(with.issues.is_empty(), "{:?}", with.issues);
+    assert_eq!(
+        echoes(&with, 2),
+        3,
+        "outbound connection carries three probes and their echoes"
+    );
+    assert_eq!(
+        echoes(&with, 1),
+        3,
+        "the forward lets the server reach the camera"
+    );
+
+    let without = run(&tcp_spec(false)).expect("run");
+    assert_eq!(echoes(&without, 2), 3);
+    assert_eq!(echoes(&without, 1), 0);
+    let failed = without.log.iter().any(|l| {
+        l.node == NodeId(1)
+            && matches!(&l.observation, Observation::StreamFailed { error, .. } if error == "connection timed out")
+    });
+    assert!(failed, "the unanswered SYNs end in a timeout");
+    let syn_drops = without
+        .drops
+        .iter()
+        .filter(|d| d.reason == DropReason::NoMapping)
+        .count();
+    assert_eq!(
+        syn_drops, 7,
+        "one SYN and six retransmissions die at the NAT"
+    );
+}

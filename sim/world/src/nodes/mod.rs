@@ -1,10 +1,12 @@
 //! The cores the world runs, behind one enum, and what they report.
 
 pub mod probe;
+pub mod tcp_probe;
 
 use probe::UdpProbe;
 use sim_core::{Binding, Datagram, Node, SimInstant, StreamEvent, Transmit};
 use std::net::SocketAddr;
+use tcp_probe::TcpProbe;
 
 /// Whether a received probe packet was a probe or an echo reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -45,6 +47,20 @@ pub enum Observation {
         /// For an echo: the address the echoing node saw the probe come from.
         seen: Option<SocketAddr>,
     },
+    /// A TCP connection was established.
+    StreamOpened {
+        /// The remote end, as this node sees it.
+        remote: SocketAddr,
+        /// Accepted by a listener (else opened by this node).
+        accepted: bool,
+    },
+    /// A TCP connection this node had failed.
+    StreamFailed {
+        /// The remote end.
+        remote: SocketAddr,
+        /// Why: refused, reset, timed out.
+        error: String,
+    },
 }
 
 /// Any core the world can run.
@@ -52,6 +68,8 @@ pub enum Observation {
 pub enum SimNode {
     /// A UDP probe.
     UdpProbe(UdpProbe),
+    /// A TCP probe.
+    TcpProbe(TcpProbe),
 }
 
 impl Node for SimNode {
@@ -60,42 +78,49 @@ impl Node for SimNode {
     fn bindings(&self) -> Vec<Binding> {
         match self {
             Self::UdpProbe(n) => n.bindings(),
+            Self::TcpProbe(n) => n.bindings(),
         }
     }
 
     fn handle_datagram(&mut self, now: SimInstant, datagram: Datagram) {
         match self {
             Self::UdpProbe(n) => n.handle_datagram(now, datagram),
+            Self::TcpProbe(n) => n.handle_datagram(now, datagram),
         }
     }
 
     fn handle_stream(&mut self, now: SimInstant, event: StreamEvent) {
         match self {
             Self::UdpProbe(n) => n.handle_stream(now, event),
+            Self::TcpProbe(n) => n.handle_stream(now, event),
         }
     }
 
     fn handle_timeout(&mut self, now: SimInstant) {
         match self {
             Self::UdpProbe(n) => n.handle_timeout(now),
+            Self::TcpProbe(n) => n.handle_timeout(now),
         }
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
         match self {
             Self::UdpProbe(n) => n.poll_transmit(),
+            Self::TcpProbe(n) => n.poll_transmit(),
         }
     }
 
     fn poll_event(&mut self) -> Option<Observation> {
         match self {
             Self::UdpProbe(n) => n.poll_event(),
+            Self::TcpProbe(n) => n.poll_event(),
         }
     }
 
     fn poll_timeout(&self) -> Option<SimInstant> {
         match self {
             Self::UdpProbe(n) => n.poll_timeout(),
+            Self::TcpProbe(n) => n.poll_timeout(),
         }
     }
 }

@@ -9,7 +9,7 @@
 //!
 //! An echo goes back to the probe's source address and carries `seen=`, the address the probe
 //! arrived from: the public side of the sender's NAT mapping. A probe padded to a `size` gets
-//! trailing dots.
+//! dots before its final newline.
 //!
 //! # Drive contract
 //! After any input drain `poll_transmit`, then `poll_event`; call `handle_timeout` at
@@ -83,16 +83,7 @@ impl UdpProbe {
 
     fn emit(&mut self, series: &Series) {
         self.seq += 1;
-        let mut text = String::with_capacity(64);
-        let _ = writeln!(
-            text,
-            "natlab probe from={} id={} port={} seq={}",
-            self.name, self.id, series.from_port, self.seq
-        );
-        let mut payload = text.into_bytes();
-        if let Some(size) = series.size {
-            payload.resize(size.max(payload.len()), b'.');
-        }
+        let payload = probe_line(&self.name, self.id, series.from_port, self.seq, series.size);
         let src = SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), series.from_port);
         self.transmits.push_back(Transmit::Datagram(Datagram {
             src,
@@ -122,17 +113,33 @@ impl UdpProbe {
     }
 }
 
-/// The fields of a probe or echo line; anything else is foreign traffic.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Parsed {
-    kind: Option<ProbeKind>,
-    id: Option<u32>,
-    port: Option<u16>,
-    seq: Option<u64>,
-    seen: Option<SocketAddr>,
+/// A probe line, padded with dots to `size` (the newline stays first after the text).
+pub(crate) fn probe_line(name: &str, id: u32, port: u16, seq: u64, size: Option<usize>) -> Vec<u8> {
+    let mut text = String::with_capacity(64);
+    let _ = write!(
+        text,
+        "natlab probe from={name} id={id} port={port} seq={seq}"
+    );
+    let mut payload = text.into_bytes();
+    if let Some(size) = size {
+        payload.resize(size.saturating_sub(1).max(payload.len()), b'.');
+    }
+    payload.push(b'\n');
+    payload
 }
 
-fn parse(payload: &[u8]) -> Parsed {
+/// The fields of a probe or echo line; anything else is foreign traffic.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Parsed {
+    pub(crate) kind: Option<ProbeKind>,
+    pub(crate) id: Option<u32>,
+    pub(crate) port: Option<u16>,
+    pub(crate) seq: Option<u64>,
+    pub(crate) seen: Option<SocketAddr>,
+}
+
+/// Parses the first line of a probe or echo payload.
+pub(crate) fn parse_line(payload: &[u8]) -> Parsed {
     let line = payload.split(|&b| b == b'\n').next().unwrap_or_default();
     let Ok(line) = std::str::from_utf8(line) else {
         return Parsed::default();
@@ -170,7 +177,7 @@ impl Node for UdpProbe {
     }
 
     fn handle_datagram(&mut self, _now: SimInstant, d: Datagram) {
-        let p = parse(&d.payload);
+        let p = parse_line(&d.payload);
         let kind = p.kind.unwrap_or(ProbeKind::Probe);
         self.events.push_back(Observation::ProbeReceived {
             kind,
