@@ -3,6 +3,7 @@
 
 pub mod args;
 mod cmd;
+mod discover;
 pub mod exit;
 
 use args::{Cli, Command};

@@ -5,6 +5,7 @@ pub mod fabric;
 mod host;
 pub mod nodes;
 pub mod record;
+pub mod scenario;
 mod tcp;
 mod underlay;
 pub mod world;

@@ -167,10 +167,10 @@ pub enum WorldAction {
     NatFlush(NatId),
     /// Reboot a NAT.
     NatReboot(NatId, Duration, Option<Vec<IpAddr>>),
-    /// Crash a node.
-    Crash(NodeId),
-    /// Restart a crashed node.
-    Restart(NodeId),
+    /// Crash a node (its state is lost) or a NAT (mappings lost, down until restarted).
+    Crash(Entity),
+    /// Restart a crashed node or NAT.
+    Restart(Entity),
     /// Move a node to a new address.
     IpChange(NodeId, IpAddr),
 }
@@ -519,14 +519,16 @@ impl Director<'_> {
                     .nat_reboot(now, nat, down_for, new_public)
                     .map_err(|e| e.to_string())?;
             }
-            WorldAction::Crash(node) => {
+            WorldAction::Crash(Entity::Node(node)) => {
                 fabric.set_node_up(node, false);
                 self.site(node, SiteCommand::Crash(node));
             }
-            WorldAction::Restart(node) => {
+            WorldAction::Restart(Entity::Node(node)) => {
                 fabric.set_node_up(node, true);
                 self.site(node, SiteCommand::Restart(node));
             }
+            WorldAction::Crash(Entity::Nat(nat)) => fabric.set_nat_up(now, nat, false),
+            WorldAction::Restart(Entity::Nat(nat)) => fabric.set_nat_up(now, nat, true),
             WorldAction::IpChange(node, ip) => {
                 fabric.change_ip(node, ip).map_err(|e| e.to_string())?;
                 if let Some(slot) = self.shared.addresses.borrow_mut().get_mut(node.0 as usize) {

@@ -854,6 +854,17 @@ impl Fabric {
         Ok(())
     }
 
+    /// Crashes a NAT (all state lost, forwards nothing) or brings a crashed NAT back.
+    pub fn set_nat_up(&mut self, now: SimInstant, nat: NatId, up: bool) {
+        let state = self.nat_mut(nat);
+        if up {
+            state.down_until = now;
+        } else {
+            state.nat.reboot(None);
+            state.down_until = SimInstant::NEVER;
+        }
+    }
+
     /// Marks a node crashed (it receives nothing) or back up (with no sockets until it binds).
     pub fn set_node_up(&mut self, node: NodeId, up: bool) {
         let state = self.node_mut(node);

@@ -1,0 +1,11 @@
+//! Scenarios in the world: a validated [`sim_scenario::Scenario`] becomes a [`WorldSpec`]
+//! ([`plan`]), runs, and its expectations are checked against what the run observed
+//! ([`evaluate`]).
+
+mod expect;
+mod plan;
+mod report;
+
+pub use expect::{Evaluation, evaluate};
+pub use plan::{Unsupported, plan};
+pub use report::report;

@@ -1,0 +1,331 @@
+//! From a validated scenario to a run plan.
+
+use crate::fabric::{Entity, LinkConfig, LossConfig, NatId, NetworkId, NodeId};
+use crate::world::{
+    LinkPatch, NatPlan, NodeKind, NodePlan, ProbeTarget, Timed, WorldAction, WorldSpec,
+};
+use sim_core::SimInstant;
+use sim_nat::{NatConfig, PortForward};
+use sim_scenario::model::{self, EndpointSpec, ForwardProtocol};
+use sim_scenario::{
+    Link, Loss, ResolvedAction, ResolvedExpectation, ResolvedTarget, Role, Scenario, Subject,
+};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+/// Something a scenario asks for that the simulator cannot run yet.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{what} cannot run yet: {why}")]
+pub struct Unsupported {
+    /// What, as the scenario names it (`server stun1 (kind stun)`, `timeline[3] (register)`).
+    pub what: String,
+    /// Which part of natlab it needs.
+    pub why: &'static str,
+}
+
+fn unsupported(what: String, why: &'static str) -> Unsupported {
+    Unsupported { what, why }
+}
+
+/// The run plan of `scenario`, writing its capture to `capture` when the scenario captures.
+///
+/// # Errors
+/// When the scenario uses a node kind, action or expectation the simulator does not run yet.
+pub fn plan(scenario: &Scenario, capture: Option<PathBuf>) -> Result<WorldSpec, Unsupported> {
+    let nodes = scenario
+        .nodes
+        .iter()
+        .map(node)
+        .collect::<Result<Vec<_>, _>>()?;
+    let timeline = scenario
+        .timeline
+        .iter()
+        .map(|t| {
+            let label = format!("timeline[{}] at {:?}", t.index, t.at);
+            Ok(Timed {
+                at: SimInstant::from_duration(t.at),
+                action: action(&t.action, &label)?,
+                label,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for (i, e) in scenario.expectations.iter().enumerate() {
+        match e {
+            ResolvedExpectation::Event { .. } | ResolvedExpectation::Sequence { .. } => {
+                return Err(unsupported(
+                    format!("expect[{i}] ({})", kind_of(e)),
+                    "endpoint events need the AAE and SIP endpoint models",
+                ));
+            }
+            ResolvedExpectation::SipResponse { .. } => {
+                return Err(unsupported(
+                    format!("expect[{i}] (sip_response)"),
+                    "SIP responses need the SIP stack",
+                ));
+            }
+            ResolvedExpectation::Received { .. }
+            | ResolvedExpectation::Dropped { .. }
+            | ResolvedExpectation::Mapping { .. } => {}
+        }
+    }
+    Ok(WorldSpec {
+        seed: scenario.seed,
+        tick: scenario.tick,
+        duration: scenario.duration,
+        capture: capture.filter(|_| scenario.capture),
+        public_name: scenario
+            .networks
+            .first()
+            .map_or_else(|| "wan".to_owned(), |n| n.name.clone()),
+        nats: scenario.nats.iter().map(|n| nat(scenario, n)).collect(),
+        nodes,
+        timeline,
+        keep_log: Some(watched(scenario)),
+    })
+}
+
+pub(super) const fn kind_of(e: &ResolvedExpectation) -> &'static str {
+    match e {
+        ResolvedExpectation::Received { .. } => "received",
+        ResolvedExpectation::Dropped { .. } => "dropped",
+        ResolvedExpectation::Mapping { .. } => "mapping",
+        ResolvedExpectation::Event { .. } => "event",
+        ResolvedExpectation::Sequence { .. } => "sequence",
+        ResolvedExpectation::SipResponse { .. } => "sip_response",
+    }
+}
+
+/// Nodes whose every observation an expectation reads; the others keep counters only.
+fn watched(scenario: &Scenario) -> BTreeSet<NodeId> {
+    let mut set = BTreeSet::new();
+    for e in &scenario.expectations {
+        match e {
+            ResolvedExpectation::Received { endpoint, .. } => {
+                set.insert(NodeId(endpoint.0 as u32));
+            }
+            ResolvedExpectation::Mapping { seen_by, .. } => {
+                set.extend(seen_by.iter().map(|n| NodeId(n.0 as u32)));
+            }
+            _ => {}
+        }
+    }
+    set
+}
+
+pub(crate) fn link(l: &Link) -> LinkConfig {
+    LinkConfig {
+        latency: l.latency,
+        jitter: l.jitter,
+        loss: loss(&l.loss),
+        duplicate: l.duplicate,
+        reorder: l.reorder,
+        mtu: l.mtu,
+    }
+}
+
+fn loss(l: &Loss) -> LossConfig {
+    match *l {
+        Loss::None => LossConfig::None,
+        Loss::Bernoulli(p) => LossConfig::Bernoulli(p),
+        Loss::GilbertElliott {
+            to_bad,
+            to_good,
+            loss_bad,
+            loss_good,
+        } => LossConfig::GilbertElliott {
+            to_bad,
+            to_good,
+            loss_bad,
+            loss_good,
+        },
+    }
+}
+
+const fn behaviour(b: model::Behaviour) -> sim_nat::Behaviour {
+    match b {
+        model::Behaviour::EndpointIndependent => sim_nat::Behaviour::EndpointIndependent,
+        model::Behaviour::AddressDependent => sim_nat::Behaviour::AddressDependent,
+        model::Behaviour::AddressAndPortDependent => sim_nat::Behaviour::AddressAndPortDependent,
+    }
+}
+
+fn nat(scenario: &Scenario, n: &sim_scenario::Nat) -> NatPlan {
+    let mut config = NatConfig::new(
+        behaviour(n.mapping),
+        behaviour(n.filtering),
+        n.public.clone(),
+    );
+    config.udp_timeout = n.udp_timeout;
+    config.inbound_refresh = n.inbound_refresh;
+    config.tcp_timeout = n.tcp_timeout;
+    config.hairpinning = n.hairpinning;
+    config.port_allocation = match n.port_allocation {
+        model::PortAllocation::Preserve => sim_nat::PortAllocation::Preserve,
+        model::PortAllocation::Sequential => sim_nat::PortAllocation::Sequential,
+        model::PortAllocation::Random => sim_nat::PortAllocation::Random,
+    };
+    config.pooling = match n.pooling {
+        model::Pooling::Paired => sim_nat::Pooling::Paired,
+        model::Pooling::Arbitrary => sim_nat::Pooling::Arbitrary,
+    };
+    config.port_forwards = n
+        .port_forwards
+        .iter()
+        .filter_map(|f| {
+            let to = scenario.node(f.to)?;
+            Some(PortForward {
+                protocol: match f.protocol {
+                    ForwardProtocol::Udp => sim_core::Protocol::Udp,
+                    ForwardProtocol::Tcp => sim_core::Protocol::Tcp,
+                },
+                external_port: f.port,
+                internal: std::net::SocketAddr::new(to.address, f.to_port),
+            })
+        })
+        .collect();
+    NatPlan {
+        name: n.name.clone(),
+        config,
+        upstream: NetworkId(n.upstream.0 as u32),
+        link: link(&n.link),
+        drop_fragments: n.drop_fragments,
+        lan_description: format!("LAN behind NAT {} ({})", n.name, n.lan),
+    }
+}
+
+fn node(n: &sim_scenario::Node) -> Result<NodePlan, Unsupported> {
+    let kind = match &n.role {
+        Role::Endpoint(EndpointSpec::UdpProbe(p)) => NodeKind::UdpProbe {
+            port: n.port(),
+            echo: p.echo.unwrap_or(false),
+        },
+        Role::Endpoint(e) => {
+            return Err(unsupported(
+                format!("endpoint {} (kind {})", n.name, e.kind()),
+                "this endpoint model is not built yet",
+            ));
+        }
+        Role::Server(s) => {
+            return Err(unsupported(
+                format!("server {} (kind {})", n.name, s.kind()),
+                "this server model is not built yet",
+            ));
+        }
+    };
+    Ok(NodePlan {
+        name: n.name.clone(),
+        network: NetworkId(n.network.0 as u32),
+        ip: n.address,
+        link: link(&n.link),
+        kind,
+    })
+}
+
+const fn entity(s: Subject) -> Entity {
+    match s {
+        Subject::Node(n) => Entity::Node(NodeId(n.0 as u32)),
+        Subject::Nat(n) => Entity::Nat(NatId(n.0 as u32)),
+    }
+}
+
+const fn node_id(n: sim_scenario::NodeId) -> NodeId {
+    NodeId(n.0 as u32)
+}
+
+fn target(t: &ResolvedTarget) -> ProbeTarget {
+    match *t {
+        ResolvedTarget::Node { node, port } => ProbeTarget::Node(node_id(node), port),
+        ResolvedTarget::Addr(a) => ProbeTarget::Addr(a),
+        ResolvedTarget::Mapping {
+            mapping_of,
+            port,
+            seen_by,
+        } => ProbeTarget::Mapping {
+            of: node_id(mapping_of),
+            port,
+            seen_by: node_id(seen_by),
+        },
+    }
+}
+
+fn patch(set: &model::LinkSpec) -> LinkPatch {
+    LinkPatch {
+        latency: set.latency.map(|d| d.get()),
+        jitter: set.jitter.map(|d| d.get()),
+        loss: set.loss.as_ref().map(|m| loss(&Loss::from_model(m))),
+        duplicate: set.duplicate.map(|p| p.0),
+        reorder: set
+            .reorder
+            .as_ref()
+            .map(|r| (r.probability.0, r.delay.get())),
+        mtu: set.mtu,
+    }
+}
+
+fn action(a: &ResolvedAction, label: &str) -> Result<WorldAction, Unsupported> {
+    Ok(match a {
+        ResolvedAction::Send {
+            from,
+            to,
+            count,
+            interval,
+            from_port,
+            size,
+        } => WorldAction::ProbeSend {
+            node: node_id(*from),
+            to: target(to),
+            from_port: *from_port,
+            count: *count,
+            interval: *interval,
+            size: size.map(|s| s as usize),
+        },
+        ResolvedAction::Partition { a, b, one_way } => {
+            WorldAction::Partition(entity(*a), entity(*b), *one_way)
+        }
+        ResolvedAction::Heal { a, b } => WorldAction::Heal(entity(*a), entity(*b)),
+        ResolvedAction::Isolate(s) => WorldAction::Isolate(entity(*s)),
+        ResolvedAction::Rejoin(s) => WorldAction::Rejoin(entity(*s)),
+        ResolvedAction::Hold { a, b, one_way } => {
+            WorldAction::Hold(entity(*a), entity(*b), *one_way)
+        }
+        ResolvedAction::Release { a, b } => WorldAction::Release(entity(*a), entity(*b)),
+        ResolvedAction::LossBurst {
+            link,
+            duration,
+            loss,
+        } => WorldAction::LossBurst(entity(*link), *duration, *loss),
+        ResolvedAction::LinkChange { link, set } => {
+            WorldAction::LinkChange(entity(*link), patch(set))
+        }
+        ResolvedAction::NatFlush(n) => WorldAction::NatFlush(NatId(n.0 as u32)),
+        ResolvedAction::NatReboot {
+            nat,
+            down_for,
+            new_public,
+        } => WorldAction::NatReboot(
+            NatId(nat.0 as u32),
+            *down_for,
+            (!new_public.is_empty()).then(|| new_public.clone()),
+        ),
+        ResolvedAction::Crash(s) => WorldAction::Crash(entity(*s)),
+        ResolvedAction::Restart(s) => WorldAction::Restart(entity(*s)),
+        ResolvedAction::IpChange { node, address } => {
+            WorldAction::IpChange(node_id(*node), *address)
+        }
+        ResolvedAction::ServerPolicy { .. }
+        | ResolvedAction::Init(_)
+        | ResolvedAction::Deinit(_)
+        | ResolvedAction::Register(_)
+        | ResolvedAction::Unregister(_)
+        | ResolvedAction::Call { .. }
+        | ResolvedAction::Answer { .. }
+        | ResolvedAction::Hangup(_)
+        | ResolvedAction::MakeTunnel { .. }
+        | ResolvedAction::SendData { .. } => {
+            return Err(unsupported(
+                label.to_owned(),
+                "this action needs an endpoint or server model that is not built yet",
+            ));
+        }
+    })
+}
