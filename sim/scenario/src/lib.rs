@@ -7,12 +7,78 @@ pub mod diag;
 mod load;
 pub mod model;
 pub mod path;
+mod scenario;
 mod source;
+mod validate;
 
 pub use diag::{Diagnostic, Diagnostics, Location, Severity};
 pub use path::YamlPath;
+pub use scenario::{
+    Callee, EventCode, Forward, Link, Loss, Nat, NatId, Network, NetworkId, Node, NodeId,
+    ResolvedAction, ResolvedExpectation, ResolvedTarget, Role, Scenario, StatusCode, Subject,
+    Timed,
+};
 
 use model::ScenarioFile;
+use std::path::Path;
+
+/// The outcome of checking one file: the scenario when it is valid, and every diagnostic
+/// (errors, or warnings only).
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// The validated scenario; `None` when there is an error.
+    pub scenario: Option<Scenario>,
+    /// Everything found, in source order.
+    pub diagnostics: Diagnostics,
+}
+
+/// Loads and validates scenario text; `source_name` is the file name diagnostics show.
+pub fn check_str(source_name: &str, text: &str) -> Checked {
+    let loaded = load::load(text);
+    let complete = !loaded.diagnostics.iter().any(Diagnostic::is_error);
+    let mut items = loaded.diagnostics;
+    let scenario = loaded.file.and_then(|file| {
+        let (scenario, found) = validate::validate(&file, &loaded.source, complete);
+        items.extend(found);
+        scenario
+    });
+    let diagnostics = Diagnostics::new(source_name, text, items);
+    let scenario = scenario.filter(|_| !diagnostics.has_errors());
+    Checked {
+        scenario,
+        diagnostics,
+    }
+}
+
+/// Loads and validates scenario text.
+///
+/// # Errors
+///
+/// Every problem found, when there is at least one error.
+pub fn from_str(source_name: &str, text: &str) -> Result<Scenario, Diagnostics> {
+    let checked = check_str(source_name, text);
+    checked.scenario.ok_or(checked.diagnostics)
+}
+
+/// Reads, loads and validates the scenario file at `path`.
+///
+/// # Errors
+///
+/// Every problem found; an unreadable file is one diagnostic without a location.
+pub fn load_and_validate(path: &Path) -> Result<Scenario, Diagnostics> {
+    let name = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => from_str(&name, &text),
+        Err(e) => Err(Diagnostics::new(
+            name,
+            "",
+            vec![Diagnostic::error(
+                YamlPath::root(),
+                format!("cannot read the file: {e}"),
+            )],
+        )),
+    }
+}
 
 /// Decodes a scenario file without validating it: every problem of the YAML and of the types is
 /// reported, but ranges and cross-references are not checked.
@@ -27,4 +93,9 @@ pub fn decode_str(source_name: &str, text: &str) -> Result<ScenarioFile, Diagnos
         Some(file) if !diagnostics.has_errors() => Ok(file),
         _ => Err(diagnostics),
     }
+}
+
+/// The JSON Schema of scenario files (draft 2020-12), for editors.
+pub fn json_schema() -> serde_json::Value {
+    schemars::schema_for!(ScenarioFile).to_value()
 }

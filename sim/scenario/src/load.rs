@@ -18,6 +18,7 @@ use crate::model::ScenarioFile;
 use crate::path::YamlPath;
 use crate::source::{SourceMap, Spans};
 use de::{Ctx, NodeDe};
+pub(crate) use error::did_you_mean;
 use serde::Deserialize;
 use std::cell::RefCell;
 use tree::{Kind, Node};
@@ -38,7 +39,6 @@ pub(crate) struct Loaded {
     /// Every problem found.
     pub(crate) diagnostics: Vec<Diagnostic>,
     /// Positions and what was dropped, for validation.
-    #[allow(dead_code)]
     pub(crate) source: SourceMap,
 }
 
@@ -116,7 +116,7 @@ fn index(node: &Node, path: &YamlPath, key: Option<&Node>, source: &mut SourceMa
     }
 }
 
-/// The `name`s of topology items that were dropped.
+/// The names (and device ids) of topology items that were dropped.
 fn broken_names(root: &Node, source: &SourceMap) -> std::collections::BTreeSet<String> {
     let mut names = std::collections::BTreeSet::new();
     for seq in NAMED_ITEMS {
@@ -134,8 +134,14 @@ fn broken_names(root: &Node, source: &SourceMap) -> std::collections::BTreeSet<S
                 .dropped
                 .iter()
                 .any(|m| *m == path || path.is_below(m));
-            if let Some(name) = item.get("name").and_then(Node::scalar).filter(|_| dropped) {
-                names.insert(name.to_owned());
+            if !dropped {
+                continue;
+            }
+            // AAE devices are also named by their device id (`make_tunnel.to`).
+            for key in ["name", "device_id"] {
+                if let Some(name) = item.get(key).and_then(Node::scalar) {
+                    names.insert(name.to_owned());
+                }
             }
         }
     }

@@ -16,7 +16,6 @@ pub(crate) struct Spans {
 
 /// Source positions by YAML path, and what decoding dropped.
 #[derive(Clone, Debug, Default)]
-#[allow(dead_code)]
 pub(crate) struct SourceMap {
     pub(crate) spans: BTreeMap<YamlPath, Spans>,
     /// Sequence lengths as written.
@@ -27,8 +26,6 @@ pub(crate) struct SourceMap {
     pub(crate) broken_names: BTreeSet<String>,
 }
 
-// Validation (the next layer) is the main user; tests use it already.
-#[allow(dead_code)]
 impl SourceMap {
     /// Where the value at `path` was written, or its nearest written ancestor.
     pub(crate) fn locate(&self, path: &YamlPath) -> Option<Location> {
@@ -42,14 +39,6 @@ impl SourceMap {
             }
             p = p.parent();
         }
-    }
-
-    /// Where the key of the entry at `path` was written (else the value, else an ancestor).
-    pub(crate) fn locate_key(&self, path: &YamlPath) -> Option<Location> {
-        self.spans
-            .get(path)
-            .and_then(|s| s.key)
-            .or_else(|| self.locate(path))
     }
 
     /// The path, as written, of the `index`-th decoded element of the sequence at `seq` (elements

@@ -1,0 +1,199 @@
+//! Codes in expectations, resolved against the catalog of the reporting endpoint's kind: AAE
+//! endpoints report AAE events carrying AAE status codes (or SIP-like 100–699), softphones report
+//! callbacks (`onRegisterFailure`) carrying SIP statuses.
+
+use super::Checker;
+use crate::load::did_you_mean;
+use crate::model::CodeRef;
+use crate::path::YamlPath;
+use crate::scenario::{EventCode, StatusCode};
+use sim_catalog::{
+    aae_event, aae_event_by_name, aae_events, aae_status, aae_status_by_name, softphone_callback,
+    softphone_callbacks,
+};
+
+/// Which catalog an endpoint's events come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Source {
+    Aae,
+    Softphone,
+}
+
+impl Source {
+    /// The catalog of an endpoint kind; `None` for kinds that report no events.
+    pub(crate) fn of(kind: &str) -> Option<Self> {
+        match kind {
+            "aae" => Some(Self::Aae),
+            "softphone" => Some(Self::Softphone),
+            _ => None,
+        }
+    }
+}
+
+const LIST_EVENTS: &str = "`natlab codes --catalog aae-events` lists the AAE events";
+const LIST_STATUS: &str = "`natlab codes --catalog aae-status` lists the AAE status codes";
+const LIST_CALLBACKS: &str = "`natlab codes --catalog softphone` lists the softphone callbacks";
+
+/// Resolves an event code written at `path` for an endpoint named `who`.
+pub(crate) fn event(
+    c: &mut Checker<'_>,
+    path: &YamlPath,
+    source: Source,
+    who: &str,
+    code: &CodeRef,
+) -> Option<EventCode> {
+    match (source, code) {
+        (Source::Aae, CodeRef::Number(n)) => {
+            let n32 = u32::try_from(*n).ok();
+            if let Some(e) = n32.and_then(aae_event) {
+                return Some(EventCode::Aae(e));
+            }
+            match n32.and_then(aae_status) {
+                Some(s) => c.error_help(
+                    path,
+                    format!("{n} is an AAE status code ({}), not an event code", s.name),
+                    "write it as `status`, next to the event that carries it as `code`",
+                ),
+                None => c.error_help(path, format!("unknown AAE event code {n}"), LIST_EVENTS),
+            }
+            None
+        }
+        (Source::Aae, CodeRef::Name(name)) => {
+            if let Some(e) = aae_event_by_name(name) {
+                return Some(EventCode::Aae(e));
+            }
+            if let Some(s) = aae_status_by_name(name) {
+                c.error_help(
+                    path,
+                    format!("`{name}` is an AAE status code ({}), not an event", s.code),
+                    "write it as `status`, next to the event that carries it as `code`",
+                );
+            } else if softphone_callback(name).is_some() {
+                c.error(
+                    path,
+                    format!("`{name}` is a softphone callback, but `{who}` is an aae endpoint"),
+                );
+            } else {
+                let names: Vec<&str> = aae_events().iter().map(|e| e.name).collect();
+                unknown(
+                    c,
+                    path,
+                    &format!("unknown AAE event `{name}`"),
+                    name,
+                    &names,
+                    LIST_EVENTS,
+                );
+            }
+            None
+        }
+        (Source::Softphone, CodeRef::Name(name)) => {
+            if let Some(cb) = softphone_callback(name) {
+                return Some(EventCode::Softphone(cb));
+            }
+            if aae_event_by_name(name).is_some() || aae_status_by_name(name).is_some() {
+                c.error(
+                    path,
+                    format!("`{name}` is an AAE code, but `{who}` is a softphone endpoint"),
+                );
+            } else {
+                let names: Vec<&str> = softphone_callbacks().iter().map(|cb| cb.name).collect();
+                unknown(
+                    c,
+                    path,
+                    &format!("unknown softphone callback `{name}`"),
+                    name,
+                    &names,
+                    LIST_CALLBACKS,
+                );
+            }
+            None
+        }
+        (Source::Softphone, CodeRef::Number(n)) => {
+            c.error_help(
+                path,
+                format!("softphone events are callbacks named like `onRegisterFailure`, found the number {n}"),
+                LIST_CALLBACKS,
+            );
+            None
+        }
+    }
+}
+
+/// Resolves a status code written at `path`.
+pub(crate) fn status(
+    c: &mut Checker<'_>,
+    path: &YamlPath,
+    source: Source,
+    code: &CodeRef,
+) -> Option<StatusCode> {
+    let sip = |n: u64| u16::try_from(n).ok().filter(|n| (100..=699).contains(n));
+    match (source, code) {
+        (Source::Aae, CodeRef::Number(n)) => {
+            let n32 = u32::try_from(*n).ok();
+            if let Some(s) = n32.and_then(aae_status) {
+                return Some(StatusCode::Aae(s));
+            }
+            if let Some(s) = sip(*n) {
+                return Some(StatusCode::Sip(s));
+            }
+            match n32.and_then(aae_event) {
+                Some(e) => c.error(
+                    path,
+                    format!("{n} is an AAE event code ({}), not a status code", e.name),
+                ),
+                None => c.error_help(path, format!("unknown AAE status code {n}"), LIST_STATUS),
+            }
+            None
+        }
+        (Source::Aae, CodeRef::Name(name)) => {
+            if let Some(s) = aae_status_by_name(name) {
+                return Some(StatusCode::Aae(s));
+            }
+            if aae_event_by_name(name).is_some() {
+                c.error(path, format!("`{name}` is an AAE event, not a status code"));
+            } else {
+                let names: Vec<&str> = sim_catalog::aae_statuses().iter().map(|s| s.name).collect();
+                unknown(
+                    c,
+                    path,
+                    &format!("unknown AAE status code `{name}`"),
+                    name,
+                    &names,
+                    LIST_STATUS,
+                );
+            }
+            None
+        }
+        (Source::Softphone, CodeRef::Number(n)) => {
+            let s = sip(*n);
+            if s.is_none() {
+                c.error(
+                    path,
+                    format!("status {n} is not a SIP status, expected 100 to 699"),
+                );
+            }
+            s.map(StatusCode::Sip)
+        }
+        (Source::Softphone, CodeRef::Name(name)) => {
+            c.error(
+                path,
+                format!("a softphone status is a SIP status number (such as 486), found `{name}`"),
+            );
+            None
+        }
+    }
+}
+
+fn unknown(
+    c: &mut Checker<'_>,
+    path: &YamlPath,
+    message: &str,
+    name: &str,
+    names: &[&str],
+    list: &str,
+) {
+    match did_you_mean(name, names) {
+        Some(s) => c.error_help(path, message, format!("did you mean `{s}`?")),
+        None => c.error_help(path, message, list),
+    }
+}
