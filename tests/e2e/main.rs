@@ -1,4 +1,5 @@
 //! End-to-end tests: the `natlab` binary and the crates together, on the bundled scenarios and
 //! captures.
 
+mod codes;
 mod support;

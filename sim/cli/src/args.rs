@@ -138,7 +138,7 @@ pub enum CatalogName {
     AaeStatus,
     /// Operator SIP-trunk errors.
     Trunk,
-    /// Intercom SIP settings and error codes.
+    /// Intercom settings API error codes (`not_valid`...).
     Intercom,
     /// Softphone SDK callbacks.
     Softphone,
@@ -151,7 +151,9 @@ pub struct CodesArgs {
     /// every row of the selected catalogs.
     #[arg(value_name = "CODE|NAME")]
     pub query: Option<String>,
-    /// Only rows of this group (e.g. "ICE related errors"; case-insensitive).
+    /// Only rows of this group, case-insensitive: an AAE status heading ("ICE related
+    /// errors", "Uncategorized"), an event category ("tunnel"), a trunk category
+    /// ("callee-decision") or a callback module ("Call events").
     #[arg(long)]
     pub group: Option<String>,
     /// Only this catalog.
