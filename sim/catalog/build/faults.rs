@@ -30,7 +30,7 @@ pub(crate) struct FaultRow {
 
 /// What a row's first cell names.
 pub(crate) enum Targets {
-    /// `60002 `NAME``.
+    /// ``60002 `NAME` ``.
     Event { code: u32, name: String },
     /// Status codes, with the names the cell gives (all of them, or the first and last of a
     /// range written `(N codes: `FIRST` … `LAST`)`).
@@ -233,7 +233,7 @@ fn coverage_row(header: &[&str], row: &[&str]) -> (String, usize) {
     (group, n)
 }
 
-/// `408 `NAME`` → (408, NAME).
+/// ``408 `NAME` `` → (408, NAME).
 fn code_and_name(item: &str) -> (u32, String) {
     let item = item.trim();
     let (code, rest) = item
@@ -255,7 +255,7 @@ fn parse_code(s: &str) -> u32 {
         .unwrap_or_else(|_| fail(FILE, format!("{s:?} is not a code")))
 }
 
-/// A status cell: `408 `NAME``, several joined with `<br>`, or a list of codes and ranges
+/// A status cell: ``408 `NAME` ``, several joined with `<br>`, or a list of codes and ranges
 /// (`171050, 171051, 171053–171055`) followed by `(N codes: `FIRST` … `LAST`)`.
 fn status_codes(cell: &str) -> (Vec<u32>, Vec<(u32, String)>) {
     if let Some((list, rest)) = cell

@@ -14,6 +14,7 @@ mod emit;
 mod faults;
 mod gen_api;
 mod gen_codes;
+mod gen_softphone;
 mod raw;
 mod raw_api;
 #[cfg(test)]
@@ -65,7 +66,7 @@ fn generate(read: &dyn Fn(&str) -> String) -> String {
     );
     gen_codes::generate(&mut out, &events, &status, &trunk, &faults);
     gen_api::intercom(&mut out, &intercom);
-    gen_api::softphone(&mut out, &softphone);
+    gen_softphone::softphone(&mut out, &softphone);
     gen_api::ids(&mut out, &ids);
     gen_api::web_api(&mut out, &web);
     let headers = [

@@ -109,8 +109,9 @@ impl std::fmt::Display for FaultGroup {
 pub struct Fault {
     /// The table the row belongs to.
     pub group: FaultGroup,
-    /// The first cell as written: `408 `PJSIP_SC_REQUEST_TIMEOUT``, `171106–171110 (5 codes: …)`,
-    /// `60002 `NATNL_TNL_STUN_EVENT_KA_TIMEOUT``, or for trunk rows the row number.
+    /// The first cell as written: ``408 `PJSIP_SC_REQUEST_TIMEOUT` ``, several such joined with
+    /// `<br>`, ``171106–171110 (5 codes: `PJSIP_EAUTHNOAUTH` … `PJSIP_EAUTHINVALIDDIGEST`)``,
+    /// ``60002 `NATNL_TNL_STUN_EVENT_KA_TIMEOUT` ``, or for trunk rows the row number (`14`).
     pub codes: &'static str,
     /// How the simulator produces the code. Status rows: "Simulated cause" (group G: why it is
     /// not simulable). Trunk rows: "Simulated cause". Events: "Fault injections that produce it",

@@ -64,6 +64,22 @@
 //! assert_eq!(row.map(|r| r.order), Some(13));
 //! ```
 //!
+//! The other catalogs are typed the same way: settings with their documented constraints,
+//! callbacks with the SIP event behind them, documented defaults.
+//!
+//! ```
+//! use sim_catalog::{intercom_setting, key_default, softphone_callback, DefaultValue};
+//!
+//! let interval = intercom_setting("registration_interval").expect("documented");
+//! assert_eq!(interval.range(), Some(30..=900));
+//! let lead = interval.behaviour.as_ref().map(|b| b.re_registration_lead_seconds);
+//! assert_eq!(lead, Some(6));
+//! let failure = softphone_callback("onRegisterFailure").expect("documented");
+//! assert_eq!(failure.sip, Some("REGISTER failed"));
+//! let expires = key_default("registerServer.expires_max_seconds").map(|k| k.value);
+//! assert_eq!(expires, Some(DefaultValue::Integer(3600)));
+//! ```
+//!
 //! Across catalogs, [`lookup`] takes what a user typed: a number may match rows of several
 //! catalogs, a name matches code names, intercom error codes and callback names.
 //!
@@ -75,6 +91,10 @@
 //! assert_eq!(lookup("onRegisterFailure").count(), 1);
 //! assert_eq!(lookup("no_such_code").count(), 0);
 //! ```
+//!
+//! A miss can be explained: [`suggestions`] lists close names and numbers, and
+//! [`undocumented_status`] names the three status codes the document leaves out but the public
+//! natnl header defines (60000009, 60000010, 60000014; `FAULTS.md` section 8).
 //!
 //! # JSON form (schema version 1)
 //!
