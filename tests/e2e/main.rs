@@ -2,4 +2,5 @@
 //! captures.
 
 mod codes;
+mod run;
 mod support;
