@@ -86,7 +86,9 @@ pub struct RunArgs {
 /// `natlab check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Scenario files or directories (searched recursively for *.yaml).
+    /// Scenario files or directories, searched recursively for *.yaml and *.yml. Below a
+    /// directory, directories named `invalid` (the diagnostics corpus) are skipped; name one
+    /// explicitly (`natlab check scenarios/invalid`) to check it.
     #[arg(required = true, value_name = "FILE|DIR")]
     pub paths: Vec<PathBuf>,
     /// Output format of the diagnostics.

@@ -97,5 +97,19 @@ pub fn decode_str(source_name: &str, text: &str) -> Result<ScenarioFile, Diagnos
 
 /// The JSON Schema of scenario files (draft 2020-12), for editors.
 pub fn json_schema() -> serde_json::Value {
-    schemars::schema_for!(ScenarioFile).to_value()
+    let schema = schemars::schema_for!(ScenarioFile).to_value();
+    let serde_json::Value::Object(map) = schema else {
+        return schema;
+    };
+    // Identification first, for the human reader of the file.
+    let mut ordered = serde_json::Map::new();
+    for key in ["$schema", "title", "description"] {
+        if let Some(v) = map.get(key) {
+            ordered.insert(key.to_owned(), v.clone());
+        }
+    }
+    for (k, v) in map {
+        ordered.entry(k).or_insert(v);
+    }
+    serde_json::Value::Object(ordered)
 }

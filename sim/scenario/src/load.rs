@@ -49,9 +49,11 @@ pub(crate) fn load(text: &str) -> Loaded {
     let Some(root) = parsed.root else {
         if diagnostics.is_empty() {
             diagnostics.push(
-                Diagnostic::error(YamlPath::root(), "empty scenario file").with_help(
-                    "a scenario needs at least `name`, `seed`, `duration` and `topology`",
-                ),
+                Diagnostic::error(YamlPath::root(), "empty scenario file")
+                    .at(Some(crate::diag::Location::point(1, 1)))
+                    .with_help(
+                        "a scenario needs at least `name`, `seed`, `duration` and `topology`",
+                    ),
             );
         }
         return Loaded {

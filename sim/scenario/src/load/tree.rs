@@ -426,7 +426,10 @@ fn syntax_help(e: &ScanError, open: Option<Pos>) -> Option<String> {
         | K::ExpectedFlowMappingSeparator
         | K::UnexpectedEofFlowSequence
         | K::UnexpectedEofFlowMapping => unclosed,
-        K::MappingValueNotAllowed | K::ExpectedBlockMappingKey | K::InvalidIndentation => Some(
+        K::MappingValueNotAllowed
+        | K::ExpectedBlockMappingKey
+        | K::ExpectedBlockSequenceEntry
+        | K::InvalidIndentation => Some(
             "check the indentation: keys of one mapping must start in the same column".to_owned(),
         ),
         K::UnclosedQuotedScalar => Some("add the closing quote".to_owned()),
