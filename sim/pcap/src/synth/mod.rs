@@ -10,6 +10,8 @@
 //! assert_eq!(f.bytes().len(), 24 + 16 + 14 + 20 + 8 + 2);
 //! ```
 
+pub mod bench;
+pub mod edge;
 mod file;
 mod frame;
 mod sip;

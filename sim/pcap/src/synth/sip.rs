@@ -32,8 +32,8 @@ impl SipText {
         self
     }
 
-    /// The usual dialog headers: Via (with branch), From (with tag), To (with optional tag),
-    /// Call-ID, CSeq.
+    /// The usual dialog headers: Via (with branch; `via_host` alone means UDP, or give the whole
+    /// `SIP/2.0/TCP host` value), From, To, Call-ID, CSeq.
     #[must_use]
     pub fn dialog(
         self,
@@ -44,7 +44,12 @@ impl SipText {
         call_id: &str,
         cseq: &str,
     ) -> Self {
-        self.header("Via", &format!("SIP/2.0/UDP {via_host};branch={branch}"))
+        let via = if via_host.starts_with("SIP/2.0/") {
+            format!("{via_host};branch={branch}")
+        } else {
+            format!("SIP/2.0/UDP {via_host};branch={branch}")
+        };
+        self.header("Via", &via)
             .header("From", from)
             .header("To", to)
             .header("Call-ID", call_id)

@@ -1,0 +1,302 @@
+//! The whole pipeline for one capture, and its result: the [`Analysis`] (the JSON document).
+
+use crate::accounting::PacketSummary;
+use crate::capture::{CaptureReader, Compression, Format, OpenError, open_path};
+use crate::correlate::{Call, Correlator, Options, Outcome};
+use crate::decode::Decoder;
+use crate::findings::{Finding, Severity};
+use crate::ladder::{Ladder, LadderScope};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+/// The version of the JSON document; bumped when a field changes meaning or disappears.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How often (in records) the progress callback is called.
+const PROGRESS_EVERY: u64 = 64 * 1024;
+
+/// What to analyse and keep.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AnalyzeOptions {
+    /// Record a ladder.
+    pub ladder: Option<LadderScope>,
+}
+
+/// Why a capture could not be analysed at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AnalyzeError {
+    /// The file could not be opened or is not a capture.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+}
+
+/// Facts about the capture file.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CaptureInfo {
+    /// The path as given.
+    pub path: String,
+    /// `pcap` or `pcapng`.
+    pub format: &'static str,
+    /// `none` or `gzip`.
+    pub compression: &'static str,
+    /// Link types of the interfaces.
+    pub link_types: Vec<String>,
+    /// Bytes of (decompressed) capture data read.
+    pub bytes: u64,
+    /// Time of the first frame, UTC, ISO 8601 (`null` for an empty capture).
+    pub start_time: Option<String>,
+    /// Seconds from the first to the last frame.
+    pub duration: f64,
+    /// Set when reading stopped early on an I/O error (the packets before it were analysed).
+    pub read_error: Option<String>,
+}
+
+/// Descriptive statistics of a set of durations, in milliseconds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Stats {
+    /// How many values.
+    pub count: u64,
+    /// Median.
+    pub median: Option<f64>,
+    /// 95th percentile (nearest rank).
+    pub p95: Option<f64>,
+    /// Largest value.
+    pub max: Option<f64>,
+}
+
+impl Stats {
+    fn of(mut v: Vec<f64>) -> Self {
+        v.sort_by(f64::total_cmp);
+        let rank = |p: f64| {
+            let i = ((p * v.len() as f64).ceil() as usize).clamp(1, v.len().max(1)) - 1;
+            v.get(i).copied()
+        };
+        Self {
+            count: v.len() as u64,
+            median: rank(0.5),
+            p95: rank(0.95),
+            max: v.last().copied(),
+        }
+    }
+}
+
+/// The summary block.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    /// Packet accounting: `packets = sip + stun + other.total + undecodable.total`.
+    #[serde(flatten)]
+    pub packets: PacketSummary,
+    /// Number of Call-IDs.
+    pub calls: u64,
+    /// Call-IDs per kind (`call`, `registration`...).
+    pub calls_by_kind: BTreeMap<&'static str, u64>,
+    /// Call-IDs per outcome (`answered`, `failed`...).
+    pub calls_by_outcome: BTreeMap<&'static str, u64>,
+    /// Final status codes of calls and how many calls ended with each (like `tshark -z sip,stat`).
+    pub final_status: BTreeMap<u16, u64>,
+    /// Findings per severity.
+    pub findings: BTreeMap<&'static str, u64>,
+    /// Call setup time (INVITE to 2xx) over answered calls.
+    pub setup_time_ms: Stats,
+    /// Post-dial delay (INVITE to first 180/183).
+    pub post_dial_delay_ms: Stats,
+}
+
+/// The result of analysing one capture: the JSON document (see the crate documentation).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Analysis {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The file.
+    pub capture: CaptureInfo,
+    /// Counts.
+    pub summary: Summary,
+    /// Every Call-ID.
+    pub calls: Vec<Call>,
+    /// Every finding, by first frame.
+    pub findings: Vec<Finding>,
+    /// The ladder, when one was asked for (not part of the JSON document).
+    #[serde(skip)]
+    pub ladder: Option<Ladder>,
+}
+
+impl Analysis {
+    /// Keeps only one Call-ID's call and findings (capture-wide findings without a Call-ID are
+    /// dropped too). Returns false when the Call-ID is not in the capture.
+    pub fn retain_call(&mut self, call_id: &str) -> bool {
+        self.calls.retain(|c| c.call_id == call_id);
+        self.findings
+            .retain(|f| f.call_id.as_deref() == Some(call_id));
+        !self.calls.is_empty()
+    }
+
+    /// The worst severity among the findings.
+    pub fn worst(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+}
+
+/// Analyses the capture at `path`. `progress` is called now and then with the bytes read so far.
+///
+/// # Errors
+/// The file cannot be opened or is not a capture.
+pub fn analyze_path(
+    path: &Path,
+    opts: &AnalyzeOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Analysis, AnalyzeError> {
+    let (reader, compression) = open_path(path)?;
+    Ok(analyze(
+        reader,
+        compression,
+        &path.display().to_string(),
+        opts,
+        progress,
+    ))
+}
+
+/// Analyses an opened capture.
+pub fn analyze<R: Read>(
+    mut reader: CaptureReader<R>,
+    compression: Compression,
+    name: &str,
+    opts: &AnalyzeOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Analysis {
+    let mut decoder = Decoder::default();
+    let mut corr = Correlator::new(Options {
+        ladder: opts.ladder.clone(),
+    });
+    let (mut first, mut last) = (None, None);
+    let mut n = 0u64;
+    while let Some(rec) = reader.next_record() {
+        if let crate::capture::Record::Packet(f) = &rec {
+            if first.is_none() {
+                first = Some(f.ts_ns);
+                corr.set_first_ts(f.ts_ns);
+            }
+            last = Some(last.map_or(f.ts_ns, |l: i64| l.max(f.ts_ns)));
+        }
+        decoder.record(&rec, &mut corr);
+        n += 1;
+        if n.is_multiple_of(PROGRESS_EVERY) {
+            progress(reader.bytes_consumed());
+        }
+    }
+    progress(reader.bytes_consumed());
+    let acct = decoder.finish(&mut corr);
+    debug_assert_eq!(acct.check(), Ok(()), "packet accounting does not add up");
+    let correlated = corr.finish(last.unwrap_or(0));
+    let info = CaptureInfo {
+        path: name.to_owned(),
+        format: match reader.format() {
+            Format::Pcap => "pcap",
+            Format::PcapNg => "pcapng",
+        },
+        compression: match compression {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+        },
+        link_types: reader.link_types().iter().map(|l| l.name()).collect(),
+        bytes: reader.bytes_consumed(),
+        start_time: first.map(iso8601),
+        duration: match (first, last) {
+            (Some(a), Some(b)) => (b - a).max(0) as f64 / 1e9,
+            _ => 0.0,
+        },
+        read_error: reader.take_read_error().map(|e| e.to_string()),
+    };
+    let summary = summarize(acct.summary(), &correlated.calls, &correlated.findings);
+    Analysis {
+        schema_version: SCHEMA_VERSION,
+        capture: info,
+        summary,
+        calls: correlated.calls,
+        findings: correlated.findings,
+        ladder: correlated.ladder,
+    }
+}
+
+fn summarize(packets: PacketSummary, calls: &[Call], findings: &[Finding]) -> Summary {
+    let mut s = Summary {
+        packets,
+        calls: calls.len() as u64,
+        calls_by_kind: BTreeMap::new(),
+        calls_by_outcome: BTreeMap::new(),
+        final_status: BTreeMap::new(),
+        findings: BTreeMap::new(),
+        setup_time_ms: Stats::default(),
+        post_dial_delay_ms: Stats::default(),
+    };
+    for c in calls {
+        *s.calls_by_kind.entry(c.kind.as_str()).or_default() += 1;
+        *s.calls_by_outcome.entry(c.outcome.as_str()).or_default() += 1;
+        if let Some(code) = c.final_status {
+            *s.final_status.entry(code).or_default() += 1;
+        }
+    }
+    for f in findings {
+        *s.findings.entry(f.severity.as_str()).or_default() += 1;
+    }
+    let answered = calls.iter().filter(|c| c.outcome == Outcome::Answered);
+    s.setup_time_ms = Stats::of(answered.filter_map(|c| c.setup_time_ms).collect());
+    s.post_dial_delay_ms = Stats::of(calls.iter().filter_map(|c| c.post_dial_delay_ms).collect());
+    s
+}
+
+/// `2024-03-01T12:00:00.123456Z` from nanoseconds since the epoch.
+pub(crate) fn iso8601(ts_ns: i64) -> String {
+    let secs = ts_ns.div_euclid(1_000_000_000);
+    let micros = ts_ns.rem_euclid(1_000_000_000) / 1_000;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Howard Hinnant's days-to-civil algorithm.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn analysis_iso8601_known_instants() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(
+            iso8601(1_700_000_000_123_456_789),
+            "2023-11-14T22:13:20.123456Z"
+        );
+        assert_eq!(
+            iso8601(951_782_400_000_000_000),
+            "2000-02-29T00:00:00.000000Z"
+        );
+    }
+
+    #[test]
+    fn analysis_stats_nearest_rank() {
+        let s = Stats::of(vec![5.0, 1.0, 3.0, 2.0, 4.0]);
+        assert_eq!((s.median, s.p95, s.max), (Some(3.0), Some(5.0), Some(5.0)));
+        assert_eq!(Stats::of(vec![]).median, None);
+    }
+}
