@@ -9,83 +9,22 @@
 //! and hidden in the same run. Errors that only follow from a masked node (a required field that
 //! was masked, a list that lost an element) are not reported again.
 
-use super::error::{DeError, ErrorKind, Found, did_you_mean, friendly, one_of};
+use super::error::{DeError, ErrorKind, Found, friendly, one_of};
 use super::scalar::{Resolved, resolve};
-use super::tree::{Kind, Node, Span};
+use super::tree::{Kind, Node};
 use crate::diag::Diagnostic;
 use crate::model::KIND_TAGGED;
 use crate::path::YamlPath;
-use serde::de::{
-    self, DeserializeSeed, Deserializer, EnumAccess, Expected, MapAccess, SeqAccess, VariantAccess,
-    Visitor,
-};
+mod access;
+mod ctx;
+mod locate;
+
+pub(crate) use ctx::Ctx;
+
+use access::{KindEnum, MapEnum, NodeMap, NodeSeq, UnitEnum};
+use locate::{What, describe};
+use serde::de::{self, Deserializer, Expected, Visitor};
 use std::cell::RefCell;
-use std::collections::BTreeSet;
-
-/// State shared by every node deserializer of one load.
-#[derive(Debug, Default)]
-pub(crate) struct Ctx {
-    /// Entries and elements hidden from the next runs.
-    pub(crate) masks: BTreeSet<YamlPath>,
-    /// Everything recorded so far, over all runs.
-    pub(crate) diagnostics: Vec<Diagnostic>,
-    seen: BTreeSet<(YamlPath, String)>,
-    /// Paths masked, or targets of diagnostics first recorded, in this run.
-    run_new: Vec<YamlPath>,
-    progress: bool,
-}
-
-impl Ctx {
-    /// Starts a run.
-    pub(crate) fn begin_run(&mut self) {
-        self.run_new.clear();
-        self.progress = false;
-    }
-
-    /// Whether the run recorded or masked anything new.
-    pub(crate) const fn progressed(&self) -> bool {
-        self.progress
-    }
-
-    fn masked(&self, path: &YamlPath) -> bool {
-        self.masks.contains(path)
-    }
-
-    fn mask(&mut self, path: YamlPath) {
-        if self.masks.insert(path.clone()) {
-            self.run_new.push(path);
-            self.progress = true;
-        }
-    }
-
-    /// Records `d` (once per path and message) and masks `target`.
-    pub(crate) fn record(&mut self, d: Diagnostic, target: YamlPath) {
-        if self.seen.insert((d.path.clone(), d.message.clone())) {
-            self.diagnostics.push(d);
-            self.run_new.push(target.clone());
-            self.progress = true;
-        }
-        self.mask(target);
-    }
-
-    /// After `child` failed: mask it, unless this run recorded or masked something strictly
-    /// inside it (then the next run reads it again without that part).
-    fn catch(&mut self, child: &YamlPath, mark: usize) {
-        let inside = self
-            .run_new
-            .get(mark..)
-            .unwrap_or_default()
-            .iter()
-            .any(|t| t.is_below(child));
-        if !inside {
-            self.mask(child.clone());
-        }
-    }
-
-    const fn mark(&self) -> usize {
-        self.run_new.len()
-    }
-}
 
 /// How a node is being read, for locating and wording errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,80 +108,6 @@ impl<'a> NodeDe<'a> {
         };
         self.ctx.borrow_mut().record(d, target);
         e.settled()
-    }
-
-    /// Whether the error only follows from something already masked.
-    fn consequence(&self, kind: &ErrorKind) -> bool {
-        let ctx = self.ctx.borrow();
-        match kind {
-            ErrorKind::MissingField(f) => ctx.masked(&self.path.key(f)),
-            ErrorKind::InvalidLength { .. } => ctx
-                .masks
-                .iter()
-                .any(|m| m.is_below(&self.path) && m.parent() == self.path),
-            _ => false,
-        }
-    }
-
-    /// Where an error points.
-    fn locate(&self, kind: &ErrorKind) -> At {
-        let what = match self.role {
-            Role::Value => What::Value,
-            Role::Key => What::Key,
-            Role::Kind => What::Kind,
-        };
-        let here = At {
-            path: self.path.clone(),
-            span: self.node.span,
-            what,
-        };
-        let Some(entries) = self.node.entries().filter(|_| self.role == Role::Value) else {
-            return here;
-        };
-        let key_named = |name: &str| {
-            entries
-                .iter()
-                .find(|(k, _)| k.scalar() == Some(name))
-                .map(|(k, _)| At {
-                    path: self.path.key(name),
-                    span: k.span,
-                    what: What::Key,
-                })
-        };
-        let value_is = |variant: &str| {
-            entries
-                .iter()
-                .filter(|(_, v)| v.scalar() == Some(variant))
-                .max_by_key(|(k, _)| k.scalar() == Some("kind"))
-                .and_then(|(k, v)| {
-                    let name = k.scalar()?;
-                    Some(At {
-                        path: self.path.key(name),
-                        span: v.span,
-                        what: if name == "kind" {
-                            What::Kind
-                        } else {
-                            What::Value
-                        },
-                    })
-                })
-        };
-        match kind {
-            ErrorKind::UnknownField { field, .. } => key_named(field),
-            ErrorKind::UnknownVariant { variant, .. } => {
-                key_named(variant).or_else(|| value_is(variant))
-            }
-            ErrorKind::InvalidType { found, .. } | ErrorKind::InvalidValue { found, .. } => {
-                find_scalar(self.node, &self.path, found).map(|(path, span)| At {
-                    path,
-                    span,
-                    what: What::Value,
-                })
-            }
-            ErrorKind::Custom(msg) => msg.split('`').nth(1).and_then(key_named),
-            _ => None,
-        }
-        .unwrap_or(here)
     }
 
     fn scalar_text(&self) -> Option<&'a str> {
@@ -332,6 +197,48 @@ impl<'a> NodeDe<'a> {
     }
 
     fn structure<'de, V: Visitor<'de>>(
+        &self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, DeError> {
+        match self.fields(fields, v) {
+            Err(e) if !e.reported && matches!(e.kind, ErrorKind::MissingField(_)) => {
+                Err(self.missing(name, e))
+            }
+            r => r,
+        }
+    }
+
+    /// Reports every required field of the struct `name` that is absent, in one diagnostic
+    /// (serde names only the first).
+    fn missing(&self, name: &str, e: DeError) -> DeError {
+        let Some(required) = crate::model::required_fields(name) else {
+            return e;
+        };
+        let entries = self.node.entries().unwrap_or_default();
+        let ctx = self.ctx.borrow();
+        let absent: Vec<&str> = required
+            .iter()
+            .map(String::as_str)
+            .filter(|f| Some(*f) != self.hide)
+            .filter(|f| {
+                let present = entries.iter().any(|(k, _)| k.scalar() == Some(f));
+                !present && !ctx.masked(&self.path.key(f))
+            })
+            .collect();
+        drop(ctx);
+        let message = match absent.as_slice() {
+            [] => return e,
+            [one] => format!("missing field `{one}`"),
+            many => format!("missing fields {}", names(many)),
+        };
+        let d = Diagnostic::error(self.path.clone(), message).at(Some(self.node.span.location()));
+        self.ctx.borrow_mut().record(d, self.path.clone());
+        e.settled()
+    }
+
+    fn fields<'de, V: Visitor<'de>>(
         &self,
         fields: &'static [&'static str],
         v: V,
@@ -425,98 +332,12 @@ impl<'a> NodeDe<'a> {
     }
 }
 
-/// What an error points at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum What {
-    Value,
-    Key,
-    Kind,
-}
-
-/// A located error.
-#[derive(Debug)]
-struct At {
-    path: YamlPath,
-    span: Span,
-    what: What,
-}
-
-/// The message and help line of an error.
-fn describe(e: &DeError, what: What) -> (String, Option<String>) {
-    let suggest = |word: &str, names: &[&str]| {
-        did_you_mean(word, names).map_or(String::new(), |s| format!(" (did you mean `{s}`?)"))
-    };
-    match &e.kind {
-        ErrorKind::UnknownField { field, expected } => (
-            format!(
-                "unknown field `{field}`, {}{}",
-                one_of(expected),
-                suggest(field, expected)
-            ),
-            None,
-        ),
-        ErrorKind::UnknownVariant { variant, expected } => {
-            let what = match what {
-                What::Key => "key",
-                What::Kind => "kind",
-                What::Value => "value",
-            };
-            let message = format!(
-                "unknown {what} `{variant}`, {}{}",
-                one_of(expected),
-                suggest(variant, expected)
-            );
-            (message, None)
-        }
-        ErrorKind::InvalidType {
-            found: Found::Str(s),
-            expected,
-        } if expected.contains("`true`")
-            && matches!(
-                s.to_ascii_lowercase().as_str(),
-                "yes" | "no" | "on" | "off" | "y" | "n"
-            ) =>
-        {
-            (
-                e.to_string(),
-                Some("YAML 1.2 reads only `true` and `false` as booleans".to_owned()),
-            )
-        }
-        _ => (e.to_string(), None),
-    }
-}
-
 /// `` `a`, `b` `` of a list of names.
 fn names(list: &[&str]) -> String {
     list.iter()
         .map(|n| format!("`{n}`"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// The first scalar under `node` (document order) that reads as `found`.
-fn find_scalar(node: &Node, path: &YamlPath, found: &Found) -> Option<(YamlPath, Span)> {
-    match &node.kind {
-        Kind::Scalar(text, style) => {
-            let hit = match (resolve(text, *style), found) {
-                (Resolved::Str(s), Found::Str(f)) => s == f,
-                (Resolved::Int(i), Found::Int(f)) => i == *f,
-                (Resolved::Float(x), Found::Float(f)) => x == *f,
-                (Resolved::Bool(b), Found::Bool(f)) => b == *f,
-                _ => false,
-            };
-            hit.then(|| (path.clone(), node.span))
-        }
-        Kind::Seq(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, n)| find_scalar(n, &path.index(i), found)),
-        Kind::Map(entries) => entries.iter().find_map(|(k, v)| {
-            let p = path.key(k.scalar().unwrap_or("~"));
-            find_scalar(v, &p, found)
-        }),
-        Kind::Null => None,
-    }
 }
 
 fn visit_int<'de, V: Visitor<'de>>(i: i128, v: V) -> Result<V::Value, DeError> {
@@ -631,7 +452,7 @@ impl<'de> Deserializer<'de> for NodeDe<'_> {
         let r = if name == KIND_TAGGED {
             self.tagged(fields, v)
         } else {
-            self.structure(fields, v)
+            self.structure(name, fields, v)
         };
         self.settle(r)
     }
@@ -648,233 +469,5 @@ impl<'de> Deserializer<'de> for NodeDe<'_> {
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
         v.visit_unit()
-    }
-}
-
-/// The visible elements of a sequence.
-#[derive(Debug)]
-struct NodeSeq<'a> {
-    items: Vec<(&'a Node, YamlPath)>,
-    pos: usize,
-    parent: NodeDe<'a>,
-}
-
-impl<'de> SeqAccess<'de> for NodeSeq<'_> {
-    type Error = DeError;
-
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, DeError> {
-        let Some((node, path)) = self.items.get(self.pos).cloned() else {
-            return Ok(None);
-        };
-        self.pos += 1;
-        let child = self.parent.child(node, path.clone(), Role::Value);
-        guarded(self.parent.ctx, &path, || seed.deserialize(child)).map(Some)
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.items.len() - self.pos)
-    }
-}
-
-/// Runs a child's deserialization; when it fails, lets the context decide what to mask.
-fn guarded<T>(
-    ctx: &RefCell<Ctx>,
-    path: &YamlPath,
-    f: impl FnOnce() -> Result<T, DeError>,
-) -> Result<T, DeError> {
-    let mark = ctx.borrow().mark();
-    let r = f();
-    if r.is_err() {
-        ctx.borrow_mut().catch(path, mark);
-    }
-    r
-}
-
-/// The visible entries of a map.
-#[derive(Debug)]
-struct NodeMap<'a> {
-    entries: Vec<(&'a Node, &'a Node, YamlPath)>,
-    pos: usize,
-    value: Option<(&'a Node, YamlPath)>,
-    parent: NodeDe<'a>,
-}
-
-impl<'de> MapAccess<'de> for NodeMap<'_> {
-    type Error = DeError;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, DeError> {
-        let Some((key, value, path)) = self.entries.get(self.pos).cloned() else {
-            return Ok(None);
-        };
-        self.pos += 1;
-        self.value = Some((value, path.clone()));
-        let child = self.parent.child(key, path.clone(), Role::Key);
-        guarded(self.parent.ctx, &path, || seed.deserialize(child)).map(Some)
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
-        let Some((value, path)) = self.value.take() else {
-            return Err(de::Error::custom("value requested before its key"));
-        };
-        let child = self.parent.child(value, path.clone(), Role::Value);
-        guarded(self.parent.ctx, &path, || seed.deserialize(child))
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.entries.len() - self.pos)
-    }
-}
-
-/// A scalar read as an enum: a unit variant.
-#[derive(Debug)]
-struct UnitEnum<'a>(NodeDe<'a>);
-
-impl<'de, 'a> EnumAccess<'de> for UnitEnum<'a> {
-    type Error = DeError;
-    type Variant = Self;
-
-    fn variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<(T::Value, Self), DeError> {
-        let v = seed.deserialize(self.0.clone())?;
-        Ok((v, self))
-    }
-}
-
-impl<'de> VariantAccess<'de> for UnitEnum<'_> {
-    type Error = DeError;
-
-    fn unit_variant(self) -> Result<(), DeError> {
-        Ok(())
-    }
-
-    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, _: T) -> Result<T::Value, DeError> {
-        Err(self.needs_value())
-    }
-
-    fn tuple_variant<V: Visitor<'de>>(self, _: usize, _: V) -> Result<V::Value, DeError> {
-        Err(self.needs_value())
-    }
-
-    fn struct_variant<V: Visitor<'de>>(
-        self,
-        _: &'static [&'static str],
-        _: V,
-    ) -> Result<V::Value, DeError> {
-        Err(self.needs_value())
-    }
-}
-
-impl UnitEnum<'_> {
-    fn needs_value(&self) -> DeError {
-        let name = self.0.scalar_text().unwrap_or("~");
-        de::Error::custom(format_args!(
-            "`{name}` needs settings: write it as `{name}: ...`"
-        ))
-    }
-}
-
-/// A one-key map read as an enum: the key names the variant, the value holds its content.
-#[derive(Debug)]
-struct MapEnum<'a> {
-    key: NodeDe<'a>,
-    value: NodeDe<'a>,
-}
-
-impl<'de, 'a> EnumAccess<'de> for MapEnum<'a> {
-    type Error = DeError;
-    type Variant = NodeDe<'a>;
-
-    fn variant_seed<T: DeserializeSeed<'de>>(
-        self,
-        seed: T,
-    ) -> Result<(T::Value, NodeDe<'a>), DeError> {
-        let path = self.key.path.clone();
-        let ctx = self.key.ctx;
-        let v = guarded(ctx, &path, || seed.deserialize(self.key))?;
-        Ok((v, self.value))
-    }
-}
-
-impl<'de> VariantAccess<'de> for NodeDe<'_> {
-    type Error = DeError;
-
-    fn unit_variant(self) -> Result<(), DeError> {
-        match self.node.kind {
-            Kind::Null => Ok(()),
-            _ => Err(self.report(de::Error::custom("this name takes no value"))),
-        }
-    }
-
-    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, DeError> {
-        let path = self.path.clone();
-        let ctx = self.ctx;
-        guarded(ctx, &path, || seed.deserialize(self))
-    }
-
-    fn tuple_variant<V: Visitor<'de>>(self, _: usize, v: V) -> Result<V::Value, DeError> {
-        self.deserialize_seq(v)
-    }
-
-    fn struct_variant<V: Visitor<'de>>(
-        self,
-        fields: &'static [&'static str],
-        v: V,
-    ) -> Result<V::Value, DeError> {
-        self.deserialize_struct("", fields, v)
-    }
-}
-
-/// A tagged server or endpoint: `kind` names the variant, the rest of the map is its content.
-#[derive(Debug)]
-struct KindEnum<'a> {
-    kind: NodeDe<'a>,
-    body: NodeDe<'a>,
-}
-
-impl<'de, 'a> EnumAccess<'de> for KindEnum<'a> {
-    type Error = DeError;
-    type Variant = KindBody<'a>;
-
-    fn variant_seed<T: DeserializeSeed<'de>>(
-        self,
-        seed: T,
-    ) -> Result<(T::Value, KindBody<'a>), DeError> {
-        let path = self.kind.path.clone();
-        let ctx = self.kind.ctx;
-        let v = guarded(ctx, &path, || seed.deserialize(self.kind))?;
-        Ok((v, KindBody(self.body)))
-    }
-}
-
-/// The content of a tagged node: the node itself, `kind` hidden.
-#[derive(Debug)]
-struct KindBody<'a>(NodeDe<'a>);
-
-impl<'de> VariantAccess<'de> for KindBody<'_> {
-    type Error = DeError;
-
-    fn unit_variant(self) -> Result<(), DeError> {
-        Ok(())
-    }
-
-    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, DeError> {
-        seed.deserialize(self.0)
-    }
-
-    fn tuple_variant<V: Visitor<'de>>(self, _: usize, v: V) -> Result<V::Value, DeError> {
-        self.0.deserialize_seq(v)
-    }
-
-    fn struct_variant<V: Visitor<'de>>(
-        self,
-        fields: &'static [&'static str],
-        v: V,
-    ) -> Result<V::Value, DeError> {
-        self.0.deserialize_struct("", fields, v)
     }
 }

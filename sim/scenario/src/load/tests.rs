@@ -218,7 +218,7 @@ fn load_tagged_item_missing_fields_reported_then_dropped() {
     );
     let p = problems(&text);
     assert_eq!(p.len(), 1, "{p:?}");
-    assert_eq!(p[0].1, "missing field `password`");
+    assert_eq!(p[0].1, "missing fields `password`, `server`");
     let l = load(&text);
     assert!(l.file.unwrap().topology.endpoints.is_empty());
     assert!(l.source.is_broken("bob"));
@@ -362,4 +362,27 @@ fn load_loss_model_typo_and_scalar_form() {
         p[1].1,
         "`bernoulli` needs settings: write it as `bernoulli: ...`"
     );
+}
+
+#[test]
+fn load_every_missing_field_of_a_mapping_in_one_diagnostic() {
+    let p = problems(&format!(
+        "{HEAD}topology:\n  nats:\n    - name: gw\n  endpoints:\n    - {{kind: intercom, name: door, user: u}}\n"
+    ));
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert_eq!(
+        (p[0].0.as_str(), p[0].1.as_str()),
+        ("topology.nats[0]", "missing fields `public`, `lan`")
+    );
+    assert_eq!(
+        p[1].1,
+        "missing fields `proxy`, `realm`, `password`, `registration_interval`, `transport`"
+    );
+}
+
+#[test]
+fn load_missing_top_level_fields_all_named() {
+    let p = problems("name: t\n");
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].1, "missing fields `seed`, `duration`, `topology`");
 }

@@ -7,10 +7,12 @@
 mod expect;
 mod network;
 mod nodes;
+mod required;
 pub(crate) mod tagged;
 mod timeline;
 mod values;
 
+pub(crate) use required::required_fields;
 pub(crate) use tagged::KIND_TAGGED;
 
 pub use expect::{

@@ -43,71 +43,9 @@ pub(crate) fn event(
     code: &CodeRef,
 ) -> Option<EventCode> {
     match (source, code) {
-        (Source::Aae, CodeRef::Number(n)) => {
-            let n32 = u32::try_from(*n).ok();
-            if let Some(e) = n32.and_then(aae_event) {
-                return Some(EventCode::Aae(e));
-            }
-            match n32.and_then(aae_status) {
-                Some(s) => c.error_help(
-                    path,
-                    format!("{n} is an AAE status code ({}), not an event code", s.name),
-                    "write it as `status`, next to the event that carries it as `code`",
-                ),
-                None => c.error_help(path, format!("unknown AAE event code {n}"), LIST_EVENTS),
-            }
-            None
-        }
-        (Source::Aae, CodeRef::Name(name)) => {
-            if let Some(e) = aae_event_by_name(name) {
-                return Some(EventCode::Aae(e));
-            }
-            if let Some(s) = aae_status_by_name(name) {
-                c.error_help(
-                    path,
-                    format!("`{name}` is an AAE status code ({}), not an event", s.code),
-                    "write it as `status`, next to the event that carries it as `code`",
-                );
-            } else if softphone_callback(name).is_some() {
-                c.error(
-                    path,
-                    format!("`{name}` is a softphone callback, but `{who}` is an aae endpoint"),
-                );
-            } else {
-                let names: Vec<&str> = aae_events().iter().map(|e| e.name).collect();
-                unknown(
-                    c,
-                    path,
-                    &format!("unknown AAE event `{name}`"),
-                    name,
-                    &names,
-                    LIST_EVENTS,
-                );
-            }
-            None
-        }
-        (Source::Softphone, CodeRef::Name(name)) => {
-            if let Some(cb) = softphone_callback(name) {
-                return Some(EventCode::Softphone(cb));
-            }
-            if aae_event_by_name(name).is_some() || aae_status_by_name(name).is_some() {
-                c.error(
-                    path,
-                    format!("`{name}` is an AAE code, but `{who}` is a softphone endpoint"),
-                );
-            } else {
-                let names: Vec<&str> = softphone_callbacks().iter().map(|cb| cb.name).collect();
-                unknown(
-                    c,
-                    path,
-                    &format!("unknown softphone callback `{name}`"),
-                    name,
-                    &names,
-                    LIST_CALLBACKS,
-                );
-            }
-            None
-        }
+        (Source::Aae, CodeRef::Number(n)) => aae_event_number(c, path, *n),
+        (Source::Aae, CodeRef::Name(name)) => aae_event_name(c, path, who, name),
+        (Source::Softphone, CodeRef::Name(name)) => callback(c, path, who, name),
         (Source::Softphone, CodeRef::Number(n)) => {
             c.error_help(
                 path,
@@ -117,6 +55,79 @@ pub(crate) fn event(
             None
         }
     }
+}
+
+fn aae_event_number(c: &mut Checker<'_>, path: &YamlPath, n: u64) -> Option<EventCode> {
+    let n32 = u32::try_from(n).ok();
+    if let Some(e) = n32.and_then(aae_event) {
+        return Some(EventCode::Aae(e));
+    }
+    match n32.and_then(aae_status) {
+        Some(s) => c.error_help(
+            path,
+            format!("{n} is an AAE status code ({}), not an event code", s.name),
+            "write it as `status`, next to the event that carries it as `code`",
+        ),
+        None => c.error_help(path, format!("unknown AAE event code {n}"), LIST_EVENTS),
+    }
+    None
+}
+
+fn aae_event_name(
+    c: &mut Checker<'_>,
+    path: &YamlPath,
+    who: &str,
+    name: &str,
+) -> Option<EventCode> {
+    if let Some(e) = aae_event_by_name(name) {
+        return Some(EventCode::Aae(e));
+    }
+    if let Some(s) = aae_status_by_name(name) {
+        c.error_help(
+            path,
+            format!("`{name}` is an AAE status code ({}), not an event", s.code),
+            "write it as `status`, next to the event that carries it as `code`",
+        );
+    } else if softphone_callback(name).is_some() {
+        c.error(
+            path,
+            format!("`{name}` is a softphone callback, but `{who}` is an aae endpoint"),
+        );
+    } else {
+        let names: Vec<&str> = aae_events().iter().map(|e| e.name).collect();
+        unknown(
+            c,
+            path,
+            &format!("unknown AAE event `{name}`"),
+            name,
+            &names,
+            LIST_EVENTS,
+        );
+    }
+    None
+}
+
+fn callback(c: &mut Checker<'_>, path: &YamlPath, who: &str, name: &str) -> Option<EventCode> {
+    if let Some(cb) = softphone_callback(name) {
+        return Some(EventCode::Softphone(cb));
+    }
+    if aae_event_by_name(name).is_some() || aae_status_by_name(name).is_some() {
+        c.error(
+            path,
+            format!("`{name}` is an AAE code, but `{who}` is a softphone endpoint"),
+        );
+    } else {
+        let names: Vec<&str> = softphone_callbacks().iter().map(|cb| cb.name).collect();
+        unknown(
+            c,
+            path,
+            &format!("unknown softphone callback `{name}`"),
+            name,
+            &names,
+            LIST_CALLBACKS,
+        );
+    }
+    None
 }
 
 /// Resolves a status code written at `path`.

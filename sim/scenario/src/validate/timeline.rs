@@ -3,7 +3,8 @@
 use super::names::{self, Decl, SERVER_KINDS};
 use super::{Checker, Topo, endpoints, links, port, probability};
 use crate::model::{
-    Action, Answer, Between, Call, EndpointSpec, MakeTunnel, NatReboot, Send, ServerSpec, Target,
+    Action, Answer, Between, Call, EndpointSpec, LossBurst, MakeTunnel, NatReboot, PolicySwitch,
+    Send, SendData, ServerSpec, Target,
 };
 use crate::path::YamlPath;
 use crate::scenario::{
@@ -58,7 +59,6 @@ fn action(
     a: &Action,
 ) -> Option<ResolvedAction> {
     use ResolvedAction as R;
-    let n = &topo.names;
     match a {
         Action::Send(s) => send(c, topo, path, s),
         Action::Partition(b) => {
@@ -71,31 +71,7 @@ fn action(
         Action::Rejoin(r) => subject(c, topo, &path.key("node"), &r.node).map(R::Rejoin),
         Action::Crash(r) => subject(c, topo, &path.key("node"), &r.node).map(R::Crash),
         Action::Restart(r) => subject(c, topo, &path.key("node"), &r.node).map(R::Restart),
-        Action::LossBurst(b) => {
-            let link = subject(c, topo, &path.key("link"), &b.link);
-            if b.duration.get().is_zero() {
-                c.error(
-                    &path.key("duration"),
-                    "`duration` of a loss burst must be longer than 0s",
-                );
-            } else if at + b.duration.get() > c.duration() {
-                c.warning(
-                    &path.key("duration"),
-                    format!(
-                        "the loss burst lasts past the end of the run ({})",
-                        c.file.duration
-                    ),
-                    "shorten it, or make `duration` longer",
-                );
-            }
-            let loss = b.loss.map_or(1.0, |p| p.0);
-            probability(c, &path.key("loss"), loss);
-            Some(R::LossBurst {
-                link: link?,
-                duration: b.duration.get(),
-                loss,
-            })
-        }
+        Action::LossBurst(b) => loss_burst(c, topo, path, at, b),
         Action::LinkChange(l) => {
             links::check(c, &path.key("set"), &l.set);
             let link = subject(c, topo, &path.key("link"), &l.link)?;
@@ -107,25 +83,7 @@ fn action(
         Action::NatFlush(r) => nat(c, topo, &path.key("nat"), &r.nat).map(R::NatFlush),
         Action::NatReboot(r) => nat_reboot(c, topo, path, r),
         Action::IpChange(ch) => ip_change(c, topo, path, &ch.node, ch.address),
-        Action::ServerPolicy(p) => {
-            endpoints::policy(c, &path.key("set"), &p.set);
-            let server = names::node(c, n, &path.key("server"), &p.server, SERVER_KINDS)?;
-            let sip = matches!(n.role(server), Some(Role::Server(ServerSpec::Sip(_))));
-            if p.set.respond.is_some() && !sip {
-                c.error(
-                    &path.key("set").key("respond"),
-                    format!(
-                        "`respond` needs a SIP server; `{}` is {}",
-                        p.server,
-                        n.describe(server)
-                    ),
-                );
-            }
-            Some(R::ServerPolicy {
-                server,
-                set: p.set.clone(),
-            })
-        }
+        Action::ServerPolicy(p) => server_policy(c, topo, path, p),
         Action::Init(r) => endpoint(c, topo, path, &r.endpoint, &["aae"]).map(R::Init),
         Action::Deinit(r) => endpoint(c, topo, path, &r.endpoint, &["aae"]).map(R::Deinit),
         Action::Register(r) => endpoint(c, topo, path, &r.endpoint, REGISTERING).map(R::Register),
@@ -138,17 +96,82 @@ fn action(
         Action::Call(call_) => call(c, topo, path, call_),
         Action::Answer(a) => answer(c, topo, path, a),
         Action::MakeTunnel(t) => make_tunnel(c, topo, path, t),
-        Action::SendData(d) => {
-            if d.bytes == 0 {
-                c.error(&path.key("bytes"), "`bytes` must be at least 1");
-            }
-            let endpoint = endpoint(c, topo, path, &d.endpoint, &["aae"])?;
-            Some(R::SendData {
-                endpoint,
-                bytes: d.bytes,
-            })
-        }
+        Action::SendData(d) => send_data(c, topo, path, d),
     }
+}
+
+fn loss_burst(
+    c: &mut Checker<'_>,
+    topo: &Topo,
+    path: &YamlPath,
+    at: Duration,
+    b: &LossBurst,
+) -> Option<ResolvedAction> {
+    let link = subject(c, topo, &path.key("link"), &b.link);
+    if b.duration.get().is_zero() {
+        c.error(
+            &path.key("duration"),
+            "`duration` of a loss burst must be longer than 0s",
+        );
+    } else if at + b.duration.get() > c.duration() {
+        c.warning(
+            &path.key("duration"),
+            format!(
+                "the loss burst lasts past the end of the run ({})",
+                c.file.duration
+            ),
+            "shorten it, or make `duration` longer",
+        );
+    }
+    let loss = b.loss.map_or(1.0, |p| p.0);
+    probability(c, &path.key("loss"), loss);
+    Some(ResolvedAction::LossBurst {
+        link: link?,
+        duration: b.duration.get(),
+        loss,
+    })
+}
+
+fn server_policy(
+    c: &mut Checker<'_>,
+    topo: &Topo,
+    path: &YamlPath,
+    p: &PolicySwitch,
+) -> Option<ResolvedAction> {
+    let n = &topo.names;
+    endpoints::policy(c, &path.key("set"), &p.set);
+    let server = names::node(c, n, &path.key("server"), &p.server, SERVER_KINDS)?;
+    let sip = matches!(n.role(server), Some(Role::Server(ServerSpec::Sip(_))));
+    if p.set.respond.is_some() && !sip {
+        c.error(
+            &path.key("set").key("respond"),
+            format!(
+                "`respond` needs a SIP server; `{}` is {}",
+                p.server,
+                n.describe(server)
+            ),
+        );
+    }
+    Some(ResolvedAction::ServerPolicy {
+        server,
+        set: p.set.clone(),
+    })
+}
+
+fn send_data(
+    c: &mut Checker<'_>,
+    topo: &Topo,
+    path: &YamlPath,
+    d: &SendData,
+) -> Option<ResolvedAction> {
+    if d.bytes == 0 {
+        c.error(&path.key("bytes"), "`bytes` must be at least 1");
+    }
+    let endpoint = endpoint(c, topo, path, &d.endpoint, &["aae"])?;
+    Some(ResolvedAction::SendData {
+        endpoint,
+        bytes: d.bytes,
+    })
 }
 
 /// Endpoints that register with a SIP server.
