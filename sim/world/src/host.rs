@@ -17,7 +17,6 @@ use bytes::Bytes;
 use sim_core::{Binding, Datagram, Protocol, Seed, SimInstant, Transmit};
 use sim_driver::{Clock, Control, Incoming, Transport, drive};
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufWriter};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -254,9 +253,13 @@ pub(crate) async fn run_site(shared: Rc<Shared>, site: Rc<Site>) -> turmoil::Res
         .borrow_mut()
         .take()
         .ok_or("site host started twice")?;
-    let mut slots = BTreeMap::new();
+    let mut slots: Vec<Option<Slot>> = std::iter::repeat_with(|| None)
+        .take(shared.site_of.len())
+        .collect();
     for &node in &site.nodes {
-        slots.insert(node, spawn_node(&shared, &site, &socket, core, node));
+        if let Some(slot) = slots.get_mut(node.0 as usize) {
+            *slot = Some(spawn_node(&shared, &site, &socket, core, node));
+        }
     }
     let mut buf = vec![0u8; MAX_UNDERLAY];
     loop {
@@ -279,12 +282,12 @@ fn apply(
     site: &Rc<Site>,
     socket: &Rc<UdpSocket>,
     core: SocketAddr,
-    slots: &mut BTreeMap<NodeId, Slot>,
+    slots: &mut [Option<Slot>],
     command: SiteCommand,
 ) {
     match command {
         SiteCommand::Act(node, action) => {
-            if let Some(slot) = slots.get(&node) {
+            if let Some(Some(slot)) = slots.get(node.0 as usize) {
                 let _ = slot.control.send(action);
             } else {
                 let name = shared.fabric.borrow().node_name(node).to_owned();
@@ -295,19 +298,23 @@ fn apply(
             }
         }
         SiteCommand::Crash(node) => {
-            if let Some(slot) = slots.remove(&node) {
+            if let Some(slot) = slots.get_mut(node.0 as usize).and_then(Option::take) {
                 slot.task.abort();
             }
         }
         SiteCommand::Restart(node) => {
-            if let Some(old) = slots.insert(node, spawn_node(shared, site, socket, core, node)) {
+            let fresh = Some(spawn_node(shared, site, socket, core, node));
+            if let Some(Some(old)) = slots
+                .get_mut(node.0 as usize)
+                .map(|s| std::mem::replace(s, fresh))
+            {
                 old.task.abort();
             }
         }
     }
 }
 
-fn route(slots: &BTreeMap<NodeId, Slot>, bytes: &[u8]) {
+fn route(slots: &[Option<Slot>], bytes: &[u8]) {
     let Ok(Message::Deliver {
         node,
         transport,
@@ -318,7 +325,9 @@ fn route(slots: &BTreeMap<NodeId, Slot>, bytes: &[u8]) {
     else {
         return;
     };
-    let Some(slot) = slots.get(&node) else { return };
+    let Some(Some(slot)) = slots.get(node.0 as usize) else {
+        return;
+    };
     let inbound = match transport {
         FabricTransport::Udp => Inbound::Datagram(Datagram { src, dst, payload }),
         FabricTransport::Tcp(header) => Inbound::Segment(Segment {

@@ -43,7 +43,8 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// A recorder for `nodes` nodes that keeps the full log of `keep` (all when `None`).
+    /// A recorder for `nodes` nodes that keeps the full log, and the addresses seen, of the
+    /// nodes in `keep` (all when `None`); the others keep counters only.
     pub fn new(nodes: usize, keep: Option<BTreeSet<NodeId>>) -> Self {
         Self {
             keep,
@@ -70,6 +71,9 @@ impl Recorder {
                 Observation::StreamFailed { .. } => c.streams_failed += 1,
             }
         }
+        if !self.keep.as_ref().is_none_or(|k| k.contains(&node)) {
+            return;
+        }
         if let Observation::ProbeReceived {
             kind: ProbeKind::Probe,
             from: Some(from),
@@ -80,7 +84,7 @@ impl Recorder {
         {
             self.seen.insert((node, NodeId(*from), *port), *src);
         }
-        if self.keep.as_ref().is_none_or(|k| k.contains(&node)) {
+        {
             self.log.push(Logged {
                 time,
                 node,

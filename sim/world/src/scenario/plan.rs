@@ -95,9 +95,19 @@ pub(super) const fn kind_of(e: &ResolvedExpectation) -> &'static str {
     }
 }
 
-/// Nodes whose every observation an expectation reads; the others keep counters only.
+/// Nodes whose observations an expectation or a timeline target reads; the others keep
+/// counters only.
 fn watched(scenario: &Scenario) -> BTreeSet<NodeId> {
     let mut set = BTreeSet::new();
+    for t in &scenario.timeline {
+        if let ResolvedAction::Send {
+            to: ResolvedTarget::Mapping { seen_by, .. },
+            ..
+        } = &t.action
+        {
+            set.insert(node_id(*seen_by));
+        }
+    }
     for e in &scenario.expectations {
         match e {
             ResolvedExpectation::Received { endpoint, .. } => {
