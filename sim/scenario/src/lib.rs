@@ -1,7 +1,56 @@
-//! The natlab scenario language.
+//! The natlab scenario language: YAML files describing a simulated network, a timeline of
+//! actions and faults, and expectations. The manual is `docs/scenarios.md`.
 //!
-//! A scenario file is YAML. [`model`] holds the types it is read into; loading, validation and
-//! diagnostics build on them.
+//! # Layers
+//!
+//! 1. **Loading** (`load`, the only module that knows YAML): granit-parser events become a
+//!    spanned tree (aliases expanded, `<<` merges applied, duplicate keys and extra documents
+//!    reported), read into the raw [`model::ScenarioFile`] by a serde deserializer that
+//!    records every problem with its YAML path and location instead of stopping at the first:
+//!    what failed is hidden and the document is read again until nothing new turns up.
+//! 2. **Validation**: ranges, one namespace for nodes and NATs, NAT chains, addresses,
+//!    each kind's documented limits, timeline and expectation references, catalog codes. The
+//!    result is a typed [`Scenario`]: names resolved to [`NodeId`]/[`NatId`], defaults
+//!    applied, addresses assigned.
+//! 3. **Diagnostics**: every problem is a [`Diagnostic`] (severity, message, [`YamlPath`],
+//!    [`Location`], help). [`Diagnostics::render`] gives the human form, [`Diagnostics::to_json`]
+//!    the machine form.
+//!
+//! # Contract
+//!
+//! - [`check_str`] never fails: it returns every diagnostic, and the scenario when there is
+//!   no error (warnings allowed). [`from_str`] and [`load_and_validate`] return the scenario
+//!   or the diagnostics.
+//! - A [`Scenario`] exists only for a file without errors. It is deterministic: the same text
+//!   gives the same scenario (no hash-map order leaks into it).
+//! - Bad input never panics; YAML alias expansion is bounded.
+//!
+//! ```
+//! let text = "\
+//! name: demo
+//! seed: 1
+//! duration: 5s
+//! topology:
+//!   nats:
+//!     - {name: home, preset: symmetric, public: [198.51.100.1], lan: 10.0.0.0/24}
+//!   endpoints:
+//!     - {name: alice, kind: udp-probe, behind: home}
+//!     - {name: s1, kind: udp-probe, echo: true}
+//! timeline:
+//!   - {at: 1s, send: {from: alice, to: s1}}
+//! ";
+//! let scenario = sim_scenario::from_str("demo.yaml", text).expect("valid");
+//! let alice = scenario.node_by_name("alice").expect("declared");
+//! assert_eq!(alice.address.to_string(), "10.0.0.2");
+//! assert_eq!(scenario.nat_of(alice.id).map(|n| n.name.as_str()), Some("home"));
+//!
+//! let bad = text.replace("to: s1", "to: s2");
+//! let diagnostics = sim_scenario::from_str("demo.yaml", &bad).unwrap_err();
+//! let first = diagnostics.iter().next().expect("one problem");
+//! assert_eq!(first.message, "unknown node `s2`");
+//! assert_eq!(first.path.as_str(), "timeline[0].send.to");
+//! assert_eq!(first.location.map(|l| (l.line, l.column)), Some((11, 38)));
+//! ```
 
 pub mod diag;
 mod load;

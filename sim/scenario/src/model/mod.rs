@@ -2,7 +2,8 @@
 //!
 //! Every struct rejects unknown fields; topology entities are tagged by `kind`, timeline entries
 //! and expectations by their single key (`- partition: {...}`). Ranges and cross-references are
-//! not checked here but by [`crate::validate`], which reports every problem in one pass.
+//! not checked here but by validation ([`crate::check_str`]), which reports every problem in one
+//! pass.
 
 mod expect;
 mod network;
