@@ -144,7 +144,7 @@ impl<'a> NodeDe<'a> {
     fn any<'de, V: Visitor<'de>>(&self, v: V) -> Result<V::Value, DeError> {
         match &self.node.kind {
             Kind::Seq(_) => v.visit_seq(self.seq_access()),
-            Kind::Map(_) => v.visit_map(self.map_access(&[])),
+            Kind::Map(_) => v.visit_map(self.map_access(&[], true)),
             _ if self.role != Role::Value => self.string(v),
             _ => match self.found() {
                 Found::Null => v.visit_unit(),
@@ -176,7 +176,7 @@ impl<'a> NodeDe<'a> {
     }
 
     /// The visible entries: not masked, not hidden, not in `skip`.
-    fn map_access(&self, skip: &[&str]) -> NodeMap<'a> {
+    fn map_access(&self, skip: &[&str], whole: bool) -> NodeMap<'a> {
         let entries = self.node.entries().unwrap_or_default();
         let ctx = self.ctx.borrow();
         let entries = entries
@@ -189,6 +189,7 @@ impl<'a> NodeDe<'a> {
             })
             .collect();
         NodeMap {
+            whole,
             entries,
             pos: 0,
             value: None,
@@ -224,7 +225,7 @@ impl<'a> NodeDe<'a> {
             .filter(|f| Some(*f) != self.hide)
             .filter(|f| {
                 let present = entries.iter().any(|(k, _)| k.scalar() == Some(f));
-                !present && !ctx.masked(&self.path.key(f))
+                !present && !ctx.masked(&self.path.key(f)) && !self.misspelt(&ctx, f)
             })
             .collect();
         drop(ctx);
@@ -259,9 +260,9 @@ impl<'a> NodeDe<'a> {
                     key.report(de::Error::unknown_field(name, fields));
                     unknown.push(name);
                 }
-                v.visit_map(self.map_access(&unknown))
+                v.visit_map(self.map_access(&unknown, false))
             }
-            Kind::Null => v.visit_map(self.map_access(&[])),
+            Kind::Null => v.visit_map(self.map_access(&[], false)),
             _ => self.invalid(&v),
         }
     }
@@ -304,7 +305,7 @@ impl<'a> NodeDe<'a> {
         match &self.node.kind {
             Kind::Scalar(..) => v.visit_enum(UnitEnum(self.clone())),
             Kind::Map(_) => {
-                let access = self.map_access(&[]);
+                let access = self.map_access(&[], true);
                 match access.entries.as_slice() {
                     [(k, value, path)] => v.visit_enum(MapEnum {
                         key: self.child(k, path.clone(), Role::Key),
@@ -437,7 +438,7 @@ impl<'de> Deserializer<'de> for NodeDe<'_> {
 
     fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
         let r = match self.node.kind {
-            Kind::Map(_) | Kind::Null => v.visit_map(self.map_access(&[])),
+            Kind::Map(_) | Kind::Null => v.visit_map(self.map_access(&[], true)),
             _ => self.invalid(&v),
         };
         self.settle(r)

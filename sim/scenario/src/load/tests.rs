@@ -386,3 +386,124 @@ fn load_missing_top_level_fields_all_named() {
     assert_eq!(p.len(), 1, "{p:?}");
     assert_eq!(p[0].1, "missing fields `seed`, `duration`, `topology`");
 }
+
+#[test]
+fn load_integer_forms_and_ranges() {
+    let f = file(&format!(
+        "{HEAD}topology:\n  servers:\n    - {{kind: stun, name: s, port: 0x0D96}}\n"
+    ));
+    let ServerSpec::Stun(s) = &f.topology.servers[0] else {
+        panic!()
+    };
+    assert_eq!(s.port, Some(3478));
+    let p = problems(&format!(
+        "{HEAD}topology:\n  servers:\n    - {{kind: stun, name: s, port: -1}}\n"
+    ));
+    assert_eq!(
+        p[0].1,
+        "invalid value: integer `-1`, expected an integer from 0 to 65535"
+    );
+    let p = problems(&format!(
+        "{HEAD}topology:\n  servers:\n    - {{kind: stun, name: s, port: 1.5}}\n"
+    ));
+    assert_eq!(
+        p[0].1,
+        "expected an integer from 0 to 65535, found number `1.5`"
+    );
+    let p = problems("name: t\nseed: 99999999999999999999999\nduration: 1s\ntopology: {}\n");
+    assert_eq!(
+        p[0].1,
+        "invalid value: integer `99999999999999999999999`, expected a whole number (0 or more)"
+    );
+}
+
+#[test]
+fn load_probability_accepts_integers_and_floats() {
+    let f = file(&format!(
+        "{HEAD}topology:\n  defaults:\n    link: {{duplicate: 1, loss: {{bernoulli: .5}}}}\n"
+    ));
+    let link = f.topology.defaults.unwrap().link.unwrap();
+    assert_eq!(link.duplicate.map(|p| p.0), Some(1.0));
+    assert_eq!(
+        link.loss,
+        Some(crate::model::LossModel::Bernoulli(
+            crate::model::Probability(0.5)
+        ))
+    );
+}
+
+#[test]
+fn load_tags_str_forces_a_string_and_unknown_tags_are_errors() {
+    let p = problems("name: t\nseed: !!str 1\nduration: 1s\ntopology: {}\n");
+    assert_eq!(
+        p[0].1,
+        "expected a whole number (0 or more), found string `1`"
+    );
+    let p = problems("name: !shout t\nseed: 1\nduration: 1s\ntopology: {}\n");
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].1, "unsupported tag `!shout`");
+}
+
+#[test]
+fn load_nested_custom_types_locate_their_errors() {
+    let p = problems(&format!(
+        "{HEAD}topology: {{}}\nexpect:\n  - received: {{endpoint: a, count: {{at_leest: 1}}}}\ntimeline:\n  - at: 1s\n    send: {{from: a, to: {{mapping_of: b, seen_byy: c}}}}\n"
+    ));
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert_eq!(p[0].0, "expect[0].received.count.at_leest");
+    assert!(p[0].1.ends_with("(did you mean `at_least`?)"), "{}", p[0].1);
+    assert_eq!(p[1].0, "timeline[0].send.to.seen_byy");
+}
+
+#[test]
+fn load_typo_of_a_required_field_is_not_also_reported_missing() {
+    let p = problems(&format!(
+        "{HEAD}topology:\n  nats:\n    - {{name: gw, public: [198.51.100.1], lann: 10.0.0.0/24}}\n"
+    ));
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].1.starts_with("unknown field `lann`"), "{p:?}");
+    // A key that is no typo of it leaves the field reported missing.
+    let p = problems(&format!(
+        "{HEAD}topology:\n  nats:\n    - {{name: gw, public: [198.51.100.1], network: 10.0.0.0/24}}\n"
+    ));
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert_eq!(p[0].1, "missing field `lan`");
+}
+
+#[test]
+fn load_failed_action_payload_hides_the_entry_without_cascade() {
+    let p = problems(&format!(
+        "{HEAD}topology: {{}}\ntimeline:\n  - at: 1s\n    send: {{from: a, to: [1, 2]}}\nexpect:\n  - received: {{endpoint: [a]}}\n"
+    ));
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert_eq!(p[0].0, "timeline[0].send.to");
+    assert_eq!(p[1].0, "expect[0].received.endpoint");
+}
+
+#[test]
+fn load_complex_key_is_an_error() {
+    let p = problems("name: t\n? [a, b]\n: c\nseed: 1\nduration: 1s\ntopology: {}\n");
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(
+        p[0].1,
+        "a mapping key must be a plain value, not a list or mapping"
+    );
+}
+
+#[test]
+fn load_root_must_be_a_mapping() {
+    let p = problems("- a\n- b\n");
+    assert_eq!(p[0].1, "expected a mapping, found a list");
+}
+
+#[test]
+fn load_is_deterministic() {
+    let text = format!(
+        "{HEAD}topology:\n  nats:\n    - {{name: gw, public: [x], lan: y, bogus: 1, mapping: z}}\n  endpoints:\n    - {{kind: nope}}\n    - {{kind: udp-probe, name: p, port: q}}\n"
+    );
+    let a = problems(&text);
+    assert!(a.len() >= 5, "{a:?}");
+    for _ in 0..5 {
+        assert_eq!(problems(&text), a);
+    }
+}

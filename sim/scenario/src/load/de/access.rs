@@ -30,7 +30,7 @@ impl<'de> SeqAccess<'de> for NodeSeq<'_> {
         };
         self.pos += 1;
         let child = self.parent.child(node, path.clone(), Role::Value);
-        guarded(self.parent.ctx, &path, || seed.deserialize(child)).map(Some)
+        guarded(self.parent.ctx, &path, &path, || seed.deserialize(child)).map(Some)
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -41,6 +41,8 @@ impl<'de> SeqAccess<'de> for NodeSeq<'_> {
 /// The visible entries of a map.
 #[derive(Debug)]
 pub(super) struct NodeMap<'a> {
+    /// Read as a generic map rather than a struct.
+    pub(super) whole: bool,
     pub(super) entries: Vec<(&'a Node, &'a Node, YamlPath)>,
     pub(super) pos: usize,
     pub(super) value: Option<(&'a Node, YamlPath)>,
@@ -60,7 +62,7 @@ impl<'de> MapAccess<'de> for NodeMap<'_> {
         self.pos += 1;
         self.value = Some((value, path.clone()));
         let child = self.parent.child(key, path.clone(), Role::Key);
-        guarded(self.parent.ctx, &path, || seed.deserialize(child)).map(Some)
+        guarded(self.parent.ctx, &path, &path, || seed.deserialize(child)).map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
@@ -68,7 +70,14 @@ impl<'de> MapAccess<'de> for NodeMap<'_> {
             return Err(de::Error::custom("value requested before its key"));
         };
         let child = self.parent.child(value, path.clone(), Role::Value);
-        guarded(self.parent.ctx, &path, || seed.deserialize(child))
+        // A generic map (a timeline entry, a target) cannot do without a value that failed:
+        // hide all of it. A struct reads on without the field.
+        let target = if self.whole {
+            self.parent.path.clone()
+        } else {
+            path.clone()
+        };
+        guarded(self.parent.ctx, &path, &target, || seed.deserialize(child))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -140,7 +149,7 @@ impl<'de, 'a> EnumAccess<'de> for MapEnum<'a> {
     ) -> Result<(T::Value, NodeDe<'a>), DeError> {
         let path = self.key.path.clone();
         let ctx = self.key.ctx;
-        let v = guarded(ctx, &path, || seed.deserialize(self.key))?;
+        let v = guarded(ctx, &path, &path, || seed.deserialize(self.key))?;
         Ok((v, self.value))
     }
 }
@@ -158,7 +167,8 @@ impl<'de> VariantAccess<'de> for NodeDe<'_> {
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, DeError> {
         let path = self.path.clone();
         let ctx = self.ctx;
-        guarded(ctx, &path, || seed.deserialize(self))
+        // An enum payload that failed leaves the enum's one-key map without meaning.
+        guarded(ctx, &path, &path.parent(), || seed.deserialize(self))
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, _: usize, v: V) -> Result<V::Value, DeError> {
@@ -191,7 +201,7 @@ impl<'de, 'a> EnumAccess<'de> for KindEnum<'a> {
     ) -> Result<(T::Value, KindBody<'a>), DeError> {
         let path = self.kind.path.clone();
         let ctx = self.kind.ctx;
-        let v = guarded(ctx, &path, || seed.deserialize(self.kind))?;
+        let v = guarded(ctx, &path, &path, || seed.deserialize(self.kind))?;
         Ok((v, KindBody(self.body)))
     }
 }

@@ -52,9 +52,10 @@ impl Ctx {
         self.mask(target);
     }
 
-    /// After `child` failed: mask it, unless this run recorded or masked something strictly
-    /// inside it (then the next run reads it again without that part).
-    pub(super) fn catch(&mut self, child: &YamlPath, mark: usize) {
+    /// After `child` failed: mask `target` (the child, or the map holding it when that map
+    /// cannot do without it), unless this run recorded or masked something strictly inside the
+    /// child (then the next run reads it again without that part).
+    pub(super) fn catch(&mut self, child: &YamlPath, target: &YamlPath, mark: usize) {
         let inside = self
             .run_new
             .get(mark..)
@@ -62,7 +63,7 @@ impl Ctx {
             .iter()
             .any(|t| t.is_below(child));
         if !inside {
-            self.mask(child.clone());
+            self.mask(target.clone());
         }
     }
 
@@ -75,12 +76,13 @@ impl Ctx {
 pub(super) fn guarded<T>(
     ctx: &RefCell<Ctx>,
     path: &YamlPath,
+    target: &YamlPath,
     f: impl FnOnce() -> Result<T, DeError>,
 ) -> Result<T, DeError> {
     let mark = ctx.borrow().mark();
     let r = f();
     if r.is_err() {
-        ctx.borrow_mut().catch(path, mark);
+        ctx.borrow_mut().catch(path, target, mark);
     }
     r
 }

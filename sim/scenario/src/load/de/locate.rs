@@ -1,17 +1,32 @@
 //! Where an error points, and how it is worded.
 
-use super::{NodeDe, Role};
+use super::{Ctx, NodeDe, Role};
 use crate::load::error::{DeError, ErrorKind, Found, did_you_mean, one_of};
 use crate::load::scalar::{Resolved, resolve};
 use crate::load::tree::{Kind, Node, Span};
 use crate::path::YamlPath;
 
 impl NodeDe<'_> {
+    /// Whether a hidden (unknown, already reported) key of this map looks like a typo of
+    /// `field`: then `field` being missing is not reported again.
+    pub(super) fn misspelt(&self, ctx: &Ctx, field: &str) -> bool {
+        self.node
+            .entries()
+            .unwrap_or_default()
+            .iter()
+            .any(|(k, _)| {
+                let name = k.scalar().unwrap_or("~");
+                name != field
+                    && ctx.masked(&self.path.key(name))
+                    && did_you_mean(name, &[field]).is_some()
+            })
+    }
+
     /// Whether the error only follows from something already masked.
     pub(super) fn consequence(&self, kind: &ErrorKind) -> bool {
         let ctx = self.ctx.borrow();
         match kind {
-            ErrorKind::MissingField(f) => ctx.masked(&self.path.key(f)),
+            ErrorKind::MissingField(f) => ctx.masked(&self.path.key(f)) || self.misspelt(&ctx, f),
             ErrorKind::InvalidLength { .. } => ctx
                 .masks
                 .iter()
