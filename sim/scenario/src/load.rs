@@ -93,7 +93,7 @@ fn decode(root: &Node) -> (Option<ScenarioFile>, Ctx) {
     (file, ctx.into_inner())
 }
 
-/// Fills the path → span table and the sequence lengths.
+/// Fills the path → span table.
 fn index(node: &Node, path: &YamlPath, key: Option<&Node>, source: &mut SourceMap) {
     source.spans.insert(
         path.clone(),
@@ -104,7 +104,6 @@ fn index(node: &Node, path: &YamlPath, key: Option<&Node>, source: &mut SourceMa
     );
     match &node.kind {
         Kind::Seq(items) => {
-            source.lengths.insert(path.clone(), items.len());
             for (i, item) in items.iter().enumerate() {
                 index(item, &path.index(i), None, source);
             }

@@ -18,8 +18,6 @@ pub(crate) struct Spans {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SourceMap {
     pub(crate) spans: BTreeMap<YamlPath, Spans>,
-    /// Sequence lengths as written.
-    pub(crate) lengths: BTreeMap<YamlPath, usize>,
     /// Entries and elements that failed to decode and are missing from the decoded file.
     pub(crate) dropped: BTreeSet<YamlPath>,
     /// Names declared by topology items that failed to decode.
@@ -44,12 +42,23 @@ impl SourceMap {
     /// The path, as written, of the `index`-th decoded element of the sequence at `seq` (elements
     /// that failed to decode are missing from the decoded sequence, so the numbers differ).
     pub(crate) fn element(&self, seq: &YamlPath, index: usize) -> YamlPath {
-        let len = self.lengths.get(seq).copied().unwrap_or(0);
-        (0..len)
-            .map(|i| seq.index(i))
-            .filter(|p| !self.dropped.contains(p))
-            .nth(index)
-            .unwrap_or_else(|| seq.index(index))
+        let prefix = format!("{}[", seq.as_str());
+        let mut dropped: Vec<usize> = self
+            .dropped
+            .iter()
+            .filter_map(|p| {
+                let rest = p.as_str().strip_prefix(&prefix)?.strip_suffix(']')?;
+                rest.parse().ok()
+            })
+            .collect();
+        dropped.sort_unstable();
+        let mut written = index;
+        for d in dropped {
+            if d <= written {
+                written += 1;
+            }
+        }
+        seq.index(written)
     }
 
     /// Whether `name` was declared by an item that failed to decode (references to it are not

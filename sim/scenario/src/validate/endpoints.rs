@@ -259,7 +259,10 @@ fn softphone(c: &mut Checker<'_>, topo: &Topo, id: NodeId, path: &YamlPath, s: &
                     nat.name,
                     nat.udp_timeout.as_secs()
                 ),
-                "the NAT forgets the mapping between keep-alives; use a shorter `keep_alive` (30s or 50s are recommended)",
+                format!(
+                    "the NAT forgets the mapping between keep-alives; use a `keep_alive` shorter than {}s",
+                    nat.udp_timeout.as_secs()
+                ),
             );
         }
     }

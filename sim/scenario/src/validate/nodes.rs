@@ -5,6 +5,7 @@ use super::{Checker, Topo, links};
 use crate::model::{Prefix, ServerSpec};
 use crate::path::YamlPath;
 use crate::scenario::{NetworkId, Node, NodeId, Role};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Public nodes without an address get one from 203.0.113.0/24 (TEST-NET-3), from `.10` up.
@@ -26,12 +27,14 @@ pub(crate) fn place(c: &mut Checker<'_>, topo: &mut Topo) {
         networks.push(network);
     }
     topo.nodes = vec![None; count];
+    // Per network, the pool index below which every address is taken.
+    let mut cursor = BTreeMap::new();
     for (id, network) in networks.into_iter().enumerate() {
         let id = NodeId(id);
         let (Some(network), Some((role, path))) = (network, role_parts(topo, id)) else {
             continue;
         };
-        if let Some(address) = address(c, topo, &role, &path, network) {
+        if let Some(address) = address(c, topo, &mut cursor, &role, &path, network) {
             let node = build(c, topo, id, role, &path, network, address);
             alternate(c, topo, &node, &path);
             topo.nodes[id.0] = Some(node);
@@ -103,6 +106,7 @@ fn written_address(c: &mut Checker<'_>, topo: &mut Topo, id: NodeId, network: Ne
 fn address(
     c: &mut Checker<'_>,
     topo: &mut Topo,
+    cursor: &mut BTreeMap<NetworkId, u128>,
     role: &Role,
     path: &YamlPath,
     network: NetworkId,
@@ -126,10 +130,11 @@ fn address(
             PUBLIC_FIRST,
         ),
     };
-    let free = (first..)
-        .map_while(|n| pool.nth(n))
-        .find(|ip| !topo.taken(network, *ip) && !is_broadcast(pool, *ip));
-    let Some(ip) = free else {
+    let start = cursor.get(&network).copied().unwrap_or(first);
+    let free = (start..)
+        .map_while(|n| pool.nth(n).map(|ip| (n, ip)))
+        .find(|(_, ip)| !topo.taken(network, *ip) && !is_broadcast(pool, *ip));
+    let Some((n, ip)) = free else {
         c.error_help(
             path,
             format!("no free address left for `{}` in {pool}", common.name),
@@ -137,6 +142,7 @@ fn address(
         );
         return None;
     };
+    cursor.insert(network, n + 1);
     topo.claim(c, network, ip, common.name, path);
     Some(ip)
 }
