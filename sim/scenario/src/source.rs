@@ -67,3 +67,42 @@ impl SourceMap {
         self.broken_names.contains(name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn element_skips_dropped_elements_only() {
+        let seq = YamlPath::root().key("expect");
+        let mut src = SourceMap::default();
+        for dropped in [
+            "expect[0]",
+            "expect[2]",
+            "expect[1].event.code",
+            "expected[3]",
+        ] {
+            src.dropped.insert(path(dropped));
+        }
+        let written: Vec<String> = (0..3)
+            .map(|i| src.element(&seq, i).as_str().to_owned())
+            .collect();
+        assert_eq!(written, ["expect[1]", "expect[3]", "expect[4]"]);
+    }
+
+    fn path(s: &str) -> YamlPath {
+        // Test paths are plain: `key[index]` and `.key` segments.
+        let mut p = YamlPath::root();
+        for part in s.split('.') {
+            let (key, index) = match part.split_once('[') {
+                Some((k, i)) => (k, i.trim_end_matches(']').parse().ok()),
+                None => (part, None),
+            };
+            p = p.key(key);
+            if let Some(i) = index {
+                p = p.index(i);
+            }
+        }
+        p
+    }
+}
