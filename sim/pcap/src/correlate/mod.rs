@@ -19,8 +19,9 @@ use crate::sip::value;
 use crate::stun::StunMessage;
 use call::ActiveCall;
 pub use record::{Call, CallKind, Outcome};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::net::SocketAddr;
 
 /// Capture time after which an ended call is folded into its summary.
 pub const IDLE_ENDED_NS: i64 = 40_000_000_000;
@@ -101,7 +102,14 @@ pub struct Correlator {
     now_ns: i64,
     first_ts: Option<i64>,
     messages: u64,
+    unreachable: Unreachable,
 }
+
+/// ICMP "destination unreachable" reports, by the address that could not be reached.
+pub(crate) type Unreachable = BTreeMap<SocketAddr, crate::findings::Frames>;
+
+/// Most unreachable destinations remembered.
+const MAX_UNREACHABLE: usize = 4096;
 
 impl Correlator {
     /// A correlator with options.
@@ -171,7 +179,7 @@ impl Correlator {
             return;
         };
         call.absorb(&a, end_ns);
-        let found = diagnose::diagnose(call, &a, end_ns);
+        let found = diagnose::diagnose(call, &a, end_ns, &self.unreachable);
         call.findings += u32::try_from(found.len()).unwrap_or(u32::MAX);
         if let Some(l) = &mut self.ladder {
             l.note_call_addresses(&call.call_id, &a.addresses);
@@ -264,6 +272,13 @@ impl EventSink for Correlator {
         }
         if self.messages.is_multiple_of(SWEEP_EVERY) {
             self.sweep();
+        }
+    }
+
+    fn unreachable(&mut self, frame: u64, ts_ns: i64, target: SocketAddr) {
+        self.now_ns = self.now_ns.max(ts_ns);
+        if self.unreachable.len() < MAX_UNREACHABLE || self.unreachable.contains_key(&target) {
+            self.unreachable.entry(target).or_default().push(frame);
         }
     }
 

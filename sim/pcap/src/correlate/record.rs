@@ -68,7 +68,8 @@ pub enum Outcome {
     Failed,
     /// The INVITE was cancelled (CANCEL and/or 487).
     Cancelled,
-    /// No final response although the capture went on past the transaction timeout (32 s).
+    /// No final response: the capture went on past the transaction timeout (32 s), the client
+    /// stopped retransmitting, or it sent the request five times without hearing anything.
     Timeout,
     /// No final response and the capture ended before the timeout.
     Incomplete,
@@ -91,6 +92,8 @@ impl Outcome {
 
 /// RFC 3261 Timer B / F: 64 × T1.
 pub(crate) const TRANSACTION_TIMEOUT_NS: i64 = 32_000_000_000;
+/// Silence after retransmissions after which the client is taken to have given up.
+pub(crate) const GAVE_UP_NS: i64 = 4_000_000_000;
 
 /// One Call-ID as reported.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -221,6 +224,12 @@ fn outcome(kind: CallKind, last: &Txn, capture_end_ns: i64) -> Outcome {
         Some(_) => Outcome::Failed,
         None if last.cancelled.is_some() => Outcome::Cancelled,
         None if capture_end_ns - last.first_ts >= TRANSACTION_TIMEOUT_NS => Outcome::Timeout,
+        // Retransmitted, then silent for a while: the client gave up; or retransmitted for
+        // 7.5 s (five sends) without hearing anything.
+        None if last.requests.total >= 3 && capture_end_ns - last.last_request_ts >= GAVE_UP_NS => {
+            Outcome::Timeout
+        }
+        None if last.requests.total >= 5 && last.provisional.is_none() => Outcome::Timeout,
         None => Outcome::Incomplete,
     }
 }

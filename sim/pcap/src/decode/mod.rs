@@ -62,6 +62,8 @@ pub trait EventSink {
     fn sip(&mut self, meta: &PacketMeta, msg: SipMessage<'_>);
     /// A STUN message.
     fn stun(&mut self, meta: &PacketMeta, msg: &StunMessage);
+    /// An ICMP "destination unreachable" for a packet sent to `target`.
+    fn unreachable(&mut self, _frame: u64, _ts_ns: i64, _target: SocketAddr) {}
 }
 
 /// The decoding state of one capture.
@@ -105,6 +107,10 @@ impl Decoder {
         let class = match net::decode(f.link, f.data) {
             Err(u) => Some(Class::Undecodable(u)),
             Ok(Net::Other(o)) => Some(Class::Other(o)),
+            Ok(Net::Unreachable { target, .. }) => {
+                sink.unreachable(f.number, f.ts_ns, target);
+                Some(Class::Other(Other::Icmp))
+            }
             Ok(Net::Transport(t)) => self.transport(f, t, sink),
             Ok(Net::Fragment(frag)) => self.fragment(f, frag, sink),
         };
@@ -135,6 +141,7 @@ impl Decoder {
                 match net::upper(k.src, k.dst, k.proto, &payload, false, 1) {
                     Ok(Net::Transport(t)) => self.transport(f, t, sink),
                     Ok(Net::Other(o)) => Some(Class::Other(o)),
+                    Ok(Net::Unreachable { .. }) => Some(Class::Other(Other::Icmp)),
                     // A fragmented packet inside the reassembled one is not reassembled again.
                     Ok(Net::Fragment(_)) => Some(Class::Undecodable(Undecodable::FragmentInvalid)),
                     Err(u) => Some(Class::Undecodable(u)),

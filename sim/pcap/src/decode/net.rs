@@ -7,7 +7,7 @@ use super::defrag::{FragKey, Fragment};
 use crate::accounting::{Other, Undecodable};
 use crate::capture::LinkType;
 use etherparse::{LaxIpSlice, LaxIpv4Slice, LaxIpv6Slice, ip_number};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// How many tunnel layers are unwrapped before giving up.
 const MAX_DEPTH: u8 = 4;
@@ -26,6 +26,11 @@ pub(crate) enum Net<'a> {
     Fragment(Fragment<'a>),
     /// Not IP at all (ARP, LLDP...), or an IP protocol that is neither UDP nor TCP.
     Other(Other),
+    /// An ICMP "destination unreachable" about a UDP or TCP packet sent to `target`.
+    Unreachable {
+        /// Where the packet that could not be delivered was going.
+        target: SocketAddr,
+    },
 }
 
 /// A transport-layer payload with its IP addresses.
@@ -198,7 +203,7 @@ pub(crate) fn upper(
         })),
         ip_number::IPV4 | ip_number::IPV6 => ip(bytes, depth + 1),
         ip_number::GRE => gre(bytes, depth + 1),
-        ip_number::ICMP | ip_number::IPV6_ICMP => Ok(Net::Other(Other::Icmp)),
+        ip_number::ICMP | ip_number::IPV6_ICMP => Ok(icmp(proto, bytes)),
         _ => Ok(Net::Other(Other::OtherIp)),
     }
 }
@@ -220,5 +225,27 @@ fn gre(b: &[u8], depth: u8) -> Result<Net<'_>, Undecodable> {
         ETH_IPV4 | ETH_IPV6 => ip(payload, depth),
         ETH_TEB => ethernet(payload, depth),
         _ => Ok(Net::Other(Other::Tunnel)),
+    }
+}
+
+/// ICMP / ICMPv6 "destination unreachable": the original packet's destination, if it is quoted.
+fn icmp(proto: u8, b: &[u8]) -> Net<'_> {
+    let unreachable = match proto {
+        1 => b.first() == Some(&3),
+        _ => b.first() == Some(&1),
+    };
+    let quoted = b.get(8..).unwrap_or_default();
+    let target = unreachable
+        .then(|| LaxIpSlice::from_slice(quoted).ok())
+        .flatten()
+        .and_then(|(ip, _)| {
+            let p = ip.payload();
+            let is_l4 = matches!(p.ip_number, ip_number::UDP | ip_number::TCP);
+            let port = be16(p.payload, 2)?;
+            is_l4.then(|| SocketAddr::new(ip.destination_addr(), port))
+        });
+    match target {
+        Some(target) => Net::Unreachable { target },
+        None => Net::Other(Other::Icmp),
     }
 }

@@ -3,6 +3,7 @@
 
 use super::meaning::{Meaning, sip_meaning};
 use super::{Finding, FindingKind, Protocol, Severity};
+use crate::correlate::Unreachable;
 use crate::correlate::call::{ActiveCall, Final, Txn};
 use crate::correlate::record::{Call, TRANSACTION_TIMEOUT_NS};
 use crate::sip::Method;
@@ -14,13 +15,21 @@ use std::collections::BTreeMap;
 const GRACE_NS: i64 = 2_000_000_000;
 
 /// The findings of one call.
-pub(crate) fn diagnose(call: &Call, a: &ActiveCall, end_ns: i64) -> Vec<Finding> {
+pub(crate) fn diagnose(
+    call: &Call,
+    a: &ActiveCall,
+    end_ns: i64,
+    unreachable: &Unreachable,
+) -> Vec<Finding> {
     let mut merged: BTreeMap<(Method, u32, u16, String), (Finding, u32)> = BTreeMap::new();
     let mut unanswered: BTreeMap<(Method, u32, String), Finding> = BTreeMap::new();
     for t in &a.txns {
         match &t.fin {
             Some(f) if f.code >= 300 => {
-                let finding = failure(call, a, t, f, end_ns);
+                let mut finding = failure(call, a, t, f, end_ns);
+                if f.code == 408 {
+                    note_unreachable(&mut finding, a, t, unreachable);
+                }
                 let key = (t.method, t.cseq, f.code, t.method_name.clone());
                 match merged.get_mut(&key) {
                     Some((existing, hops)) => {
@@ -36,8 +45,9 @@ pub(crate) fn diagnose(call: &Call, a: &ActiveCall, end_ns: i64) -> Vec<Finding>
             None => {
                 let key = (t.method, t.cseq, t.method_name.clone());
                 if !unanswered.contains_key(&key)
-                    && let Some(f) = no_answer(call, a, t, end_ns)
+                    && let Some(mut f) = no_answer(call, a, t, end_ns)
                 {
+                    note_unreachable(&mut f, a, t, unreachable);
                     unanswered.insert(key, f);
                 }
             }
@@ -456,4 +466,29 @@ fn no_answer(call: &Call, a: &ActiveCall, t: &Txn, end_ns: i64) -> Option<Findin
 
 fn secs(ns: i64) -> f64 {
     ns.max(0) as f64 / 1e9
+}
+
+/// Adds what ICMP said about the hops of this request (nothing listening, host unreachable).
+fn note_unreachable(f: &mut Finding, a: &ActiveCall, t: &Txn, unreachable: &Unreachable) {
+    let hops = a
+        .txns
+        .iter()
+        .filter(|u| u.method == t.method && u.cseq == t.cseq);
+    let mut notes = Vec::new();
+    for u in hops {
+        if let Some(frames) = unreachable.get(&u.dst) {
+            let listed: Vec<String> = frames.list.iter().take(4).map(u64::to_string).collect();
+            notes.push(format!(
+                "ICMP destination unreachable came back for {} (frames {}{}): nothing listens there, or a firewall rejects it",
+                u.dst,
+                listed.join(", "),
+                if frames.total > 4 { ", …" } else { "" }
+            ));
+        }
+    }
+    if !notes.is_empty() {
+        f.diagnosis.push(' ');
+        f.diagnosis.push_str(&notes.join("; "));
+        f.diagnosis.push('.');
+    }
 }

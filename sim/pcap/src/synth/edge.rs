@@ -277,7 +277,7 @@ fn fragmented() -> EdgeCapture {
                 invite.len(),
                 frags.len()
             ),
-            "The INVITE is reassembled in the frame of the last fragment to arrive (frame 2); frame 1 counts as `ip_fragment`. One call, outcome failed (486); one warning finding `sip_failure` 486 Busy Here with the operator's meaning (callee busy or rejecting).",
+            "The INVITE is reassembled in the frame of the last fragment to arrive (frame 3, as tshark numbers it too); frames 1 and 2 count as `ip_fragment`. One call, outcome failed (486); one warning finding `sip_failure` 486 Busy Here with the operator's meaning (callee busy or rejecting).",
         ),
     }
 }
