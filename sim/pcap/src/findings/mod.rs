@@ -133,6 +133,8 @@ pub struct Finding {
     pub meaning: Option<&'static str>,
     /// Where `meaning` comes from (`operator trunk table`, `RFC 3261`...).
     pub meaning_source: Option<&'static str>,
+    /// The standard (RFC) meaning, also when the operator's is shown.
+    pub standard_meaning: Option<&'static str>,
     /// The operator's advice for this code.
     pub operator_hint: Option<&'static str>,
     /// What the capture shows about this occurrence.
@@ -171,6 +173,7 @@ impl Finding {
             standard_phrase: None,
             meaning: None,
             meaning_source: None,
+            standard_meaning: None,
             operator_hint: None,
             diagnosis,
             call_id: None,

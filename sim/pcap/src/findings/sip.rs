@@ -109,6 +109,7 @@ fn failure(call: &Call, a: &ActiveCall, t: &Txn, f: &Final, end_ns: i64) -> Find
     finding.standard_phrase = m.standard_phrase;
     finding.meaning = m.meaning;
     finding.meaning_source = m.source;
+    finding.standard_meaning = super::meaning::rfc_meaning(f.code);
     finding.operator_hint = m.hint;
     finding.call_id = Some(call.call_id.clone());
     finding.method = Some(t.method_name.clone());

@@ -234,6 +234,7 @@ fn error_finding(k: (u16, u16, SocketAddr, SocketAddr), e: &Errors) -> Finding {
     f.standard_phrase = info.map(|i| i.0);
     f.meaning = info.map(|i| i.1);
     f.meaning_source = info.map(|i| i.2);
+    f.standard_meaning = f.meaning;
     f.method = Some(method_name(method).into());
     f.endpoints = Some(format!("{server} → {client}"));
     f.ts_ns = e.first_ts;
