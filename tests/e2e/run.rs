@@ -1,6 +1,8 @@
 //! `natlab run` on the bundled scenarios: they pass, they replay byte for byte in separate
 //! processes, and their captures decode cleanly in tshark.
 
+#![allow(clippy::expect_used)]
+
 use crate::support::{natlab, root};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;

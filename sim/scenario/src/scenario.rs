@@ -246,6 +246,7 @@ pub(crate) fn default_port(role: &Role) -> u16 {
         Role::Endpoint(EndpointSpec::Intercom(_)) => (None, 5060),
         Role::Endpoint(EndpointSpec::IceAgent(e)) => (e.port, 4000),
         Role::Endpoint(EndpointSpec::UdpProbe(e)) => (e.port, 5000),
+        Role::Endpoint(EndpointSpec::TcpProbe(e)) => (e.port, 7000),
     };
     port.unwrap_or(default)
 }
@@ -377,6 +378,8 @@ pub enum ResolvedTarget {
         port: u16,
         /// The observer.
         seen_by: NodeId,
+        /// The observer's port that saw it.
+        seen_port: u16,
     },
 }
 
@@ -617,10 +620,14 @@ pub enum ResolvedExpectation {
         endpoint: NodeId,
         /// Its local port.
         port: u16,
-        /// The echoing probes, in order.
-        seen_by: Vec<NodeId>,
+        /// The echoing probes and the port of theirs that observed, in order.
+        seen_by: Vec<(NodeId, u16)>,
         /// The rule.
         rule: MappingRule,
+        /// The public IP every observer must have seen.
+        address: Option<IpAddr>,
+        /// How many distinct public IPs the observers saw.
+        ips: Option<Count>,
     },
     /// An endpoint reports an event.
     Event {

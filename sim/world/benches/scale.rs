@@ -42,7 +42,7 @@ fn spec(endpoints: usize, tick: Duration, capture: bool) -> WorldSpec {
         ip: "203.0.113.10".parse().unwrap(),
         link: link.clone(),
         kind: NodeKind::UdpProbe {
-            port: 5000,
+            ports: vec![5000],
             echo: true,
         },
     }];
@@ -62,7 +62,7 @@ fn spec(endpoints: usize, tick: Duration, capture: bool) -> WorldSpec {
             )),
             link: link.clone(),
             kind: NodeKind::UdpProbe {
-                port: 5000,
+                ports: vec![5000],
                 echo: false,
             },
         });

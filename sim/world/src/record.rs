@@ -38,8 +38,9 @@ pub struct Recorder {
     keep: Option<BTreeSet<NodeId>>,
     log: Vec<Logged>,
     counters: Vec<NodeCounters>,
-    /// `(observer, sender, sender's local port)` → the source address the observer saw last.
-    seen: BTreeMap<(NodeId, NodeId, u16), SocketAddr>,
+    /// `(observer, observer's port, sender, sender's local port)` → the source address the
+    /// observer saw last.
+    seen: BTreeMap<(NodeId, u16, NodeId, u16), SocketAddr>,
 }
 
 impl Recorder {
@@ -77,12 +78,14 @@ impl Recorder {
         if let Observation::ProbeReceived {
             kind: ProbeKind::Probe,
             from: Some(from),
-            from_port: Some(port),
+            from_port: Some(from_port),
             src,
+            port,
             ..
         } = &observation
         {
-            self.seen.insert((node, NodeId(*from), *port), *src);
+            self.seen
+                .insert((node, *port, NodeId(*from), *from_port), *src);
         }
         {
             self.log.push(Logged {
@@ -93,9 +96,17 @@ impl Recorder {
         }
     }
 
-    /// The source address `observer` last saw on a probe from `sender`'s local `port`.
-    pub fn seen(&self, observer: NodeId, sender: NodeId, port: u16) -> Option<SocketAddr> {
-        self.seen.get(&(observer, sender, port)).copied()
+    /// The source address `observer` (on its port) last saw on a probe from `sender`'s local
+    /// `port`.
+    pub fn seen(
+        &self,
+        (observer, observer_port): (NodeId, u16),
+        sender: NodeId,
+        port: u16,
+    ) -> Option<SocketAddr> {
+        self.seen
+            .get(&(observer, observer_port, sender, port))
+            .copied()
     }
 
     /// The kept log, in the order observations were reported.

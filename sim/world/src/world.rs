@@ -53,8 +53,8 @@ pub struct NatPlan {
 pub enum NodeKind {
     /// A UDP probe.
     UdpProbe {
-        /// Port.
-        port: u16,
+        /// Ports (the first is its main port).
+        ports: Vec<u16>,
         /// Echoes probes back.
         echo: bool,
     },
@@ -89,7 +89,8 @@ pub enum ProbeTarget {
     Addr(SocketAddr),
     /// A node's current address and a port.
     Node(NodeId, u16),
-    /// The source address `seen_by` last saw on probes from `of`'s local `port`.
+    /// The source address `seen_by` (on `seen_port`) last saw on probes from `of`'s local
+    /// `port`.
     Mapping {
         /// The endpoint.
         of: NodeId,
@@ -97,6 +98,8 @@ pub enum ProbeTarget {
         port: u16,
         /// The observer.
         seen_by: NodeId,
+        /// The observer's port.
+        seen_port: u16,
     },
 }
 
@@ -324,8 +327,8 @@ fn factory(spec: &WorldSpec) -> host::NodeFactory {
     Rc::new(move |id: NodeId| {
         let (name, kind) = &nodes[id.0 as usize];
         match kind {
-            NodeKind::UdpProbe { port, echo } => {
-                SimNode::UdpProbe(UdpProbe::new(name, id.0, *port, *echo))
+            NodeKind::UdpProbe { ports, echo } => {
+                SimNode::UdpProbe(UdpProbe::new(name, id.0, ports.clone(), *echo))
             }
             NodeKind::TcpProbe { port, echo } => {
                 SimNode::TcpProbe(TcpProbe::new(name, id.0, *port, *echo))
@@ -547,8 +550,17 @@ impl Director<'_> {
                 ip.map(|ip| SocketAddr::new(ip, port))
                     .ok_or_else(|| "unknown node".to_owned())
             }
-            ProbeTarget::Mapping { of, port, seen_by } => {
-                let seen = self.shared.recorder.borrow().seen(seen_by, of, port);
+            ProbeTarget::Mapping {
+                of,
+                port,
+                seen_by,
+                seen_port,
+            } => {
+                let seen = self
+                    .shared
+                    .recorder
+                    .borrow()
+                    .seen((seen_by, seen_port), of, port);
                 seen.ok_or_else(|| {
                     let fabric = self.shared.fabric.borrow();
                     format!(

@@ -23,7 +23,10 @@ fn probe(name: &str, network: u32, ip: &str, echo: bool) -> NodePlan {
         network: NetworkId(network),
         ip: ip.parse().unwrap(),
         link: link(5),
-        kind: NodeKind::UdpProbe { port: 5000, echo },
+        kind: NodeKind::UdpProbe {
+            ports: vec![5000],
+            echo,
+        },
     }
 }
 
@@ -75,6 +78,7 @@ fn spec(seed: u64) -> WorldSpec {
                         of: NodeId(0),
                         port: 5000,
                         seen_by: NodeId(1),
+                        seen_port: 5000,
                     },
                     from_port: 5000,
                     count: Some(1),

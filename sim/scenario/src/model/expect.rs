@@ -173,6 +173,9 @@ pub enum MappingRule {
     Preserved,
     /// The public ports, in the order the observers are listed, increase by one.
     Sequential,
+    /// Every public port differs from the local port and none follows the previous observer's
+    /// port by one (random port allocation).
+    Random,
 }
 
 /// `udp-probe`: probes or echoes an endpoint received.
@@ -235,6 +238,12 @@ pub struct Mapping {
     pub seen_by: Vec<String>,
     /// How the observed addresses must relate.
     pub rule: MappingRule,
+    /// The public IP every observer must have seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<std::net::IpAddr>,
+    /// How many distinct public IPs the observers saw (address pooling).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ips: Option<Count>,
 }
 
 /// An endpoint reports a documented event or callback.

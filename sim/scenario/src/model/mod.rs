@@ -27,8 +27,8 @@ pub use network::{
 pub use nodes::{
     AaeSpec, Account, AlternateAddress, Common, DnsRecord, DnsSpec, EndpointSpec, Firmware,
     IceAgentSpec, IceRole, IntercomSpec, IntercomStun, NodeSpec, PrackMode, ServerPolicy,
-    ServerSpec, SipServerSpec, SoftphoneSpec, SrtpPolicy, StunSpec, TurnCredentials, TurnSpec,
-    UdpProbeSpec, WebServiceSpec,
+    ServerSpec, SipServerSpec, SoftphoneSpec, SrtpPolicy, StunSpec, TcpProbeSpec, TurnCredentials,
+    TurnSpec, UdpProbeSpec, WebServiceSpec,
 };
 pub use timeline::{
     ACTION_KEYS, Action, Answer, Between, Call, EndpointRef, IpChange, LinkChange, LossBurst,

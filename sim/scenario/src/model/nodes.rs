@@ -124,6 +124,8 @@ pub enum EndpointSpec {
     IceAgent(IceAgentSpec),
     /// A UDP probe: sends numbered probes, optionally echoes, counts what it receives.
     UdpProbe(UdpProbeSpec),
+    /// A TCP probe: connects and sends probe lines, optionally echoes, counts what it receives.
+    TcpProbe(TcpProbeSpec),
 }
 
 kind_tagged!(EndpointSpec, EndpointKind, "an endpoint", {
@@ -132,6 +134,7 @@ kind_tagged!(EndpointSpec, EndpointKind, "an endpoint", {
     "intercom" => Intercom(IntercomSpec),
     "ice-agent" => IceAgent(IceAgentSpec),
     "udp-probe" => UdpProbe(UdpProbeSpec),
+    "tcp-probe" => TcpProbe(TcpProbeSpec),
 });
 
 impl EndpointSpec {
@@ -143,6 +146,7 @@ impl EndpointSpec {
             Self::Intercom(s) => s.common(),
             Self::IceAgent(s) => s.common(),
             Self::UdpProbe(s) => s.common(),
+            Self::TcpProbe(s) => s.common(),
         }
     }
 
@@ -154,6 +158,7 @@ impl EndpointSpec {
             Self::Intercom(_) => "intercom",
             Self::IceAgent(_) => "ice-agent",
             Self::UdpProbe(_) => "udp-probe",
+            Self::TcpProbe(_) => "tcp-probe",
         }
     }
 }
@@ -484,8 +489,23 @@ node_spec! {
         /// Local UDP port. Default 5000.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         port: Option<u16>,
+        /// More local UDP ports to listen (and echo) on, besides `port`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ports: Vec<u16>,
         /// Echo every probe back to its source, telling it the address it was seen from.
         /// Default false.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        echo: Option<bool>,
+    }
+}
+
+node_spec! {
+    /// A TCP probe: `send` opens a connection and writes one probe line per interval over it.
+    TcpProbeSpec {
+        /// Local TCP port it listens on. Default 7000.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+        /// Echo every probe line back on its connection. Default false.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         echo: Option<bool>,
     }

@@ -56,6 +56,7 @@ table!(
     IntercomSpec,
     IceAgentSpec,
     UdpProbeSpec,
+    TcpProbeSpec,
     Between,
     NodeRef,
     EndpointRef,

@@ -4,7 +4,7 @@ use super::names;
 use super::{Checker, Topo, in_range, port};
 use crate::model::{
     AaeSpec, Account, DnsSpec, EndpointSpec, IceAgentSpec, IntercomSpec, ServerPolicy, ServerSpec,
-    SipServerSpec, SoftphoneSpec, Transport, TurnCredentials, TurnSpec,
+    SipServerSpec, SoftphoneSpec, Transport, TurnCredentials, TurnSpec, UdpProbeSpec,
 };
 use crate::path::YamlPath;
 use crate::scenario::{NodeId, Role};
@@ -59,7 +59,24 @@ fn endpoint(c: &mut Checker<'_>, topo: &Topo, id: NodeId, path: &YamlPath, e: &E
         EndpointSpec::Softphone(s) => softphone(c, topo, id, path, s),
         EndpointSpec::Intercom(i) => intercom(c, topo, id, path, i),
         EndpointSpec::IceAgent(a) => ice_agent(c, topo, id, path, a),
-        EndpointSpec::UdpProbe(p) => port(c, &path.key("port"), p.port),
+        EndpointSpec::UdpProbe(p) => udp_probe(c, path, p),
+        EndpointSpec::TcpProbe(p) => port(c, &path.key("port"), p.port),
+    }
+}
+
+fn udp_probe(c: &mut Checker<'_>, path: &YamlPath, p: &UdpProbeSpec) {
+    port(c, &path.key("port"), p.port);
+    let main = p.port.unwrap_or(5000);
+    let mut seen = BTreeSet::from([main]);
+    for (i, &extra) in p.ports.iter().enumerate() {
+        let at = path.key("ports").index(i);
+        port(c, &at, Some(extra));
+        if !seen.insert(extra) {
+            c.error(
+                &at,
+                format!("port {extra} is listed twice (`port` is {main})"),
+            );
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::codes::{self, Source};
 use super::names::{self, Decl, role_kind};
-use super::timeline::{behind_nat, echo_probe};
+use super::timeline::{behind_nat, observer};
 use super::{Checker, Topo, in_range, port};
 use crate::model::{
     Count, Dropped, Event, Expectation, Mapping, MappingRule, Received, Sequence, SimDuration,
@@ -103,7 +103,7 @@ fn received(
         &topo.names,
         &path.key("endpoint"),
         &r.endpoint,
-        &["udp-probe"],
+        &["udp-probe", "tcp-probe"],
     );
     let from = optional_node(c, topo, &path.key("from"), r.from.as_deref());
     let count = count(c, path, r.count);
@@ -153,11 +153,10 @@ fn mapping(
 ) -> Option<ResolvedExpectation> {
     let endpoint = behind_nat(c, topo, &path.key("endpoint"), &m.endpoint);
     port(c, &path.key("port"), m.port);
-    let needed = if m.rule == MappingRule::Preserved {
-        1
-    } else {
-        2
-    };
+    // One observer suffices to check a port against the local port, or an address.
+    let single =
+        m.rule == MappingRule::Preserved || (m.rule == MappingRule::Same && m.address.is_some());
+    let needed = if single { 1 } else { 2 };
     if m.seen_by.len() < needed {
         c.error(
             &path.key("seen_by"),
@@ -174,7 +173,7 @@ fn mapping(
         if !seen.insert(name.as_str()) {
             c.error(&at, format!("`{name}` is listed twice"));
         }
-        match (echo_probe(c, topo, &at, name), observers.as_mut()) {
+        match (observer(c, topo, &at, name), observers.as_mut()) {
             (Some(id), Some(v)) => v.push(id),
             _ => observers = None,
         }
@@ -188,6 +187,8 @@ fn mapping(
         port,
         seen_by: observers?,
         rule: m.rule,
+        address: m.address,
+        ips: m.ips,
     })
 }
 
@@ -197,6 +198,7 @@ const fn rule_name(r: MappingRule) -> &'static str {
         MappingRule::Distinct => "distinct",
         MappingRule::Preserved => "preserved",
         MappingRule::Sequential => "sequential",
+        MappingRule::Random => "random",
     }
 }
 

@@ -329,7 +329,7 @@ fn validate_reference_of_the_wrong_kind() {
     assert_eq!(path, "timeline[1].send.from");
     assert_eq!(
         msg,
-        "`stun1` is a stun server, expected a udp-probe endpoint"
+        "`stun1` is a stun server, expected a udp-probe or tcp-probe endpoint"
     );
     let (_, msg) = one_error(&with("seen_by: [echo1, echo2]", "seen_by: [echo1, alice]"));
     assert_eq!(

@@ -221,7 +221,13 @@ fn pair(
 }
 
 fn send(c: &mut Checker<'_>, topo: &Topo, path: &YamlPath, s: &Send) -> Option<ResolvedAction> {
-    let from = names::node(c, &topo.names, &path.key("from"), &s.from, &["udp-probe"]);
+    let from = names::node(
+        c,
+        &topo.names,
+        &path.key("from"),
+        &s.from,
+        &["udp-probe", "tcp-probe"],
+    );
     if s.count == Some(0) {
         c.error(
             &path.key("count"),
@@ -292,13 +298,14 @@ pub(crate) fn target(
             seen_by,
         } => {
             let of = behind_nat(c, topo, &path.key("mapping_of"), mapping_of);
-            let by = echo_probe(c, topo, &path.key("seen_by"), seen_by);
-            let (of, seen_by) = (of?, by?);
+            let by = observer(c, topo, &path.key("seen_by"), seen_by);
+            let (of, (seen_by, seen_port)) = (of?, by?);
             let port = topo.node(of).map(crate::scenario::Node::port)?;
             Some(ResolvedTarget::Mapping {
                 mapping_of: of,
                 port,
                 seen_by,
+                seen_port,
             })
         }
     }
@@ -321,6 +328,41 @@ pub(crate) fn behind_nat(
         return None;
     }
     Some(id)
+}
+
+/// An observer written `probe` or `probe:port`: an echoing udp-probe and the port of its that
+/// observes (default its main port).
+pub(crate) fn observer(
+    c: &mut Checker<'_>,
+    topo: &Topo,
+    path: &YamlPath,
+    text: &str,
+) -> Option<(NodeId, u16)> {
+    let (name, port) = match text.rsplit_once(':') {
+        Some((name, port)) if port.parse::<u16>().is_ok() => (name, port.parse::<u16>().ok()),
+        _ => (text, None),
+    };
+    let id = echo_probe(c, topo, path, name)?;
+    let Some(Role::Endpoint(EndpointSpec::UdpProbe(p))) = topo.names.role(id) else {
+        return None;
+    };
+    let main = p.port.unwrap_or(5000);
+    let port = port.unwrap_or(main);
+    if port != main && !p.ports.contains(&port) {
+        let ports: Vec<String> = std::iter::once(main)
+            .chain(p.ports.iter().copied())
+            .map(|p| p.to_string())
+            .collect();
+        c.error(
+            path,
+            format!(
+                "`{name}` does not listen on port {port}, expected one of its ports: {}",
+                ports.join(", ")
+            ),
+        );
+        return None;
+    }
+    Some((id, port))
 }
 
 /// A udp-probe with `echo: true` (it reports the address it saw).

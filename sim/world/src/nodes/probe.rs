@@ -49,7 +49,7 @@ struct Scheduled {
 pub struct UdpProbe {
     name: String,
     id: u32,
-    port: u16,
+    ports: Vec<u16>,
     echo: bool,
     seq: u64,
     series: Vec<Scheduled>,
@@ -58,12 +58,12 @@ pub struct UdpProbe {
 }
 
 impl UdpProbe {
-    /// A probe called `name` (node id `id`) listening on `port`, echoing when `echo`.
-    pub fn new(name: &str, id: u32, port: u16, echo: bool) -> Self {
+    /// A probe called `name` (node id `id`) listening on `ports`, echoing when `echo`.
+    pub fn new(name: &str, id: u32, ports: Vec<u16>, echo: bool) -> Self {
         Self {
             name: name.to_owned(),
             id,
-            port,
+            ports,
             echo,
             seq: 0,
             series: Vec::new(),
@@ -170,10 +170,13 @@ impl Node for UdpProbe {
     type Event = Observation;
 
     fn bindings(&self) -> Vec<Binding> {
-        vec![Binding {
-            protocol: Protocol::Udp,
-            port: self.port,
-        }]
+        self.ports
+            .iter()
+            .map(|&port| Binding {
+                protocol: Protocol::Udp,
+                port,
+            })
+            .collect()
     }
 
     fn handle_datagram(&mut self, _now: SimInstant, d: Datagram) {
@@ -256,7 +259,7 @@ mod tests {
 
     #[test]
     fn probe_idle_send_three_emits_at_each_interval_then_stops() {
-        let mut p = UdpProbe::new("alice", 3, 5000, false);
+        let mut p = UdpProbe::new("alice", 3, vec![5000], false);
         p.send(s(0), series(Some(3)));
         assert_eq!(datagrams(&mut p).len(), 1);
         assert_eq!(p.poll_timeout(), Some(s(1)));
@@ -273,7 +276,7 @@ mod tests {
 
     #[test]
     fn probe_unlimited_series_keeps_going() {
-        let mut p = UdpProbe::new("alice", 3, 5000, false);
+        let mut p = UdpProbe::new("alice", 3, vec![5000], false);
         p.send(s(0), series(None));
         for t in 1..=100 {
             p.handle_timeout(s(t));
@@ -284,7 +287,7 @@ mod tests {
 
     #[test]
     fn probe_echoing_answers_with_the_seen_address() {
-        let mut p = UdpProbe::new("stun1", 0, 3478, true);
+        let mut p = UdpProbe::new("stun1", 0, vec![3478], true);
         let d = Datagram {
             src: addr("198.51.100.1:40000"),
             dst: addr("203.0.113.10:3478"),
@@ -316,7 +319,7 @@ mod tests {
 
     #[test]
     fn probe_receiving_an_echo_reports_what_was_seen_and_does_not_echo_back() {
-        let mut p = UdpProbe::new("alice", 3, 5000, true);
+        let mut p = UdpProbe::new("alice", 3, vec![5000], true);
         let d = Datagram {
             src: addr("203.0.113.10:3478"),
             dst: addr("10.0.0.2:5000"),
@@ -337,7 +340,7 @@ mod tests {
 
     #[test]
     fn probe_foreign_payload_counts_as_anonymous_probe() {
-        let mut p = UdpProbe::new("alice", 3, 5000, false);
+        let mut p = UdpProbe::new("alice", 3, vec![5000], false);
         let d = Datagram {
             src: addr("203.0.113.10:3478"),
             dst: addr("10.0.0.2:5000"),
@@ -352,7 +355,7 @@ mod tests {
 
     #[test]
     fn probe_pads_to_the_requested_size() {
-        let mut p = UdpProbe::new("alice", 3, 5000, false);
+        let mut p = UdpProbe::new("alice", 3, vec![5000], false);
         p.send(
             s(0),
             Series {

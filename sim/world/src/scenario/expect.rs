@@ -101,7 +101,16 @@ fn check(scenario: &Scenario, out: &RunOutput, e: &ResolvedExpectation) -> (Stri
             port,
             seen_by,
             rule,
-        } => mapping(scenario, out, *endpoint, *port, seen_by, *rule),
+            address,
+            ips,
+        } => mapping(
+            scenario,
+            out,
+            (*endpoint, *port),
+            seen_by,
+            *rule,
+            (*address, *ips),
+        ),
         ResolvedExpectation::Event { .. }
         | ResolvedExpectation::Sequence { .. }
         | ResolvedExpectation::SipResponse { .. } => {
@@ -203,28 +212,45 @@ fn dropped(
 fn mapping(
     scenario: &Scenario,
     out: &RunOutput,
-    endpoint: sim_scenario::NodeId,
-    port: u16,
-    seen_by: &[sim_scenario::NodeId],
+    (endpoint, port): (sim_scenario::NodeId, u16),
+    seen_by: &[(sim_scenario::NodeId, u16)],
     rule: MappingRule,
+    (address, ips): (Option<std::net::IpAddr>, Option<Count>),
 ) -> (String, bool, String) {
     let me = NodeId(endpoint.0 as u32);
     let seen: Vec<Option<std::net::SocketAddr>> = seen_by
         .iter()
-        .map(|s| out.recorder.seen(NodeId(s.0 as u32), me, port))
+        .map(|(s, p)| out.recorder.seen((NodeId(s.0 as u32), *p), me, port))
         .collect();
-    let observers: Vec<&str> = seen_by.iter().map(|s| name(scenario, *s)).collect();
+    let observers: Vec<String> = seen_by
+        .iter()
+        .map(|(s, p)| {
+            let main = scenario.node(*s).map(sim_scenario::Node::port);
+            if main == Some(*p) {
+                name(scenario, *s).to_owned()
+            } else {
+                format!("{}:{p}", name(scenario, *s))
+            }
+        })
+        .collect();
     let rule_text = match rule {
         MappingRule::Same => "the same public address",
         MappingRule::Distinct => "a different public address each",
         MappingRule::Preserved => "its own port as public port",
         MappingRule::Sequential => "public ports increasing by one",
+        MappingRule::Random => "unpredictable public ports",
     };
-    let text = format!(
+    let mut text = format!(
         "{} port {port} shows {rule_text} to {}",
         name(scenario, endpoint),
         observers.join(", ")
     );
+    if let Some(ip) = address {
+        let _ = write!(text, ", all at {ip}");
+    }
+    if let Some(n) = ips {
+        let _ = write!(text, ", from {n} public IPs");
+    }
     let observed = observers
         .iter()
         .zip(&seen)
@@ -239,16 +265,24 @@ fn mapping(
     let Some(seen) = seen.into_iter().collect::<Option<Vec<_>>>() else {
         return (text, false, observed);
     };
-    let passed = match rule {
+    let follows = |w: &[std::net::SocketAddr]| w[1].port() == w[0].port().wrapping_add(1);
+    let rule_holds = match rule {
         MappingRule::Same => seen.windows(2).all(|w| w[0] == w[1]),
         MappingRule::Distinct => {
-            let set: std::collections::BTreeSet<_> = seen.iter().collect();
-            set.len() == seen.len()
+            seen.iter().collect::<std::collections::BTreeSet<_>>().len() == seen.len()
         }
         MappingRule::Preserved => seen.iter().all(|a| a.port() == port),
-        MappingRule::Sequential => seen
-            .windows(2)
-            .all(|w| w[1].port() == w[0].port().wrapping_add(1)),
+        MappingRule::Sequential => seen.windows(2).all(follows),
+        MappingRule::Random => {
+            seen.iter().all(|a| a.port() != port) && !seen.windows(2).any(follows)
+        }
     };
-    (text, passed, observed)
+    let at_address = address.is_none_or(|ip| seen.iter().all(|a| a.ip() == ip));
+    let distinct_ips = seen
+        .iter()
+        .map(std::net::SocketAddr::ip)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let ip_count = ips.is_none_or(|n| n.admits(distinct_ips as u64));
+    (text, rule_holds && at_address && ip_count, observed)
 }

@@ -114,7 +114,7 @@ fn watched(scenario: &Scenario) -> BTreeSet<NodeId> {
                 set.insert(NodeId(endpoint.0 as u32));
             }
             ResolvedExpectation::Mapping { seen_by, .. } => {
-                set.extend(seen_by.iter().map(|n| NodeId(n.0 as u32)));
+                set.extend(seen_by.iter().map(|(n, _)| NodeId(n.0 as u32)));
             }
             _ => {}
         }
@@ -205,7 +205,15 @@ fn nat(scenario: &Scenario, n: &sim_scenario::Nat) -> NatPlan {
 
 fn node(n: &sim_scenario::Node) -> Result<NodePlan, Unsupported> {
     let kind = match &n.role {
-        Role::Endpoint(EndpointSpec::UdpProbe(p)) => NodeKind::UdpProbe {
+        Role::Endpoint(EndpointSpec::UdpProbe(p)) => {
+            let mut ports = vec![n.port()];
+            ports.extend(&p.ports);
+            NodeKind::UdpProbe {
+                ports,
+                echo: p.echo.unwrap_or(false),
+            }
+        }
+        Role::Endpoint(EndpointSpec::TcpProbe(p)) => NodeKind::TcpProbe {
             port: n.port(),
             echo: p.echo.unwrap_or(false),
         },
@@ -250,10 +258,12 @@ fn target(t: &ResolvedTarget) -> ProbeTarget {
             mapping_of,
             port,
             seen_by,
+            seen_port,
         } => ProbeTarget::Mapping {
             of: node_id(mapping_of),
             port,
             seen_by: node_id(seen_by),
+            seen_port,
         },
     }
 }
