@@ -76,6 +76,30 @@ struct Conn {
     deadline: Option<SimInstant>,
 }
 
+impl Conn {
+    /// A connection that has sent its SYN (or SYN+ACK) with sequence number `iss`.
+    fn new(id: StreamId, state: State, iss: u32, rcv_nxt: u32, now: SimInstant) -> Self {
+        Self {
+            id,
+            state,
+            iss,
+            snd_una: iss,
+            snd_nxt: iss.wrapping_add(1),
+            rcv_nxt,
+            unacked: VecDeque::new(),
+            pending: VecDeque::new(),
+            fin_queued: false,
+            fin_seq: None,
+            fin_acked: false,
+            peer_fin: false,
+            ooo: BTreeMap::new(),
+            rto: RTO_INITIAL,
+            retries: 0,
+            deadline: Some(now + RTO_INITIAL),
+        }
+    }
+}
+
 type Key = (u16, SocketAddr);
 
 /// One node's TCP.
@@ -208,27 +232,8 @@ impl TcpStack {
         self.next_port = if port >= 60_999 { 32_768 } else { port + 1 };
         let key = (port, dst);
         let iss = self.isn();
-        self.conns.insert(
-            key,
-            Conn {
-                id,
-                state: State::SynSent,
-                iss,
-                snd_una: iss,
-                snd_nxt: iss.wrapping_add(1),
-                rcv_nxt: 0,
-                unacked: VecDeque::new(),
-                pending: VecDeque::new(),
-                fin_queued: false,
-                fin_seq: None,
-                fin_acked: false,
-                peer_fin: false,
-                ooo: BTreeMap::new(),
-                rto: RTO_INITIAL,
-                retries: 0,
-                deadline: Some(now + RTO_INITIAL),
-            },
-        );
+        self.conns
+            .insert(key, Conn::new(id, State::SynSent, iss, 0, now));
         self.ids.insert(id, key);
         self.emit(
             key,
@@ -326,27 +331,8 @@ impl TcpStack {
             let id = StreamId(StreamId::ACCEPTED | self.next_accepted);
             self.next_accepted += 1;
             let rcv_nxt = h.seq.wrapping_add(1);
-            self.conns.insert(
-                key,
-                Conn {
-                    id,
-                    state: State::SynReceived,
-                    iss,
-                    snd_una: iss,
-                    snd_nxt: iss.wrapping_add(1),
-                    rcv_nxt,
-                    unacked: VecDeque::new(),
-                    pending: VecDeque::new(),
-                    fin_queued: false,
-                    fin_seq: None,
-                    fin_acked: false,
-                    peer_fin: false,
-                    ooo: BTreeMap::new(),
-                    rto: RTO_INITIAL,
-                    retries: 0,
-                    deadline: Some(now + RTO_INITIAL),
-                },
-            );
+            self.conns
+                .insert(key, Conn::new(id, State::SynReceived, iss, rcv_nxt, now));
             self.ids.insert(id, key);
             self.emit(
                 key,
