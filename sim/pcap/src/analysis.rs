@@ -3,9 +3,9 @@
 use crate::accounting::PacketSummary;
 use crate::capture::{CaptureReader, Compression, Format, OpenError, open_path};
 use crate::correlate::{Call, Correlator, Options, Outcome};
-use crate::decode::Decoder;
 use crate::findings::{Finding, Severity};
 use crate::ladder::{Ladder, LadderScope};
+use crate::pipeline;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -13,9 +13,6 @@ use std::path::Path;
 
 /// The version of the JSON document; bumped when a field changes meaning or disappears.
 pub const SCHEMA_VERSION: u32 = 1;
-
-/// How often (in records) the progress callback is called.
-const PROGRESS_EVERY: u64 = 64 * 1024;
 
 /// What to analyse and keep.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -127,7 +124,8 @@ impl Analysis {
     /// Keeps only one Call-ID's call and findings (capture-wide findings without a Call-ID are
     /// dropped too). Returns false when the Call-ID is not in the capture.
     pub fn retain_call(&mut self, call_id: &str) -> bool {
-        self.calls.retain(|c| c.call_id == call_id);
+        self.calls
+            .retain(|c| c.call_id_bytes() == call_id.as_bytes() || c.call_id() == call_id);
         self.findings
             .retain(|f| f.call_id.as_deref() == Some(call_id));
         !self.calls.is_empty()
@@ -159,40 +157,27 @@ pub fn analyze_path(
 }
 
 /// Analyses an opened capture.
-pub fn analyze<R: Read>(
-    mut reader: CaptureReader<R>,
+pub fn analyze<R: Read + Send>(
+    reader: CaptureReader<R>,
     compression: Compression,
     name: &str,
     opts: &AnalyzeOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Analysis {
-    let mut decoder = Decoder::default();
     let mut corr = Correlator::new(Options {
         ladder: opts.ladder.clone(),
     });
-    let (mut first, mut last) = (None, None);
-    let mut n = 0u64;
-    while let Some(rec) = reader.next_record() {
-        if let crate::capture::Record::Packet(f) = &rec {
-            if first.is_none() {
-                first = Some(f.ts_ns);
-                corr.set_first_ts(f.ts_ns);
-            }
-            last = Some(last.map_or(f.ts_ns, |l: i64| l.max(f.ts_ns)));
-        }
-        decoder.record(&rec, &mut corr);
-        n += 1;
-        if n.is_multiple_of(PROGRESS_EVERY) {
-            progress(reader.bytes_consumed());
-        }
-    }
-    progress(reader.bytes_consumed());
-    let acct = decoder.finish(&mut corr);
-    debug_assert_eq!(acct.check(), Ok(()), "packet accounting does not add up");
-    let correlated = corr.finish(last.unwrap_or(0));
+    let side = pipeline::run(reader, &mut corr, progress);
+    debug_assert_eq!(
+        side.acct.check(),
+        Ok(()),
+        "packet accounting does not add up"
+    );
+    let (first, last) = (side.first_ts, side.last_ts);
+    let correlated = corr.finish(last.unwrap_or(0), side.nat.findings());
     let info = CaptureInfo {
         path: name.to_owned(),
-        format: match reader.format() {
+        format: match side.format {
             Format::Pcap => "pcap",
             Format::PcapNg => "pcapng",
         },
@@ -200,16 +185,16 @@ pub fn analyze<R: Read>(
             Compression::None => "none",
             Compression::Gzip => "gzip",
         },
-        link_types: reader.link_types().iter().map(|l| l.name()).collect(),
-        bytes: reader.bytes_consumed(),
+        link_types: side.link_types.iter().map(|l| l.name()).collect(),
+        bytes: side.bytes,
         start_time: first.map(iso8601),
         duration: match (first, last) {
             (Some(a), Some(b)) => (b - a).max(0) as f64 / 1e9,
             _ => 0.0,
         },
-        read_error: reader.take_read_error().map(|e| e.to_string()),
+        read_error: side.read_error,
     };
-    let summary = summarize(acct.summary(), &correlated.calls, &correlated.findings);
+    let summary = summarize(side.acct.summary(), &correlated.calls, &correlated.findings);
     Analysis {
         schema_version: SCHEMA_VERSION,
         capture: info,

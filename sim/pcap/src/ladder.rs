@@ -181,8 +181,8 @@ impl LadderRecorder {
     }
 
     /// The addresses of a call that was closed (used to pick its STUN traffic).
-    pub(crate) fn note_call_addresses(&mut self, call_id: &str, addresses: &[IpAddr]) {
-        if matches!(&self.scope, LadderScope::Call(id) if id == call_id) {
+    pub(crate) fn note_call_addresses(&mut self, call_id: &[u8], addresses: &[IpAddr]) {
+        if matches!(&self.scope, LadderScope::Call(id) if id.as_bytes() == call_id) {
             self.call_addresses.extend(addresses.iter().copied());
         }
     }
@@ -190,7 +190,7 @@ impl LadderRecorder {
     pub(crate) fn finish(mut self, calls: &[Call], t0: i64) -> Ladder {
         let title = match &self.scope {
             LadderScope::Call(id) => {
-                if let Some(c) = calls.iter().find(|c| &c.call_id == id) {
+                if let Some(c) = calls.iter().find(|c| c.call_id_bytes() == id.as_bytes()) {
                     let (from, to) = (c.first_ts - STUN_MARGIN_NS, c.last_ts + STUN_MARGIN_NS);
                     let addrs = &self.call_addresses;
                     let related = self.stun_held.iter().filter(|e| {

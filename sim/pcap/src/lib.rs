@@ -8,6 +8,7 @@ pub mod correlate;
 pub mod decode;
 pub mod findings;
 pub mod ladder;
+mod pipeline;
 pub mod report;
 pub mod sip;
 pub mod stun;

@@ -115,7 +115,7 @@ fn sample_tcp_gzip_call_is_answered_over_tcp() {
     assert_eq!(a.capture.compression, "gzip");
     let c = only_call(&a);
     assert_eq!((c.outcome, c.messages), (Outcome::Answered, 7));
-    assert_eq!(c.transports, vec!["TCP"]);
+    assert_eq!(c.transports(), vec!["TCP"]);
 }
 
 #[test]
@@ -140,7 +140,7 @@ fn sample_register_wrong_password_is_an_error() {
 fn sample_proxy_call_is_one_call_with_two_hops() {
     let a = sample("proxy-auth-two-hops.pcap");
     let c = only_call(&a);
-    assert_eq!(c.hops.len(), 2, "{:?}", c.hops);
+    assert_eq!(c.hops().len(), 2, "{:?}", c.hops());
     assert_eq!((c.outcome, c.final_status), (Outcome::Answered, Some(200)));
     assert_eq!(c.messages, 17);
     let challenge = findings(&a, FindingKind::AuthChallenge);

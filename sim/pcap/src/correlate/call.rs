@@ -1,34 +1,30 @@
 //! The working state of one Call-ID while it is active: its transactions (RFC 3261 §17, matched by
 //! top-Via branch, CSeq number and method, per hop), reliable provisional responses (RFC 3262),
-//! offers and answers. Compact summaries replace it when the call goes quiet.
+//! offers and answers. Compact summaries replace it when the call goes quiet; the state itself is
+//! recycled for the next call (its vectors keep their capacity), so a busy capture allocates
+//! little per call.
 
-use super::hash_bytes;
+use super::{Interner, hash_addr, hash_bytes};
 use crate::decode::PacketMeta;
 use crate::findings::Frames;
-use crate::sip::sdp::{self, Profiles};
+use crate::sip::sdp::{Profiles, SdpSummary};
 use crate::sip::value::{self, auth_param};
 use crate::sip::{Method, SipMessage};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 /// Most transactions kept per call (later ones are counted, not kept).
 pub(crate) const MAX_TXNS: usize = 64;
 /// Most distinct hops (INVITE legs) kept per call.
 pub(crate) const MAX_HOPS: usize = 8;
-
-/// Credentials a request carried.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Credentials {
-    /// `Proxy-Authorization` rather than `Authorization`.
-    pub(crate) proxy: bool,
-    /// The `username` parameter.
-    pub(crate) user: String,
-}
+/// Most addresses remembered per call (signalling and media).
+const MAX_ADDRESSES: usize = 16;
 
 /// A final response of a transaction.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Final {
     pub(crate) code: u16,
-    pub(crate) reason: String,
+    pub(crate) reason: Arc<str>,
     pub(crate) frame: u64,
     pub(crate) ts_ns: i64,
     pub(crate) src: SocketAddr,
@@ -37,10 +33,9 @@ pub(crate) struct Final {
     pub(crate) frames: Frames,
     /// A challenge with `stale=true`.
     pub(crate) stale: bool,
-    /// The Warning header, if any.
-    pub(crate) warning: String,
-    /// The Reason header, if any.
-    pub(crate) reason_header: String,
+    /// Warning and Reason headers, when present (failures only).
+    pub(crate) warning: Option<Box<str>>,
+    pub(crate) reason_header: Option<Box<str>>,
     /// Profiles of an SDP body in the response (an answer, or what a 488 would accept).
     pub(crate) profiles: Option<Profiles>,
 }
@@ -50,7 +45,8 @@ pub(crate) struct Final {
 pub(crate) struct Txn {
     pub(crate) key: u64,
     pub(crate) method: Method,
-    pub(crate) method_name: String,
+    /// The method's name, for extension methods only.
+    pub(crate) other_name: Option<Box<str>>,
     pub(crate) cseq: u32,
     /// The request had a To tag (a request inside a dialog).
     pub(crate) in_dialog: bool,
@@ -61,16 +57,24 @@ pub(crate) struct Txn {
     pub(crate) last_request_ts: i64,
     /// Frames of the request and its retransmissions (none when only responses were captured).
     pub(crate) requests: Frames,
-    pub(crate) credentials: Option<Credentials>,
+    /// The request carried credentials: `(proxy, user)`.
+    pub(crate) credentials: Option<(bool, Box<str>)>,
     /// Profiles of an SDP offer in the request.
     pub(crate) offer: Option<Profiles>,
     /// RAck of a PRACK: (response number, CSeq number).
     pub(crate) rack: Option<(u32, u32)>,
     /// First provisional response ≥ 101: (code, frame, timestamp).
     pub(crate) provisional: Option<(u16, u64, i64)>,
-    pub(crate) fin: Option<Final>,
+    pub(crate) fin: Option<Box<Final>>,
     /// A CANCEL was sent for this INVITE: its frame.
     pub(crate) cancelled: Option<u64>,
+}
+
+impl Txn {
+    /// The method as written.
+    pub(crate) fn method_name(&self) -> &str {
+        self.other_name.as_deref().unwrap_or(self.method.as_str())
+    }
 }
 
 /// A reliable provisional response: RSeq, the CSeq it belongs to, its frame.
@@ -79,6 +83,8 @@ pub(crate) type Reliable = (u32, u32, u64);
 /// The working state of an active call.
 #[derive(Debug, Default)]
 pub(crate) struct ActiveCall {
+    /// Index of the call this state belongs to.
+    pub(crate) call: u32,
     pub(crate) txns: Vec<Txn>,
     pub(crate) dropped_txns: u32,
     pub(crate) hops: Vec<(SocketAddr, SocketAddr)>,
@@ -87,12 +93,48 @@ pub(crate) struct ActiveCall {
     pub(crate) addresses: Vec<IpAddr>,
     pub(crate) last_ts: i64,
     pub(crate) retransmissions: u64,
-    /// A BYE was answered, or the initial INVITE failed: the call is over.
+    /// The call is over: a BYE was answered, the initial request failed, or (for other kinds)
+    /// every transaction has a final response.
     pub(crate) ended: bool,
+    /// A 2xx answered the initial INVITE.
+    pub(crate) established: bool,
+    /// Keys of transactions already diagnosed before this state was reopened.
+    pub(crate) closed_keys: [u64; 4],
+}
+
+impl ActiveCall {
+    /// Clears the state for reuse by another call, keeping the vectors' capacity.
+    pub(crate) fn reset(&mut self, call: u32, closed_keys: [u64; 4]) {
+        self.call = call;
+        self.txns.clear();
+        self.dropped_txns = 0;
+        self.hops.clear();
+        self.reliable.clear();
+        self.addresses.clear();
+        self.last_ts = 0;
+        self.retransmissions = 0;
+        self.ended = false;
+        self.established = false;
+        self.closed_keys = closed_keys;
+    }
+
+    /// The keys worth remembering after closing (to ignore late retransmissions).
+    pub(crate) fn keys_to_remember(&self) -> [u64; 4] {
+        let mut k = [0u64; 4];
+        for (slot, t) in k.iter_mut().zip(self.txns.iter().rev()) {
+            *slot = t.key;
+        }
+        k
+    }
 }
 
 /// Identifies a transaction: branch, CSeq number, method (ACK and CANCEL have their own).
-fn txn_key(msg: &SipMessage<'_>, method: Method, meta: &PacketMeta, request: bool) -> u64 {
+pub(crate) fn txn_key(
+    msg: &SipMessage<'_>,
+    method: Method,
+    meta: &PacketMeta,
+    request: bool,
+) -> u64 {
     let branch = msg.branch();
     let mut h = hash_bytes(branch) ^ u64::from(msg.fields.cseq).rotate_left(17);
     h ^= (method as u64 + 1).rotate_left(41);
@@ -106,24 +148,41 @@ fn txn_key(msg: &SipMessage<'_>, method: Method, meta: &PacketMeta, request: boo
         } else {
             (meta.dst, meta.src)
         };
-        h ^= hash_bytes(a.to_string().as_bytes())
-            ^ hash_bytes(b.to_string().as_bytes()).rotate_left(3);
+        h ^= hash_addr(a) ^ hash_addr(b).rotate_left(3);
     }
-    h
+    h.max(1)
 }
 
 impl ActiveCall {
-    /// Updates the call with one message.
-    pub(crate) fn on_message(&mut self, meta: &PacketMeta, msg: &SipMessage<'_>) {
+    /// Updates the call with one message. `sdp` is the message's SDP summary, if it has one.
+    pub(crate) fn on_message(
+        &mut self,
+        meta: &PacketMeta,
+        msg: &SipMessage<'_>,
+        sdp: Option<&SdpSummary>,
+        strings: &mut Interner,
+    ) {
         self.last_ts = meta.ts_ns;
         match msg.request_method() {
-            Some(m) => self.on_request(meta, msg, m),
-            None => self.on_response(meta, msg),
+            // An ACK gets no response: nothing to follow.
+            Some(Method::Ack) => {}
+            Some(m) => self.on_request(meta, msg, m, sdp),
+            None => self.on_response(meta, msg, sdp, strings),
         }
     }
 
-    fn on_request(&mut self, meta: &PacketMeta, msg: &SipMessage<'_>, method: Method) {
+    fn on_request(
+        &mut self,
+        meta: &PacketMeta,
+        msg: &SipMessage<'_>,
+        method: Method,
+        sdp: Option<&SdpSummary>,
+    ) {
         let key = txn_key(msg, method, meta, true);
+        if self.closed_keys.contains(&key) {
+            self.retransmissions += 1;
+            return;
+        }
         if let Some(t) = self
             .txns
             .iter_mut()
@@ -138,7 +197,7 @@ impl ActiveCall {
             return;
         }
         if method == Method::Cancel {
-            self.mark_cancelled(msg, meta.frame);
+            self.mark_cancelled(msg, meta, meta.frame);
         }
         if method == Method::Invite
             && !self.hops.contains(&(meta.src, meta.dst))
@@ -146,25 +205,20 @@ impl ActiveCall {
         {
             self.hops.push((meta.src, meta.dst));
         }
-        self.note_addresses(meta, msg);
-        let txn = new_txn(key, meta, msg, method);
+        self.note_addresses(meta, sdp);
+        let txn = new_txn(key, meta, msg, method, sdp);
         self.push_txn(txn);
     }
 
-    fn mark_cancelled(&mut self, msg: &SipMessage<'_>, frame: u64) {
-        let branch = msg.branch();
+    fn mark_cancelled(&mut self, msg: &SipMessage<'_>, meta: &PacketMeta, frame: u64) {
+        let invite_key = txn_key(msg, Method::Invite, meta, true);
         let cseq = msg.fields.cseq;
-        let invite_key = {
-            let mut h = hash_bytes(branch) ^ u64::from(cseq).rotate_left(17);
-            h ^= (Method::Invite as u64 + 1).rotate_left(41);
-            h
-        };
         for t in self
             .txns
             .iter_mut()
             .filter(|t| t.method == Method::Invite && t.cseq == cseq)
         {
-            if t.key == invite_key || branch.is_empty() {
+            if t.key == invite_key {
                 t.cancelled.get_or_insert(frame);
             }
         }
@@ -178,27 +232,34 @@ impl ActiveCall {
         }
     }
 
-    fn note_addresses(&mut self, meta: &PacketMeta, msg: &SipMessage<'_>) {
-        for ip in [meta.src.ip(), meta.dst.ip()] {
-            if !self.addresses.contains(&ip) && self.addresses.len() < 16 {
+    fn note_addresses(&mut self, meta: &PacketMeta, sdp: Option<&SdpSummary>) {
+        let media = sdp.and_then(|s| s.connection);
+        for ip in [Some(meta.src.ip()), Some(meta.dst.ip()), media]
+            .into_iter()
+            .flatten()
+        {
+            if !self.addresses.contains(&ip) && self.addresses.len() < MAX_ADDRESSES {
                 self.addresses.push(ip);
             }
         }
-        if is_sdp(msg)
-            && let Some(ip) = sdp::summarize(msg.body()).connection
-            && !self.addresses.contains(&ip)
-            && self.addresses.len() < 16
-        {
-            self.addresses.push(ip);
-        }
     }
 
-    fn on_response(&mut self, meta: &PacketMeta, msg: &SipMessage<'_>) {
+    fn on_response(
+        &mut self,
+        meta: &PacketMeta,
+        msg: &SipMessage<'_>,
+        sdp: Option<&SdpSummary>,
+        strings: &mut Interner,
+    ) {
         let Some(code) = msg.status() else {
             return;
         };
         let method = msg.fields.cseq_method;
         let key = txn_key(msg, method, meta, false);
+        if self.closed_keys.contains(&key) {
+            self.retransmissions += 1;
+            return;
+        }
         let found = self
             .txns
             .iter()
@@ -208,18 +269,18 @@ impl ActiveCall {
             Some(i) => i,
             None => {
                 // The request is not in the capture: keep the response anyway.
-                let mut t = new_txn(key, meta, msg, method);
+                let mut t = new_txn(key, meta, msg, method, None);
                 (t.src, t.dst) = (meta.dst, meta.src);
                 t.requests = Frames::default();
                 self.push_txn(t);
                 self.txns.len() - 1
             }
         };
-        self.note_addresses(meta, msg);
+        self.note_addresses(meta, sdp);
         if code.0 < 200 {
             self.on_provisional(idx, meta, msg, code.0);
         } else {
-            self.on_final(idx, meta, msg, code.0);
+            self.on_final(idx, meta, msg, code.0, sdp, strings);
         }
     }
 
@@ -237,7 +298,15 @@ impl ActiveCall {
         }
     }
 
-    fn on_final(&mut self, idx: usize, meta: &PacketMeta, msg: &SipMessage<'_>, code: u16) {
+    fn on_final(
+        &mut self,
+        idx: usize,
+        meta: &PacketMeta,
+        msg: &SipMessage<'_>,
+        code: u16,
+        sdp: Option<&SdpSummary>,
+        strings: &mut Interner,
+    ) {
         let Some(t) = self.txns.get_mut(idx) else {
             return;
         };
@@ -245,37 +314,39 @@ impl ActiveCall {
             Some(f) if f.code == code => {
                 f.frames.push(meta.frame);
                 self.retransmissions += 1;
+                return;
             }
-            Some(_) => {}
-            None => {
-                let mut frames = Frames::default();
-                frames.push(meta.frame);
-                t.fin = Some(new_final(meta, msg, code, frames));
-                let is_bye = t.method == Method::Bye;
-                let failed_invite = t.method == Method::Invite && !t.in_dialog && code >= 300;
-                if is_bye || failed_invite {
-                    self.ended = true;
-                }
-            }
+            Some(_) => return,
+            None => {}
+        }
+        t.fin = Some(Box::new(new_final(meta, msg, code, sdp, strings)));
+        let initial_invite = t.method == Method::Invite && !t.in_dialog;
+        if initial_invite && (200..300).contains(&code) {
+            self.established = true;
+        }
+        if t.method == Method::Bye || (initial_invite && code >= 300) {
+            self.ended = true;
+        }
+        let dialog = self.txns.iter().any(|t| t.method == Method::Invite);
+        if !dialog && self.txns.iter().all(|t| t.fin.is_some()) {
+            self.ended = true;
         }
     }
 }
 
-fn is_sdp(msg: &SipMessage<'_>) -> bool {
-    let ct = msg.get(msg.fields.content_type);
-    ct.len() >= 15
-        && ct
-            .get(..15)
-            .is_some_and(|p| p.eq_ignore_ascii_case(b"application/sdp"))
-}
-
-fn new_txn(key: u64, meta: &PacketMeta, msg: &SipMessage<'_>, method: Method) -> Txn {
+fn new_txn(
+    key: u64,
+    meta: &PacketMeta,
+    msg: &SipMessage<'_>,
+    method: Method,
+    sdp: Option<&SdpSummary>,
+) -> Txn {
     let mut requests = Frames::default();
     requests.push(meta.frame);
     Txn {
         key,
         method,
-        method_name: value::text(msg.method_name(), 24),
+        other_name: (method == Method::Other).then(|| value::text(msg.method_name(), 24).into()),
         cseq: msg.fields.cseq,
         in_dialog: !msg.to_tag().is_empty(),
         src: meta.src,
@@ -285,8 +356,9 @@ fn new_txn(key: u64, meta: &PacketMeta, msg: &SipMessage<'_>, method: Method) ->
         last_request_ts: meta.ts_ns,
         requests,
         credentials: credentials(msg),
-        offer: (is_sdp(msg) && msg.request_method().is_some())
-            .then(|| sdp::summarize(msg.body()).profiles),
+        offer: sdp
+            .filter(|_| msg.request_method().is_some())
+            .map(|s| s.profiles),
         rack: rack(msg),
         provisional: None,
         fin: None,
@@ -294,7 +366,7 @@ fn new_txn(key: u64, meta: &PacketMeta, msg: &SipMessage<'_>, method: Method) ->
     }
 }
 
-fn credentials(msg: &SipMessage<'_>) -> Option<Credentials> {
+fn credentials(msg: &SipMessage<'_>) -> Option<(bool, Box<str>)> {
     let (v, proxy) = if msg.fields.authorization.is_present() {
         (msg.get(msg.fields.authorization), false)
     } else if msg.fields.proxy_authorization.is_present() {
@@ -302,14 +374,15 @@ fn credentials(msg: &SipMessage<'_>) -> Option<Credentials> {
     } else {
         return None;
     };
-    Some(Credentials {
-        proxy,
-        user: value::text(auth_param(v, b"username").unwrap_or_default(), 64),
-    })
+    let user = value::text(auth_param(v, b"username").unwrap_or_default(), 64);
+    Some((proxy, user.into()))
 }
 
 /// `RAck: 776656 1 INVITE` gives (776656, 1).
 fn rack(msg: &SipMessage<'_>) -> Option<(u32, u32)> {
+    if !msg.fields.rack.is_present() {
+        return None;
+    }
     let v = msg.get(msg.fields.rack);
     let mut parts = v
         .split(|c| c.is_ascii_whitespace())
@@ -319,24 +392,42 @@ fn rack(msg: &SipMessage<'_>) -> Option<(u32, u32)> {
     Some((rseq, cseq))
 }
 
-fn new_final(meta: &PacketMeta, msg: &SipMessage<'_>, code: u16, frames: Frames) -> Final {
+fn optional_text(b: &[u8], max: usize) -> Option<Box<str>> {
+    (!b.is_empty()).then(|| value::text(b, max).into())
+}
+
+fn new_final(
+    meta: &PacketMeta,
+    msg: &SipMessage<'_>,
+    code: u16,
+    sdp: Option<&SdpSummary>,
+    strings: &mut Interner,
+) -> Final {
     let challenge = if msg.fields.www_authenticate.is_present() {
         msg.get(msg.fields.www_authenticate)
     } else {
         msg.get(msg.fields.proxy_authenticate)
     };
-    let stale = auth_param(challenge, b"stale").is_some_and(|v| v.eq_ignore_ascii_case(b"true"));
+    let stale = !challenge.is_empty()
+        && auth_param(challenge, b"stale").is_some_and(|v| v.eq_ignore_ascii_case(b"true"));
+    let mut frames = Frames::default();
+    frames.push(meta.frame);
+    let failure = code >= 300;
     Final {
         code,
-        reason: value::text(msg.reason(), 80),
+        reason: strings.intern(msg.reason(), 80),
         frame: meta.frame,
         ts_ns: meta.ts_ns,
         src: meta.src,
         dst: meta.dst,
         frames,
         stale,
-        warning: value::text(msg.get(msg.fields.warning), 160),
-        reason_header: value::text(msg.get(msg.fields.reason_header), 120),
-        profiles: is_sdp(msg).then(|| sdp::summarize(msg.body()).profiles),
+        warning: failure
+            .then(|| optional_text(msg.get(msg.fields.warning), 160))
+            .flatten(),
+        reason_header: failure
+            .then(|| optional_text(msg.get(msg.fields.reason_header), 120))
+            .flatten(),
+        profiles: sdp.map(|s| s.profiles),
     }
 }

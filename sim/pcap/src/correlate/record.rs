@@ -1,12 +1,16 @@
 //! The compact, reportable summary of one Call-ID (a call, a registration, a subscription...).
+//! Kept for every Call-ID of the capture, so it holds raw bytes and shared strings, and turns them
+//! into text only when reported.
 
 use super::call::{ActiveCall, Txn};
 use crate::decode::Carrier;
-use crate::sip::Method;
-use serde::Serialize;
+use crate::sip::{Method, value};
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// What kind of exchange a Call-ID carries (from its first request).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallKind {
     /// An INVITE dialog.
@@ -55,7 +59,7 @@ impl CallKind {
 }
 
 /// How the exchange ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// An INVITE got a 2xx.
@@ -95,67 +99,111 @@ pub(crate) const TRANSACTION_TIMEOUT_NS: i64 = 32_000_000_000;
 /// Silence after retransmissions after which the client is taken to have given up.
 pub(crate) const GAVE_UP_NS: i64 = 4_000_000_000;
 
-/// One Call-ID as reported.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// One Call-ID as reported. Serialises to the `calls[]` objects of the JSON document.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Call {
-    /// The Call-ID (lossy UTF-8).
-    pub call_id: String,
+    pub(crate) id: Box<[u8]>,
+    pub(crate) from: Box<[u8]>,
+    pub(crate) to: Box<[u8]>,
     /// What it carries.
     pub kind: CallKind,
-    /// `user@host` of the From URI of the first message.
-    pub from: String,
-    /// `user@host` of the To URI of the first message.
-    pub to: String,
     /// First frame with this Call-ID.
     pub first_frame: u64,
     /// Last frame with this Call-ID.
     pub last_frame: u64,
-    /// Seconds from the capture's first frame to this call's first frame.
-    pub start: f64,
-    /// Seconds from this call's first to last frame.
-    pub duration: f64,
     /// SIP messages with this Call-ID, on every hop, retransmissions included.
     pub messages: u64,
     /// Of those, retransmissions.
     pub retransmissions: u64,
     /// The final status of the initial request (after any answered digest challenge).
     pub final_status: Option<u16>,
-    /// Its reason phrase as seen.
-    pub final_reason: Option<String>,
+    pub(crate) final_reason: Option<Arc<str>>,
     /// How it ended.
     pub outcome: Outcome,
     /// INVITE to 2xx, milliseconds (first hop where captured).
     pub setup_time_ms: Option<f64>,
     /// INVITE to first 180/183, milliseconds (post-dial delay).
     pub post_dial_delay_ms: Option<f64>,
-    /// The signalling legs of the INVITE (`src → dst`), in order of appearance.
-    pub hops: Vec<String>,
-    /// Transports seen (`UDP`, `TCP`, `WS`).
-    pub transports: Vec<&'static str>,
-    /// The caller's User-Agent (or the first Server header).
-    pub user_agent: Option<String>,
+    pub(crate) hops: Box<[(SocketAddr, SocketAddr)]>,
+    pub(crate) transports: u8,
+    pub(crate) user_agent: Option<Arc<str>>,
     /// Findings attached to this Call-ID.
     pub findings: u32,
-    #[serde(skip)]
+    /// Seconds from the capture's first frame to this call's first frame.
+    pub start: f64,
     pub(crate) first_ts: i64,
-    #[serde(skip)]
     pub(crate) last_ts: i64,
+    /// Slot of the active state, `u32::MAX` when closed.
+    pub(crate) active: u32,
+    pub(crate) closed_keys: [u64; 4],
+    /// Key of the call in the correlator's index and in its active index.
+    pub(crate) key: u64,
+    pub(crate) active_key: u64,
 }
 
 impl Call {
-    /// Adds a transport to the list.
+    /// The Call-ID (lossy UTF-8).
+    pub fn call_id(&self) -> String {
+        value::text(&self.id, 256)
+    }
+
+    /// The Call-ID as captured.
+    pub fn call_id_bytes(&self) -> &[u8] {
+        &self.id
+    }
+
+    /// `user@host` of the From URI of the first message.
+    pub fn from(&self) -> String {
+        value::text(&self.from, 96)
+    }
+
+    /// `user@host` of the To URI of the first message.
+    pub fn to(&self) -> String {
+        value::text(&self.to, 96)
+    }
+
+    /// The reason phrase of the final response.
+    pub fn final_reason(&self) -> Option<&str> {
+        self.final_reason.as_deref()
+    }
+
+    /// Seconds from this call's first to its last frame.
+    pub fn duration(&self) -> f64 {
+        secs(self.last_ts - self.first_ts)
+    }
+
+    /// The signalling legs of the INVITE (`src → dst`), in order of appearance.
+    pub fn hops(&self) -> Vec<String> {
+        self.hops
+            .iter()
+            .map(|(s, d)| format!("{s} → {d}"))
+            .collect()
+    }
+
+    /// Transports seen (`UDP`, `TCP`, `WS`).
+    pub fn transports(&self) -> Vec<&'static str> {
+        [Carrier::Udp, Carrier::Tcp, Carrier::WebSocket]
+            .into_iter()
+            .filter(|c| self.transports & carrier_bit(*c) != 0)
+            .map(Carrier::as_str)
+            .collect()
+    }
+
+    /// The caller's User-Agent (or the first Server header).
+    pub fn user_agent(&self) -> Option<&str> {
+        self.user_agent.as_deref()
+    }
+
+    /// Adds a transport.
     pub(crate) fn add_carrier(&mut self, c: Carrier) {
-        let name = c.as_str();
-        if !self.transports.contains(&name) {
-            self.transports.push(name);
-        }
+        self.transports |= carrier_bit(c);
     }
 
     /// Folds the working state into the summary (when the call goes quiet or the capture ends).
     pub(crate) fn absorb(&mut self, a: &ActiveCall, capture_end_ns: i64) {
         self.retransmissions += a.retransmissions;
-        if a.hops.len() > self.hops.len() || self.hops.is_empty() {
-            self.hops = a.hops.iter().map(|(s, d)| format!("{s} → {d}")).collect();
+        if a.hops.len() > self.hops.len() {
+            self.hops = a.hops.clone().into_boxed_slice();
         }
         let initial = initial_txns(a);
         let Some(last) = initial
@@ -164,12 +212,10 @@ impl Call {
         else {
             return;
         };
-        self.final_status = last.fin.as_ref().map(|f| f.code).or(self.final_status);
-        self.final_reason = last
-            .fin
-            .as_ref()
-            .map(|f| f.reason.clone())
-            .or(self.final_reason.take());
+        if let Some(f) = &last.fin {
+            self.final_status = Some(f.code);
+            self.final_reason = Some(f.reason.clone());
+        }
         self.outcome = outcome(self.kind, last, capture_end_ns);
         let first = initial.iter().min_by_key(|t| t.first_ts);
         if let (Some(first), Some(f)) = (first, last.fin.as_ref())
@@ -190,18 +236,51 @@ impl Call {
     }
 }
 
+const fn carrier_bit(c: Carrier) -> u8 {
+    match c {
+        Carrier::Udp => 1,
+        Carrier::Tcp => 2,
+        Carrier::WebSocket => 4,
+    }
+}
+
 fn ms(ns: i64) -> f64 {
-    (ns.max(0) as f64 / 1e6 * 1000.0).round() / 1000.0
+    (ns.max(0) as f64 / 1e3).round() / 1e3
+}
+
+fn secs(ns: i64) -> f64 {
+    (ns.max(0) as f64 / 1e3).round() / 1e6
+}
+
+impl Serialize for Call {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Call", 20)?;
+        st.serialize_field("call_id", &self.call_id())?;
+        st.serialize_field("kind", &self.kind)?;
+        st.serialize_field("from", &self.from())?;
+        st.serialize_field("to", &self.to())?;
+        st.serialize_field("first_frame", &self.first_frame)?;
+        st.serialize_field("last_frame", &self.last_frame)?;
+        st.serialize_field("start", &self.start)?;
+        st.serialize_field("duration", &self.duration())?;
+        st.serialize_field("messages", &self.messages)?;
+        st.serialize_field("retransmissions", &self.retransmissions)?;
+        st.serialize_field("final_status", &self.final_status)?;
+        st.serialize_field("final_reason", &self.final_reason())?;
+        st.serialize_field("outcome", &self.outcome)?;
+        st.serialize_field("setup_time_ms", &self.setup_time_ms)?;
+        st.serialize_field("post_dial_delay_ms", &self.post_dial_delay_ms)?;
+        st.serialize_field("hops", &self.hops())?;
+        st.serialize_field("transports", &self.transports())?;
+        st.serialize_field("user_agent", &self.user_agent())?;
+        st.serialize_field("findings", &self.findings)?;
+        st.end()
+    }
 }
 
 /// The out-of-dialog transactions of the call's own method (INVITE, REGISTER...).
 pub(crate) fn initial_txns(a: &ActiveCall) -> Vec<&Txn> {
-    let Some(method) = a
-        .txns
-        .iter()
-        .find(|t| t.method != Method::Ack)
-        .map(|t| t.method)
-    else {
+    let Some(method) = a.txns.first().map(|t| t.method) else {
         return Vec::new();
     };
     a.txns

@@ -219,9 +219,10 @@ impl Decoder {
         cut: bool,
         sink: &mut dyn EventSink,
     ) -> Class {
-        if sip::looks_like_sip(payload) {
+        if payload.first().is_some_and(u8::is_ascii_alphabetic) {
             let mode = if cut { Mode::Truncated } else { Mode::Datagram };
-            return match sip::scan(payload, mode) {
+            // Scanning decides whether this is SIP: a payload without a SIP start line is not.
+            match sip::scan(payload, mode) {
                 Ok(s) => {
                     self.acct.sip_message(s.truncated);
                     sink.sip(
@@ -231,14 +232,15 @@ impl Decoder {
                             fields: &s,
                         },
                     );
-                    Class::Sip
+                    return Class::Sip;
                 }
+                Err(ScanError::Malformed(Malformed::BadStartLine)) => {}
                 Err(ScanError::Malformed(why)) => {
                     self.acct.malformed_message(why);
-                    Class::Undecodable(Undecodable::MalformedSip(why))
+                    return Class::Undecodable(Undecodable::MalformedSip(why));
                 }
-                Err(ScanError::Incomplete) => Class::Other(Other::Udp),
-            };
+                Err(ScanError::Incomplete) => return Class::Other(Other::Udp),
+            }
         }
         if stun::looks_like_stun(payload) {
             return match stun::decode(payload) {

@@ -199,18 +199,28 @@ impl Finding {
     }
 }
 
-/// A frame list that keeps the first [`MAX_FRAMES`] numbers and counts the rest.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// How many frame numbers a [`Frames`] keeps inline.
+const INLINE_FRAMES: usize = 6;
+
+/// A frame list that keeps the first few numbers inline (no allocation) and counts the rest.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Frames {
-    pub(crate) list: Vec<u64>,
+    first: [u64; INLINE_FRAMES],
+    len: u8,
     pub(crate) total: u64,
 }
 
 impl Frames {
     pub(crate) fn push(&mut self, frame: u64) {
         self.total += 1;
-        if self.list.len() < MAX_FRAMES {
-            self.list.push(frame);
+        if let Some(slot) = self.first.get_mut(usize::from(self.len)) {
+            *slot = frame;
+            self.len += 1;
         }
+    }
+
+    /// The frames kept.
+    pub(crate) fn list(&self) -> &[u64] {
+        self.first.get(..usize::from(self.len)).unwrap_or_default()
     }
 }

@@ -5,7 +5,7 @@
 use super::{Finding, FindingKind, Frames, Protocol, Severity};
 use crate::correlate::hash_bytes;
 use crate::decode::PacketMeta;
-use crate::sip::sdp;
+use crate::sip::sdp::SdpSummary;
 use crate::sip::value::{self, host_ip, is_private};
 use crate::sip::{Method, SipMessage};
 use std::collections::{BTreeMap, HashMap};
@@ -47,7 +47,12 @@ pub(crate) struct NatTracker {
 }
 
 impl NatTracker {
-    pub(crate) fn on_sip(&mut self, meta: &PacketMeta, msg: &SipMessage<'_>) {
+    pub(crate) fn on_sip(
+        &mut self,
+        meta: &PacketMeta,
+        msg: &SipMessage<'_>,
+        sdp: Option<&SdpSummary>,
+    ) {
         let src = meta.src.ip();
         if msg.request_method().is_some() {
             let via = msg.top_via();
@@ -72,9 +77,7 @@ impl NatTracker {
         {
             note(&mut self.contact, ip, meta, msg, contact);
         }
-        if msg.fields.content_type.is_present()
-            && msg.body().starts_with(b"v=")
-            && let Some(ip) = sdp::summarize(msg.body()).connection
+        if let Some(ip) = sdp.and_then(|s| s.connection)
             && ip != src
             && is_private(ip)
         {
@@ -183,7 +186,7 @@ fn finding(kind: FindingKind, s: &Seen, diagnosis: String) -> Finding {
     let mut f = Finding::new(Severity::Warning, kind, Protocol::Sip, diagnosis);
     f.call_id = Some(s.call_id.clone());
     f.ts_ns = s.first_ts;
-    f.with_frames(s.frames.list.iter().copied(), s.frames.total)
+    f.with_frames(s.frames.list().iter().copied(), s.frames.total)
 }
 
 fn mapping_changed(r: &Registration) -> Option<Finding> {

@@ -30,7 +30,7 @@ pub(crate) fn diagnose(
                 if f.code == 408 {
                     note_unreachable(&mut finding, a, t, unreachable);
                 }
-                let key = (t.method, t.cseq, f.code, t.method_name.clone());
+                let key = (t.method, t.cseq, f.code, t.method_name().to_owned());
                 match merged.get_mut(&key) {
                     Some((existing, hops)) => {
                         *hops += 1;
@@ -43,7 +43,7 @@ pub(crate) fn diagnose(
             }
             Some(_) => {}
             None => {
-                let key = (t.method, t.cseq, t.method_name.clone());
+                let key = (t.method, t.cseq, t.method_name().to_owned());
                 if !unanswered.contains_key(&key)
                     && let Some(mut f) = no_answer(call, a, t, end_ns)
                 {
@@ -84,7 +84,7 @@ fn merge_frames(into: &mut Finding, other: &Finding) {
 
 /// A final response ≥ 300.
 fn failure(call: &Call, a: &ActiveCall, t: &Txn, f: &Final, end_ns: i64) -> Finding {
-    let text = format!("{} {} {}", f.reason, f.warning, f.reason_header);
+    let text = format!("{} {} {}", f.reason, warning(f), reason_header(f));
     let m = sip_meaning(f.code, &text);
     let (severity, kind, diagnosis) = match f.code {
         401 | 407 => challenge(a, t, f, end_ns),
@@ -98,29 +98,30 @@ fn failure(call: &Call, a: &ActiveCall, t: &Txn, f: &Final, end_ns: i64) -> Find
             FindingKind::Redirect,
             format!(
                 "{} was redirected ({}): the client is expected to retry at the Contact given.",
-                t.method_name, f.code
+                t.method_name(),
+                f.code
             ),
         ),
         code => generic(t, f, code, &m, &text),
     };
     let mut finding = Finding::new(severity, kind, Protocol::Sip, diagnosis);
     finding.code = Some(f.code);
-    finding.reason = Some(f.reason.clone());
+    finding.reason = Some(f.reason.to_string());
     finding.standard_phrase = m.standard_phrase;
     finding.meaning = m.meaning;
     finding.meaning_source = m.source;
     finding.standard_meaning = super::meaning::rfc_meaning(f.code);
     finding.operator_hint = m.hint;
-    finding.call_id = Some(call.call_id.clone());
-    finding.method = Some(t.method_name.clone());
+    finding.call_id = Some(call.call_id());
+    finding.method = Some(t.method_name().to_owned());
     finding.endpoints = Some(format!("{} → {}", f.src, f.dst));
     finding.ts_ns = if t.requests.total > 0 {
         t.first_ts
     } else {
         f.ts_ns
     };
-    let request = t.requests.list.first().copied();
-    let frames = request.into_iter().chain(f.frames.list.iter().copied());
+    let request = t.requests.list().first().copied();
+    let frames = request.into_iter().chain(f.frames.list().iter().copied());
     finding.with_frames(frames, u64::from(request.is_some()) + f.frames.total)
 }
 
@@ -144,7 +145,10 @@ fn generic(
     };
     let mut d = format!(
         "{} {} answered {} {}",
-        t.method_name, t.cseq, code, f.reason
+        t.method_name(),
+        t.cseq,
+        code,
+        f.reason
     );
     if let (Some(own), Some(std)) = (m.operator_phrase, m.standard_phrase)
         && !own.eq_ignore_ascii_case(std)
@@ -153,11 +157,11 @@ fn generic(
             " (operator phrase \"{own}\", RFC phrase \"{std}\")"
         ));
     }
-    if !f.warning.is_empty() {
-        d.push_str(&format!("; Warning: {}", f.warning));
+    if let Some(w) = &f.warning {
+        d.push_str(&format!("; Warning: {w}"));
     }
-    if !f.reason_header.is_empty() {
-        d.push_str(&format!("; Reason: {}", f.reason_header));
+    if let Some(r) = &f.reason_header {
+        d.push_str(&format!("; Reason: {r}"));
     }
     d.push('.');
     (severity, FindingKind::SipFailure, d)
@@ -170,14 +174,13 @@ fn challenge(a: &ActiveCall, t: &Txn, f: &Final, end_ns: i64) -> (Severity, Find
     } else {
         "Authorization"
     };
-    if let Some(c) = &t.credentials {
+    if let Some((_, user)) = &t.credentials {
         if f.stale {
             return (
                 Severity::Info,
                 FindingKind::StaleNonce,
                 format!(
-                    "The request carried credentials (user \"{}\") with an expired nonce; the server asked again with stale=true. Normal: the client retries with the new nonce.",
-                    c.user
+                    "The request carried credentials (user \"{user}\") with an expired nonce; the server asked again with stale=true. Normal: the client retries with the new nonce."
                 ),
             );
         }
@@ -185,8 +188,8 @@ fn challenge(a: &ActiveCall, t: &Txn, f: &Final, end_ns: i64) -> (Severity, Find
             Severity::Error,
             FindingKind::WrongCredentials,
             format!(
-                "The request carried {header} for user \"{}\" (frame {}) and was challenged again with a fresh nonce (stale not set): the password, user name or realm is wrong.",
-                c.user, t.first_frame
+                "The request carried {header} for user \"{user}\" (frame {}) and was challenged again with a fresh nonce (stale not set): the password, user name or realm is wrong.",
+                t.first_frame
             ),
         );
     }
@@ -224,7 +227,7 @@ fn challenge(a: &ActiveCall, t: &Txn, f: &Final, end_ns: i64) -> (Severity, Find
 }
 
 fn retried(r: &Txn, header: &str) -> String {
-    let user = r.credentials.as_ref().map_or("", |c| c.user.as_str());
+    let user = r.credentials.as_ref().map_or("", |c| &*c.1);
     let then = match &r.fin {
         Some(f) if (200..300).contains(&f.code) => {
             format!("accepted ({} {}, frame {})", f.code, f.reason, f.frame)
@@ -242,7 +245,7 @@ fn retried(r: &Txn, header: &str) -> String {
 }
 
 fn wrong_after_credentials(t: &Txn, f: &Final, m: &Meaning) -> (Severity, FindingKind, String) {
-    let user = t.credentials.as_ref().map_or("", |c| c.user.as_str());
+    let user = t.credentials.as_ref().map_or("", |c| &*c.1);
     let mut d = format!(
         "403 {} after the request carried credentials for user \"{user}\" (frame {}): the credentials were rejected, or the account may not use this service.",
         f.reason, t.first_frame
@@ -312,7 +315,7 @@ fn media(a: &ActiveCall, t: &Txn, f: &Final) -> (Severity, FindingKind, String) 
     let required = f
         .profiles
         .filter(|p| !p.is_empty())
-        .or_else(|| profiles_in(&f.warning));
+        .or_else(|| profiles_in(warning(f)));
     let offered = offer.map_or_else(
         || "no SDP offer captured".to_string(),
         |p| format!("offered {}", p.names()),
@@ -329,10 +332,12 @@ fn media(a: &ActiveCall, t: &Txn, f: &Final) -> (Severity, FindingKind, String) 
     };
     let mut d = format!(
         "{} {} (frame {}) {offered}; {wanted}",
-        t.method_name, t.cseq, t.first_frame
+        t.method_name(),
+        t.cseq,
+        t.first_frame
     );
-    if !f.warning.is_empty() {
-        d.push_str(&format!(" (Warning: {})", f.warning));
+    if let Some(w) = &f.warning {
+        d.push_str(&format!(" (Warning: {w})"));
     }
     d.push_str(". The media encryption setting (SRTP) must match on both sides.");
     (Severity::Error, FindingKind::SdpProfileMismatch, d)
@@ -381,7 +386,7 @@ fn timeout(a: &ActiveCall, t: &Txn, f: &Final) -> (Severity, FindingKind, String
         FindingKind::Timeout,
         format!(
             "{} {} timed out: 408 from {} after {:.1} s; the request was sent {sent} time(s) on its longest hop without an answer from the next hop.",
-            t.method_name,
+            t.method_name(),
             t.cseq,
             f.src,
             secs(f.ts_ns - t.first_ts)
@@ -441,7 +446,10 @@ fn no_answer(call: &Call, a: &ActiveCall, t: &Txn, end_ns: i64) -> Option<Findin
             sev,
             format!(
                 "{} {} from {} to {} was sent {sent} time(s) over {span:.1} s and never got a final response.{provisional} The next hop is unreachable or dropped it (address, port, firewall or NAT).",
-                t.method_name, t.cseq, t.src, t.dst
+                t.method_name(),
+                t.cseq,
+                t.src,
+                t.dst
             ),
         )
     } else {
@@ -449,7 +457,7 @@ fn no_answer(call: &Call, a: &ActiveCall, t: &Txn, end_ns: i64) -> Option<Findin
             Severity::Info,
             format!(
                 "{} {} from {} to {} has no final response yet: the capture ends {:.1} s later.{provisional}",
-                t.method_name,
+                t.method_name(),
                 t.cseq,
                 t.src,
                 t.dst,
@@ -458,11 +466,11 @@ fn no_answer(call: &Call, a: &ActiveCall, t: &Txn, end_ns: i64) -> Option<Findin
         )
     };
     let mut f = Finding::new(severity, kind, Protocol::Sip, d);
-    f.call_id = Some(call.call_id.clone());
-    f.method = Some(t.method_name.clone());
+    f.call_id = Some(call.call_id());
+    f.method = Some(t.method_name().to_owned());
     f.endpoints = Some(format!("{} → {}", t.src, t.dst));
     f.ts_ns = t.first_ts;
-    Some(f.with_frames(t.requests.list.iter().copied(), t.requests.total))
+    Some(f.with_frames(t.requests.list().iter().copied(), t.requests.total))
 }
 
 fn secs(ns: i64) -> f64 {
@@ -478,7 +486,7 @@ fn note_unreachable(f: &mut Finding, a: &ActiveCall, t: &Txn, unreachable: &Unre
     let mut notes = Vec::new();
     for u in hops {
         if let Some(frames) = unreachable.get(&u.dst) {
-            let listed: Vec<String> = frames.list.iter().take(4).map(u64::to_string).collect();
+            let listed: Vec<String> = frames.list().iter().take(4).map(u64::to_string).collect();
             notes.push(format!(
                 "ICMP destination unreachable came back for {} (frames {}{}): nothing listens there, or a firewall rejects it",
                 u.dst,
@@ -492,4 +500,12 @@ fn note_unreachable(f: &mut Finding, a: &ActiveCall, t: &Txn, unreachable: &Unre
         f.diagnosis.push_str(&notes.join("; "));
         f.diagnosis.push('.');
     }
+}
+
+fn warning(f: &Final) -> &str {
+    f.warning.as_deref().unwrap_or("")
+}
+
+fn reason_header(f: &Final) -> &str {
+    f.reason_header.as_deref().unwrap_or("")
 }

@@ -139,10 +139,10 @@ impl StunTracker {
                 first_ts: t.first_ts,
                 ..Silent::default()
             });
-        for f in &t.frames.list {
+        for f in t.frames.list() {
             s.frames.push(*f);
         }
-        s.frames.total += t.frames.total - t.frames.list.len() as u64;
+        s.frames.total += t.frames.total - t.frames.list().len() as u64;
     }
 
     /// The findings, once the capture has ended at `end_ns`.
@@ -175,7 +175,7 @@ impl StunTracker {
             f.method = Some(method_name(*method).into());
             f.endpoints = Some(format!("{client} → {server}"));
             f.ts_ns = s.first_ts;
-            out.push(f.with_frames(s.frames.list.iter().copied(), s.frames.total));
+            out.push(f.with_frames(s.frames.list().iter().copied(), s.frames.total));
         }
         out.extend(
             self.mappings
@@ -238,7 +238,7 @@ fn error_finding(k: (u16, u16, SocketAddr, SocketAddr), e: &Errors) -> Finding {
     f.method = Some(method_name(method).into());
     f.endpoints = Some(format!("{server} → {client}"));
     f.ts_ns = e.first_ts;
-    f.with_frames(e.frames.list.iter().copied(), e.frames.total)
+    f.with_frames(e.frames.list().iter().copied(), e.frames.total)
 }
 
 fn mapping_finding(

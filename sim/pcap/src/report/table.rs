@@ -127,14 +127,14 @@ fn calls(calls: &[Call]) -> String {
     for (i, c) in calls.iter().take(MAX_ROWS).enumerate() {
         b.push_record([
             (i + 1).to_string(),
-            c.call_id.clone(),
+            c.call_id(),
             c.kind.as_str().into(),
-            c.from.clone(),
-            c.to.clone(),
+            c.from(),
+            c.to(),
             format!("{:.3}", c.start),
             c.messages.to_string(),
             c.final_status.map_or_else(String::new, |s| {
-                format!("{s} {}", c.final_reason.as_deref().unwrap_or(""))
+                format!("{s} {}", c.final_reason().unwrap_or(""))
             }),
             c.outcome.as_str().into(),
             ms(c.setup_time_ms),

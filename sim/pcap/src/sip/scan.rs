@@ -331,7 +331,13 @@ fn scan_framed(b: &[u8], mode: Mode) -> Result<Scanned, ScanError> {
         return Err(Malformed::BadStartLine.into());
     }
     let mut s = Scanned::default();
-    let eol = line_end(b, 0, mode)?;
+    let eol = match line_end(b, 0, mode) {
+        // A datagram without even one complete line is not SIP.
+        Err(ScanError::Malformed(Malformed::NoHeaderEnd)) => {
+            return Err(Malformed::BadStartLine.into());
+        }
+        other => other?,
+    };
     s.start = start_line(trim_cr(b.get(..eol).unwrap_or_default()), 0)?;
     let body_start = Headers::new(&mut s, b, mode).run(eol + 1)?;
     frame_body(&mut s, b, body_start, mode)?;
@@ -588,7 +594,11 @@ impl<'s, 'b> Headers<'s, 'b> {
         if self.s.headers > MAX_HEADERS {
             return Err(Malformed::TooManyHeaders.into());
         }
-        let colon = memchr(b':', line).ok_or(Malformed::HeaderWithoutColon)?;
+        // Header names are short: a plain loop beats a vectorised search here.
+        let colon = line
+            .iter()
+            .position(|&c| c == b':')
+            .ok_or(Malformed::HeaderWithoutColon)?;
         let name = trim(line.get(..colon).unwrap_or_default());
         let f = field(name);
         if f != Field::Ignored {
@@ -626,7 +636,7 @@ impl<'s, 'b> Headers<'s, 'b> {
             Field::To => first(&mut s.to),
             Field::Via => {
                 first(&mut s.via);
-                let n = 1 + v.iter().filter(|&&c| c == b',').count();
+                let n = 1 + memchr::memchr_iter(b',', v).count();
                 s.via_count = s
                     .via_count
                     .saturating_add(u16::try_from(n).unwrap_or(u16::MAX));

@@ -5,6 +5,9 @@ use std::net::IpAddr;
 
 /// The first element of a comma-separated header value (commas inside `<>` or quotes ignored).
 pub fn first_element(v: &[u8]) -> &[u8] {
+    if memchr::memchr3(b',', b'"', b'<', v).is_none() {
+        return v.trim_ascii();
+    }
     let mut quoted = false;
     let mut angle = false;
     for (i, &c) in v.iter().enumerate() {
@@ -164,13 +167,37 @@ pub fn via_transport(via: &[u8]) -> &[u8] {
     memchr::memrchr(b'/', proto).map_or(proto, |s| proto.get(s + 1..).unwrap_or_default())
 }
 
-/// Parses a host as an IP address (`[...]` brackets allowed).
+/// Parses a host as an IP address (`[...]` brackets allowed). Host names give `None`.
 pub fn host_ip(host: &[u8]) -> Option<IpAddr> {
+    if let Some(v4) = ipv4(host) {
+        return Some(IpAddr::V4(v4));
+    }
     let h = host
         .strip_prefix(b"[")
         .and_then(|x| x.strip_suffix(b"]"))
         .unwrap_or(host);
+    if !h.contains(&b':') {
+        return None;
+    }
     std::str::from_utf8(h).ok()?.parse().ok()
+}
+
+/// A dotted-quad IPv4 address, without allocating (the common case of [`host_ip`]).
+fn ipv4(b: &[u8]) -> Option<std::net::Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = b.split(|&c| c == b'.');
+    for o in &mut octets {
+        let p = parts.next()?;
+        if p.is_empty() || p.len() > 3 || !p.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let v = p.iter().fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
+        *o = u8::try_from(v).ok()?;
+    }
+    parts
+        .next()
+        .is_none()
+        .then_some(std::net::Ipv4Addr::from(octets))
 }
 
 /// Whether an address is private or otherwise not reachable from the public Internet
