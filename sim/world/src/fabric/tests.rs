@@ -1,5 +1,6 @@
 use super::*;
 use sim_nat::{Behaviour, NatConfig};
+use std::time::Duration;
 
 fn ms(n: u64) -> SimInstant {
     SimInstant::from_micros(n * 1000)
