@@ -2,13 +2,14 @@
 
 use crate::accounting::PacketSummary;
 use crate::capture::{CaptureReader, Compression, Format, OpenError, open_path};
-use crate::correlate::{Call, Correlator, Options, Outcome};
+use crate::correlate::{Call, Correlator, Options, Tally};
 use crate::findings::{Finding, Severity};
 use crate::ladder::{Ladder, LadderScope};
 use crate::pipeline;
+use crate::store::{IndentWriter, Records};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 
 /// The version of the JSON document; bumped when a field changes meaning or disappears.
@@ -19,6 +20,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub struct AnalyzeOptions {
     /// Record a ladder.
     pub ladder: Option<LadderScope>,
+    /// Keep this Call-ID's call and findings in memory, for [`Analysis::retain_call`].
+    pub call: Option<String>,
 }
 
 /// Why a capture could not be analysed at all.
@@ -103,7 +106,10 @@ pub struct Summary {
 }
 
 /// The result of analysing one capture: the JSON document (see the crate documentation).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+///
+/// Calls and findings are kept in [`Records`]: in memory only their first rows (for the terminal
+/// table) and the records of the selected Call-ID; [`Analysis::write_json`] streams all of them.
+#[derive(Debug)]
 pub struct Analysis {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
@@ -112,29 +118,88 @@ pub struct Analysis {
     /// Counts.
     pub summary: Summary,
     /// Every Call-ID.
-    pub calls: Vec<Call>,
+    pub calls: Records<Call>,
     /// Every finding, by first frame.
-    pub findings: Vec<Finding>,
+    pub findings: Records<Finding>,
     /// The ladder, when one was asked for (not part of the JSON document).
-    #[serde(skip)]
     pub ladder: Option<Ladder>,
+    worst: Option<Severity>,
+    worst_selected: Option<Severity>,
 }
 
 impl Analysis {
-    /// Keeps only one Call-ID's call and findings (capture-wide findings without a Call-ID are
-    /// dropped too). Returns false when the Call-ID is not in the capture.
-    pub fn retain_call(&mut self, call_id: &str) -> bool {
-        self.calls
-            .retain(|c| c.call_id_bytes() == call_id.as_bytes() || c.call_id() == call_id);
-        self.findings
-            .retain(|f| f.call_id.as_deref() == Some(call_id));
+    /// Keeps only the selected Call-ID's call and findings in the report (the summary still
+    /// counts the whole capture). The Call-ID must have been given as
+    /// [`AnalyzeOptions::call`]. Returns false when the capture does not contain it.
+    pub fn retain_call(&mut self) -> bool {
+        self.calls.select_only();
+        self.findings.select_only();
+        self.worst = self.worst_selected;
         !self.calls.is_empty()
     }
 
-    /// The worst severity among the findings.
+    /// The worst severity among the reported findings.
     pub fn worst(&self) -> Option<Severity> {
-        self.findings.iter().map(|f| f.severity).max()
+        self.worst
     }
+
+    /// Writes the JSON document (pretty-printed).
+    ///
+    /// # Errors
+    /// Writing fails.
+    pub fn write_json(&mut self, w: &mut dyn Write) -> std::io::Result<()> {
+        let field = |w: &mut dyn Write, name: &str, v: &dyn erased::Ser| -> std::io::Result<()> {
+            write!(w, "  \"{name}\": ")?;
+            let text = v.pretty()?;
+            let indented = crate::store::indent(&text, b"  ");
+            w.write_all(indented.get(2..).unwrap_or_default())
+        };
+        w.write_all(b"{\n")?;
+        writeln!(w, "  \"schema_version\": {},", self.schema_version)?;
+        field(w, "capture", &self.capture)?;
+        w.write_all(b",\n")?;
+        field(w, "summary", &self.summary)?;
+        w.write_all(b",\n  \"calls\": ")?;
+        self.calls.write_json_array(w)?;
+        w.write_all(b",\n  \"findings\": ")?;
+        self.findings.write_json_array(w)?;
+        w.write_all(b"\n}")
+    }
+}
+
+/// Serialising the fixed parts of the document through a trait object.
+mod erased {
+    use serde::Serialize;
+
+    pub(super) trait Ser {
+        fn pretty(&self) -> std::io::Result<Vec<u8>>;
+    }
+
+    impl<T: Serialize> Ser for T {
+        fn pretty(&self) -> std::io::Result<Vec<u8>> {
+            serde_json::to_vec_pretty(self).map_err(std::io::Error::other)
+        }
+    }
+}
+
+/// Writes the JSON for several captures: one object for one capture, an array for several.
+///
+/// # Errors
+/// Writing fails.
+pub fn write_json_many(all: &mut [Analysis], w: &mut dyn Write) -> std::io::Result<()> {
+    if let [one] = all {
+        one.write_json(w)?;
+        return w.write_all(b"\n");
+    }
+    w.write_all(b"[\n  ")?;
+    for (i, a) in all.iter_mut().enumerate() {
+        if i > 0 {
+            w.write_all(b",\n  ")?;
+        }
+        let mut indented = IndentWriter::new(w, b"  ");
+        a.write_json(&mut indented)?;
+    }
+    w.write_all(b"\n]\n")
 }
 
 /// Analyses the capture at `path`. `progress` is called now and then with the bytes read so far.
@@ -166,6 +231,7 @@ pub fn analyze<R: Read + Send>(
 ) -> Analysis {
     let mut corr = Correlator::new(Options {
         ladder: opts.ladder.clone(),
+        select: opts.call.clone(),
     });
     let side = pipeline::run(reader, &mut corr, progress);
     debug_assert_eq!(
@@ -194,7 +260,7 @@ pub fn analyze<R: Read + Send>(
         },
         read_error: side.read_error,
     };
-    let summary = summarize(side.acct.summary(), &correlated.calls, &correlated.findings);
+    let summary = summarize(side.acct.summary(), &correlated.tally);
     Analysis {
         schema_version: SCHEMA_VERSION,
         capture: info,
@@ -202,34 +268,22 @@ pub fn analyze<R: Read + Send>(
         calls: correlated.calls,
         findings: correlated.findings,
         ladder: correlated.ladder,
+        worst: correlated.tally.worst,
+        worst_selected: correlated.tally.worst_selected,
     }
 }
 
-fn summarize(packets: PacketSummary, calls: &[Call], findings: &[Finding]) -> Summary {
-    let mut s = Summary {
+fn summarize(packets: PacketSummary, t: &Tally) -> Summary {
+    Summary {
         packets,
-        calls: calls.len() as u64,
-        calls_by_kind: BTreeMap::new(),
-        calls_by_outcome: BTreeMap::new(),
-        final_status: BTreeMap::new(),
-        findings: BTreeMap::new(),
-        setup_time_ms: Stats::default(),
-        post_dial_delay_ms: Stats::default(),
-    };
-    for c in calls {
-        *s.calls_by_kind.entry(c.kind.as_str()).or_default() += 1;
-        *s.calls_by_outcome.entry(c.outcome.as_str()).or_default() += 1;
-        if let Some(code) = c.final_status {
-            *s.final_status.entry(code).or_default() += 1;
-        }
+        calls: t.calls,
+        calls_by_kind: t.by_kind.clone(),
+        calls_by_outcome: t.by_outcome.clone(),
+        final_status: t.by_status.clone(),
+        findings: t.findings.clone(),
+        setup_time_ms: Stats::of(t.setup_ms.clone()),
+        post_dial_delay_ms: Stats::of(t.pdd_ms.clone()),
     }
-    for f in findings {
-        *s.findings.entry(f.severity.as_str()).or_default() += 1;
-    }
-    let answered = calls.iter().filter(|c| c.outcome == Outcome::Answered);
-    s.setup_time_ms = Stats::of(answered.filter_map(|c| c.setup_time_ms).collect());
-    s.post_dial_delay_ms = Stats::of(calls.iter().filter_map(|c| c.post_dial_delay_ms).collect());
-    s
 }
 
 /// `2024-03-01T12:00:00.123456Z` from nanoseconds since the epoch.

@@ -12,7 +12,7 @@
 use crate::args::{AnalyzeArgs, FailOn, Format};
 use crate::exit::{Exit, ExpectedError};
 use indicatif::{ProgressBar, ProgressStyle};
-use sim_pcap::report::{html, json_many, ladder_text, table};
+use sim_pcap::report::{html, ladder_text, table, write_json_many};
 use sim_pcap::{Analysis, AnalyzeError, AnalyzeOptions, LadderScope, Severity, analyze_path};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -31,6 +31,7 @@ pub(crate) fn run(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<Exit, Expec
                 limit: LADDER_LIMIT,
             },
         }),
+        call: args.call.clone(),
     };
     let mut all = Vec::with_capacity(args.captures.len());
     for path in &args.captures {
@@ -38,7 +39,7 @@ pub(crate) fn run(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<Exit, Expec
     }
     let no_sip = all.iter().all(|a| a.summary.packets.sip_messages == 0);
     if let Some(id) = &args.call {
-        let found = all.iter_mut().fold(false, |f, a| a.retain_call(id) | f);
+        let found = all.iter_mut().fold(false, |f, a| a.retain_call() | f);
         if !found {
             return Err(ExpectedError::NothingToDo(format!(
                 "no call with Call-ID {id:?} in {}",
@@ -46,7 +47,7 @@ pub(crate) fn run(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<Exit, Expec
             )));
         }
     }
-    match write_output(args, &all, out) {
+    match write_output(args, &mut all, out) {
         // The reader went away (`natlab analyze x | head`): nothing more to say.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(Exit::Ok),
         Err(e) => {
@@ -58,7 +59,7 @@ pub(crate) fn run(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<Exit, Expec
     }
     if let (Some(file), Some(a)) = (&args.ladder_html, all.first()) {
         let ladder = a.ladder.clone().unwrap_or_default();
-        std::fs::write(file, html::render(&ladder, &a.findings)).map_err(|source| {
+        std::fs::write(file, html::render(&ladder, &a.findings.head())).map_err(|source| {
             ExpectedError::Write {
                 path: file.clone(),
                 source,
@@ -149,9 +150,13 @@ fn progress_bar(path: &Path, wanted: bool) -> Option<ProgressBar> {
     Some(bar)
 }
 
-fn write_output(args: &AnalyzeArgs, all: &[Analysis], out: &mut dyn Write) -> std::io::Result<()> {
+fn write_output(
+    args: &AnalyzeArgs,
+    all: &mut [Analysis],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     match args.format {
-        Format::Json => writeln!(out, "{}", json_many(all)),
+        Format::Json => write_json_many(all, out),
         Format::Table => {
             for (i, a) in all.iter().enumerate() {
                 if i > 0 {

@@ -1,23 +1,25 @@
 //! Correlation: SIP messages grouped by Call-ID into calls (every hop of a proxied call is one
-//! call), transactions and retransmissions within them, registrations; STUN transactions; NAT
-//! observations. Produces the call summaries and the findings.
+//! call), transactions and retransmissions within them, registrations; STUN transactions; ICMP
+//! reports. Produces the call records, the findings and the counts.
 //!
-//! Memory stays bounded by the number of *active* calls. A call is diagnosed and folded into its
-//! compact [`Call`] summary when it has been quiet for [`IDLE_ENDED_NS`] after it ended (BYE
-//! answered, initial request failed), [`IDLE_UNANSWERED_NS`] while its initial request is
-//! unanswered, or [`IDLE_OPEN_NS`] otherwise (an established call without BYE). A later message
-//! with the same Call-ID reopens it; retransmissions of transactions already diagnosed are counted
-//! but not diagnosed twice. Working states are recycled between calls.
+//! Memory stays bounded. A call's working state ([`call::ActiveCall`]) is diagnosed and folded
+//! into its compact [`Call`] record when the call has been quiet for [`IDLE_ENDED_NS`] after it
+//! ended (BYE answered, initial request failed), [`IDLE_UNANSWERED_NS`] while its initial request
+//! is unanswered, or [`IDLE_OPEN_NS`] otherwise (an established call without BYE); working states
+//! are recycled. A later message with the same Call-ID reopens it; retransmissions of transactions
+//! already diagnosed are counted but not diagnosed twice. A record that is over and quiet for
+//! [`SPILL_AFTER_NS`] is written out of memory ([`crate::store`]).
 
 pub(crate) mod call;
 pub mod record;
 
 use crate::decode::{EventSink, PacketMeta};
 use crate::findings::stun::StunTracker;
-use crate::findings::{Finding, Frames, sip as diagnose};
+use crate::findings::{Finding, Frames, Severity, sip as diagnose};
 use crate::ladder::{LadderRecorder, LadderScope};
 use crate::sip::sdp::{self, SdpSummary};
 use crate::sip::{SipMessage, value};
+use crate::store::Records;
 use crate::stun::StunMessage;
 use call::ActiveCall;
 pub use record::{Call, CallKind, Outcome};
@@ -123,33 +125,97 @@ const MAX_UNREACHABLE: usize = 4096;
 pub struct Options {
     /// Record ladder events (one call, or the first N events of everything).
     pub ladder: Option<LadderScope>,
+    /// Keep this Call-ID's call and findings in memory (for `--call`).
+    pub select: Option<String>,
+}
+
+/// Counts over every call, kept as calls are finalised.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tally {
+    /// Number of Call-IDs.
+    pub calls: u64,
+    /// Per kind.
+    pub by_kind: BTreeMap<&'static str, u64>,
+    /// Per outcome.
+    pub by_outcome: BTreeMap<&'static str, u64>,
+    /// Per final status.
+    pub by_status: BTreeMap<u16, u64>,
+    /// Setup times of answered calls (ms).
+    pub setup_ms: Vec<f64>,
+    /// Post-dial delays (ms).
+    pub pdd_ms: Vec<f64>,
+    /// Findings per severity.
+    pub findings: BTreeMap<&'static str, u64>,
+    /// The worst severity of all findings.
+    pub worst: Option<Severity>,
+    /// The worst severity among the selected call's findings.
+    pub worst_selected: Option<Severity>,
+}
+
+impl Tally {
+    fn add_call(&mut self, c: &Call) {
+        self.calls += 1;
+        *self.by_kind.entry(c.kind.as_str()).or_default() += 1;
+        *self.by_outcome.entry(c.outcome.as_str()).or_default() += 1;
+        if let Some(code) = c.final_status {
+            *self.by_status.entry(code).or_default() += 1;
+        }
+        if let (Some(ms), Outcome::Answered) = (c.setup_time_ms, c.outcome) {
+            self.setup_ms.push(ms);
+        }
+        if let Some(ms) = c.post_dial_delay_ms {
+            self.pdd_ms.push(ms);
+        }
+    }
+
+    fn add_finding(&mut self, f: &Finding, selected: bool) {
+        *self.findings.entry(f.severity.as_str()).or_default() += 1;
+        self.worst = self.worst.max(Some(f.severity));
+        if selected {
+            self.worst_selected = self.worst_selected.max(Some(f.severity));
+        }
+    }
 }
 
 /// Everything correlation produced.
 #[derive(Debug, Default)]
 pub struct Correlated {
     /// Every Call-ID, in order of first appearance.
-    pub calls: Vec<Call>,
-    /// Findings, sorted by first frame.
-    pub findings: Vec<Finding>,
+    pub calls: Records<Call>,
+    /// Findings, in order of first frame.
+    pub findings: Records<Finding>,
+    /// Counts.
+    pub tally: Tally,
     /// The ladder, when asked for.
     pub ladder: Option<crate::ladder::Ladder>,
     /// Timestamp of the first frame (ns since the epoch).
     pub first_ts: Option<i64>,
 }
 
+/// Capture time after which a call that is over, and quiet, is written out of memory: RFC 3261
+/// Timer H and J (64 × T1 = 32 s) bound the retransmissions that could still arrive for it.
+pub const SPILL_AFTER_NS: i64 = 32_000_000_000;
+
 /// The correlation state of one capture.
 #[derive(Debug, Default)]
 pub struct Correlator {
-    /// Every Call-ID seen: hash → (second hash, call index).
+    /// Call-IDs in memory: hash → (second hash, record slot).
     index: IdMap<(u64, u32)>,
     /// The Call-IDs of active calls only (small, so lookups stay in cache).
     active_index: IdMap<(u64, u32)>,
+    /// Call records in memory (slots are reused).
     calls: Vec<Call>,
+    free_calls: Vec<u32>,
+    /// Closed calls, in closing order, waiting to be written out.
+    quiet: std::collections::VecDeque<(u32, u64)>,
+    calls_seen: u64,
     slots: Vec<ActiveCall>,
     free: Vec<u32>,
     active: Vec<u32>,
-    findings: Vec<Finding>,
+    out_calls: Records<Call>,
+    out_findings: Records<Finding>,
+    tally: Tally,
+    select: Option<Vec<u8>>,
     strings: Interner,
     stun: StunTracker,
     ladder: Option<LadderRecorder>,
@@ -164,6 +230,7 @@ impl Correlator {
     pub fn new(opts: Options) -> Self {
         Self {
             ladder: opts.ladder.map(LadderRecorder::new),
+            select: opts.select.map(String::into_bytes),
             ..Self::default()
         }
     }
@@ -183,24 +250,58 @@ impl Correlator {
         for idx in std::mem::take(&mut self.active) {
             self.close(idx, end);
         }
+        let stun = self.stun.findings(end);
+        for f in extra.into_iter().chain(stun) {
+            self.emit(f);
+        }
+        for slot in 0..self.calls.len() {
+            let slot = u32::try_from(slot).unwrap_or(u32::MAX);
+            if self.calls.get(slot as usize).is_some_and(|c| c.seq != 0) {
+                self.spill(slot);
+            }
+        }
         let t0 = self.first_ts.unwrap_or(0);
-        self.findings.extend(extra);
-        self.findings.extend(self.stun.findings(end));
-        for f in &mut self.findings {
-            f.time = (((f.ts_ns - t0).max(0)) as f64 / 1e3).round() / 1e6;
-        }
-        self.findings
-            .sort_by(|a, b| (a.frames.first(), a.kind).cmp(&(b.frames.first(), b.kind)));
-        for c in &mut self.calls {
-            c.start = (((c.first_ts - t0).max(0)) as f64 / 1e3).round() / 1e6;
-        }
-        let ladder = self.ladder.take().map(|l| l.finish(&self.calls, t0));
+        let ladder = self
+            .ladder
+            .take()
+            .map(|l| l.finish(self.out_calls.selected(), t0));
         Correlated {
-            calls: self.calls,
-            findings: self.findings,
+            calls: self.out_calls,
+            findings: self.out_findings,
+            tally: self.tally,
             ladder,
             first_ts: self.first_ts,
         }
+    }
+
+    /// Reports a finding.
+    fn emit(&mut self, mut f: Finding) {
+        let t0 = self.first_ts.unwrap_or(f.ts_ns);
+        f.time = (((f.ts_ns - t0).max(0)) as f64 / 1e3).round() / 1e6;
+        let selected = self
+            .select
+            .as_deref()
+            .is_some_and(|s| f.call_id.as_deref().map(str::as_bytes) == Some(s));
+        self.tally.add_finding(&f, selected);
+        let first = f.frames.first().copied().unwrap_or(0);
+        self.out_findings.push(first, f.kind as u64, f, selected);
+    }
+
+    /// Writes a call record out of memory (it will not change any more).
+    fn spill(&mut self, slot: u32) {
+        let t0 = self.first_ts.unwrap_or(0);
+        let Some(call) = self.calls.get_mut(slot as usize) else {
+            return;
+        };
+        let mut record = std::mem::replace(call, Call::vacant());
+        record.start = (((record.first_ts - t0).max(0)) as f64 / 1e3).round() / 1e6;
+        self.index.remove(&record.key);
+        self.free_calls.push(slot);
+        self.tally.add_call(&record);
+        let selected = self.select.as_deref().is_some_and(|s| *s == *record.id);
+        let first = record.first_frame;
+        let seq = record.seq;
+        self.out_calls.push(first, seq, record, selected);
     }
 
     /// The call index for a Call-ID, creating the summary on first sight. `id` holds the two
@@ -214,11 +315,23 @@ impl Correlator {
             None => (free_key(&self.index, id.0), None),
         };
         let idx = known.unwrap_or_else(|| {
-            let idx = u32::try_from(self.calls.len()).unwrap_or(u32::MAX);
-            self.index.insert(key, (id.1, idx));
+            self.calls_seen += 1;
             let mut call = new_call(meta, msg, &mut self.strings);
             call.key = key;
-            self.calls.push(call);
+            call.seq = self.calls_seen;
+            let idx = match self.free_calls.pop() {
+                Some(slot) => {
+                    if let Some(c) = self.calls.get_mut(slot as usize) {
+                        *c = call;
+                    }
+                    slot
+                }
+                None => {
+                    self.calls.push(call);
+                    u32::try_from(self.calls.len() - 1).unwrap_or(u32::MAX)
+                }
+            };
+            self.index.insert(key, (id.1, idx));
             idx
         });
         let active_key = free_key(&self.active_index, key);
@@ -260,13 +373,38 @@ impl Correlator {
         };
         call.absorb(a, end_ns);
         call.closed_keys = a.keys_to_remember();
+        call.over = a.ended || !a.established;
         let found = diagnose::diagnose(call, a, end_ns, &self.unreachable);
         call.findings += u32::try_from(found.len()).unwrap_or(u32::MAX);
         if let Some(l) = &mut self.ladder {
             l.note_call_addresses(&call.id, &a.addresses);
         }
-        self.findings.extend(found);
+        let seq = call.seq;
         self.free.push(slot);
+        self.quiet.push_back((idx, seq));
+        for f in found {
+            self.emit(f);
+        }
+    }
+
+    /// Writes out calls that are over and have been quiet for [`SPILL_AFTER_NS`].
+    fn spill_quiet(&mut self) {
+        while let Some(&(slot, seq)) = self.quiet.front() {
+            let Some(c) = self.calls.get(slot as usize) else {
+                self.quiet.pop_front();
+                continue;
+            };
+            if c.seq != seq || c.active != NO_SLOT || !c.over {
+                // Reused, reopened (queued again when it closes), or still in a dialog.
+                self.quiet.pop_front();
+                continue;
+            }
+            if self.now_ns - c.last_ts < SPILL_AFTER_NS {
+                break;
+            }
+            self.quiet.pop_front();
+            self.spill(slot);
+        }
     }
 
     /// Folds quiet calls into their summaries.
@@ -288,6 +426,7 @@ impl Correlator {
             }
         }
         self.active = keep;
+        self.spill_quiet();
     }
 }
 
@@ -354,6 +493,8 @@ fn new_call(meta: &PacketMeta, msg: &SipMessage<'_>, strings: &mut Interner) -> 
         closed_keys: [0; 4],
         key: 0,
         active_key: 0,
+        seq: 0,
+        over: false,
     }
 }
 

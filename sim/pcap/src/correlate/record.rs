@@ -139,9 +139,45 @@ pub struct Call {
     /// Key of the call in the correlator's index and in its active index.
     pub(crate) key: u64,
     pub(crate) active_key: u64,
+    /// Creation number (0 for a vacant slot).
+    pub(crate) seq: u64,
+    /// The call is over (ended, or never established): it can be written out once quiet.
+    pub(crate) over: bool,
 }
 
 impl Call {
+    /// An empty record (a free slot).
+    pub(crate) fn vacant() -> Self {
+        Self {
+            id: Box::default(),
+            from: Box::default(),
+            to: Box::default(),
+            kind: CallKind::Other,
+            first_frame: 0,
+            last_frame: 0,
+            messages: 0,
+            retransmissions: 0,
+            final_status: None,
+            final_reason: None,
+            outcome: Outcome::Incomplete,
+            setup_time_ms: None,
+            post_dial_delay_ms: None,
+            hops: Box::default(),
+            transports: 0,
+            user_agent: None,
+            findings: 0,
+            start: 0.0,
+            first_ts: 0,
+            last_ts: 0,
+            active: u32::MAX,
+            closed_keys: [0; 4],
+            key: 0,
+            active_key: 0,
+            seq: 0,
+            over: false,
+        }
+    }
+
     /// The Call-ID (lossy UTF-8).
     pub fn call_id(&self) -> String {
         value::text(&self.id, 256)

@@ -11,7 +11,7 @@ const TOP: usize = 70;
 const ROW: usize = 30;
 
 /// Renders the page: the diagram, then the findings that belong to the shown messages.
-pub fn render(l: &Ladder, findings: &[Finding]) -> String {
+pub fn render(l: &Ladder, findings: &[&Finding]) -> String {
     let width = LEFT + COLUMN * l.hosts.len().max(1);
     let height = TOP + ROW * (l.events.len() + 1);
     let mut s = String::new();
@@ -94,7 +94,7 @@ fn event(s: &mut String, i: usize, e: &LadderEvent) {
     s.push_str("</g>\n");
 }
 
-fn findings_table(s: &mut String, findings: &[Finding]) {
+fn findings_table(s: &mut String, findings: &[&Finding]) {
     if findings.is_empty() {
         return;
     }

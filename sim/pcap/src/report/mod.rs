@@ -7,17 +7,13 @@ pub mod table;
 
 use crate::analysis::Analysis;
 
-/// The JSON document of one analysis (pretty-printed).
-pub fn json(a: &Analysis) -> String {
-    serde_json::to_string_pretty(a).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+/// The JSON document of one analysis (pretty-printed), as a string.
+pub fn json(a: &mut Analysis) -> String {
+    let mut out = Vec::new();
+    if a.write_json(&mut out).is_err() {
+        return String::new();
+    }
+    String::from_utf8(out).unwrap_or_default()
 }
 
-/// The JSON document for several captures: one object for one capture, an array for several.
-pub fn json_many(all: &[Analysis]) -> String {
-    match all {
-        [one] => json(one),
-        many => {
-            serde_json::to_string_pretty(many).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
-        }
-    }
-}
+pub use crate::analysis::write_json_many;

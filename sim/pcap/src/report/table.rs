@@ -9,7 +9,7 @@ use tabled::settings::object::Columns;
 use tabled::settings::{Style, Width};
 
 /// Rows shown per table before the rest is summarised.
-pub const MAX_ROWS: usize = 200;
+pub const MAX_ROWS: usize = crate::store::HEAD_ROWS;
 
 /// Renders the whole human-readable report.
 pub fn render(a: &Analysis) -> String {
@@ -17,13 +17,13 @@ pub fn render(a: &Analysis) -> String {
     summary(&mut out, a);
     if !a.calls.is_empty() {
         out.push_str("\nCalls\n");
-        out.push_str(&calls(&a.calls));
+        out.push_str(&calls(&a.calls.head()));
         out.push('\n');
-        if a.calls.len() > MAX_ROWS {
+        if a.calls.len() > MAX_ROWS as u64 {
             let _ = writeln!(
                 out,
                 "… and {} more Call-IDs (use --format json, or --call CALLID)",
-                a.calls.len() - MAX_ROWS
+                a.calls.len() - MAX_ROWS as u64
             );
         }
     }
@@ -36,13 +36,13 @@ pub fn render(a: &Analysis) -> String {
     if a.findings.is_empty() {
         out.push_str("(none)\n");
     } else {
-        out.push_str(&findings(&a.findings));
+        out.push_str(&findings(&a.findings.head()));
         out.push('\n');
-        if a.findings.len() > MAX_ROWS {
+        if a.findings.len() > MAX_ROWS as u64 {
             let _ = writeln!(
                 out,
                 "… and {} more findings (use --format json)",
-                a.findings.len() - MAX_ROWS
+                a.findings.len() - MAX_ROWS as u64
             );
         }
     }
@@ -118,7 +118,7 @@ fn ms(v: Option<f64>) -> String {
     v.map_or_else(String::new, |x| format!("{x:.0}"))
 }
 
-fn calls(calls: &[Call]) -> String {
+fn calls(calls: &[&Call]) -> String {
     let mut b = Builder::new();
     b.push_record([
         "#", "Call-ID", "Kind", "From", "To", "Start s", "Msgs", "Final", "Outcome", "Setup ms",
@@ -161,7 +161,7 @@ fn statuses(a: &Analysis) -> String {
     t.to_string()
 }
 
-fn findings(findings: &[Finding]) -> String {
+fn findings(findings: &[&Finding]) -> String {
     let mut b = Builder::new();
     b.push_record([
         "Severity",

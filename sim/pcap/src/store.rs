@@ -1,0 +1,307 @@
+//! Bounded memory for the reportable records of an analysis (calls and findings).
+//!
+//! A record that will not change any more is written at once, as the JSON text the report will
+//! contain, to an anonymous temporary file; memory keeps only a sort key and the file position of
+//! each record (about 24 bytes), the first rows for the terminal table, and the records of a
+//! selected Call-ID. The JSON document is then streamed from the file in sort order. When no
+//! temporary file can be created the texts stay in memory instead.
+
+use serde::Serialize;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Rows kept in memory for the terminal table.
+pub const HEAD_ROWS: usize = 200;
+/// Indentation of a record inside the JSON document (`{ "calls": [ HERE ] }`).
+const RECORD_INDENT: &[u8] = b"    ";
+
+/// Where record texts go.
+#[derive(Debug)]
+enum Backing {
+    File { file: File, len: u64 },
+    Memory(Vec<u8>),
+}
+
+impl Backing {
+    fn new() -> Self {
+        temp_file().map_or_else(
+            |_| Self::Memory(Vec::new()),
+            |file| Self::File { file, len: 0 },
+        )
+    }
+
+    fn append(&mut self, bytes: &[u8]) -> u64 {
+        match self {
+            Self::File { file, len } => {
+                let at = *len;
+                if file.write_all(bytes).is_ok() {
+                    *len += bytes.len() as u64;
+                    return at;
+                }
+                // The disk is full: keep the rest in memory (the file's records stay readable).
+                let mut mem = Vec::new();
+                mem.extend_from_slice(bytes);
+                *self = Self::Memory(mem);
+                u64::MAX
+            }
+            Self::Memory(v) => {
+                let at = v.len() as u64;
+                v.extend_from_slice(bytes);
+                at
+            }
+        }
+    }
+
+    fn read(&mut self, at: u64, len: u32, out: &mut Vec<u8>) -> io::Result<()> {
+        out.clear();
+        match self {
+            Self::File { file, len: end } => {
+                file.flush()?;
+                file.seek(SeekFrom::Start(at))?;
+                out.resize(len as usize, 0);
+                file.read_exact(out)?;
+                file.seek(SeekFrom::Start(*end))?;
+                Ok(())
+            }
+            Self::Memory(v) => {
+                let s = usize::try_from(at).unwrap_or(usize::MAX);
+                out.extend_from_slice(v.get(s..s + len as usize).unwrap_or_default());
+                Ok(())
+            }
+        }
+    }
+}
+
+/// An anonymous temporary file: created in the temporary directory and unlinked at once.
+fn temp_file() -> io::Result<File> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("natlab-analyze-{}-{n}.json", std::process::id()));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    let _ = std::fs::remove_file(&path);
+    Ok(file)
+}
+
+/// A record's sort key: (first frame, tie-breaker, sequence number).
+pub(crate) type SortKey = (u64, u64, u64);
+
+/// The records of one kind (calls, or findings).
+#[derive(Debug)]
+pub struct Records<T> {
+    backing: Option<Backing>,
+    index: Vec<(SortKey, u64, u32)>,
+    head: BinaryHeap<Keyed<T>>,
+    selected: Vec<T>,
+    only_selected: bool,
+    seq: u64,
+}
+
+/// A record with its key, ordered by key (for the head heap).
+#[derive(Debug)]
+struct Keyed<T>(SortKey, T);
+
+impl<T> PartialEq for Keyed<T> {
+    fn eq(&self, o: &Self) -> bool {
+        self.0 == o.0
+    }
+}
+impl<T> Eq for Keyed<T> {}
+impl<T> PartialOrd for Keyed<T> {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<T> Ord for Keyed<T> {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&o.0)
+    }
+}
+
+impl<T> Default for Records<T> {
+    fn default() -> Self {
+        Self {
+            backing: None,
+            index: Vec::new(),
+            head: BinaryHeap::new(),
+            selected: Vec::new(),
+            only_selected: false,
+            seq: 0,
+        }
+    }
+}
+
+impl<T: Serialize + Clone> Records<T> {
+    /// Adds a final record. `key` orders the report; `selected` keeps it in memory.
+    pub(crate) fn push(&mut self, first_frame: u64, tie: u64, record: T, selected: bool) {
+        self.seq += 1;
+        let key = (first_frame, tie, self.seq);
+        let text = record_text(&record);
+        let backing = self.backing.get_or_insert_with(Backing::new);
+        let at = backing.append(&text);
+        let at = if at == u64::MAX { 0 } else { at };
+        self.index
+            .push((key, at, u32::try_from(text.len()).unwrap_or(u32::MAX)));
+        if selected {
+            self.selected.push(record.clone());
+        }
+        if self.head.len() < HEAD_ROWS {
+            self.head.push(Keyed(key, record));
+        } else if self.head.peek().is_some_and(|top| key < top.0) {
+            self.head.pop();
+            self.head.push(Keyed(key, record));
+        }
+    }
+
+    /// How many records there are (all of them, or the selected ones after [`Self::select_only`]).
+    pub fn len(&self) -> u64 {
+        if self.only_selected {
+            self.selected.len() as u64
+        } else {
+            self.index.len() as u64
+        }
+    }
+
+    /// Whether there is no record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The first records in report order (at most [`HEAD_ROWS`]; the selected ones after
+    /// [`Self::select_only`]).
+    pub fn head(&self) -> Vec<&T> {
+        if self.only_selected {
+            return self.selected.iter().collect();
+        }
+        let mut v: Vec<&Keyed<T>> = self.head.iter().collect();
+        v.sort_by_key(|k| k.0);
+        v.into_iter().map(|k| &k.1).collect()
+    }
+
+    /// The records that matched the selection.
+    pub fn selected(&self) -> &[T] {
+        &self.selected
+    }
+
+    /// From now on, only the selected records are reported.
+    pub fn select_only(&mut self) {
+        self.only_selected = true;
+    }
+
+    /// Writes the records as the elements of a JSON array (pretty, at the document's indentation).
+    ///
+    /// # Errors
+    /// Writing fails.
+    pub fn write_json_array(&mut self, w: &mut dyn Write) -> io::Result<()> {
+        if self.is_empty() {
+            return w.write_all(b"[]");
+        }
+        w.write_all(b"[\n")?;
+        if self.only_selected {
+            for (i, r) in self.selected.iter().enumerate() {
+                if i > 0 {
+                    w.write_all(b",\n")?;
+                }
+                w.write_all(&record_text(r))?;
+            }
+        } else {
+            self.index.sort_unstable_by_key(|e| e.0);
+            let mut buf = Vec::new();
+            let Some(backing) = self.backing.as_mut() else {
+                return Ok(());
+            };
+            for (i, (_, at, len)) in self.index.iter().enumerate() {
+                if i > 0 {
+                    w.write_all(b",\n")?;
+                }
+                backing.read(*at, *len, &mut buf)?;
+                w.write_all(&buf)?;
+            }
+        }
+        w.write_all(b"\n  ]")
+    }
+}
+
+/// A record as pretty JSON, indented to sit in an array of the document.
+fn record_text<T: Serialize>(record: &T) -> Vec<u8> {
+    let plain = serde_json::to_vec_pretty(record).unwrap_or_else(|_| b"null".to_vec());
+    indent(&plain, RECORD_INDENT)
+}
+
+/// Prefixes every line of `text` with `prefix` (JSON strings hold no raw newlines).
+pub(crate) fn indent(text: &[u8], prefix: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + text.len() / 8);
+    out.extend_from_slice(prefix);
+    for &b in text {
+        out.push(b);
+        if b == b'\n' {
+            out.extend_from_slice(prefix);
+        }
+    }
+    out
+}
+
+/// A writer that indents every line after the first by a fixed prefix (for embedding a
+/// document in an array).
+pub struct IndentWriter<'a> {
+    inner: &'a mut dyn Write,
+    prefix: &'a [u8],
+}
+
+impl<'a> IndentWriter<'a> {
+    /// Wraps `inner`.
+    pub fn new(inner: &'a mut dyn Write, prefix: &'a [u8]) -> Self {
+        Self { inner, prefix }
+    }
+}
+
+impl std::fmt::Debug for IndentWriter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IndentWriter").finish_non_exhaustive()
+    }
+}
+
+impl Write for IndentWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut rest = buf;
+        while let Some(nl) = memchr::memchr(b'\n', rest) {
+            let (line, tail) = rest.split_at(nl + 1);
+            self.inner.write_all(line)?;
+            self.inner.write_all(self.prefix)?;
+            rest = tail;
+        }
+        self.inner.write_all(rest)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_head_keeps_the_first_rows_and_json_is_sorted() {
+        let mut r: Records<u64> = Records::default();
+        for v in (0..500u64).rev() {
+            r.push(v, 0, v, v == 7);
+        }
+        assert_eq!(r.len(), 500);
+        let head: Vec<u64> = r.head().into_iter().copied().collect();
+        assert_eq!(head, (0..HEAD_ROWS as u64).collect::<Vec<_>>());
+        let mut out = Vec::new();
+        r.write_json_array(&mut out).unwrap();
+        let v: Vec<u64> = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v, (0..500).collect::<Vec<_>>());
+        r.select_only();
+        assert_eq!((r.len(), r.head().len()), (1, 1));
+    }
+}
