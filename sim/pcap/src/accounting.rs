@@ -6,6 +6,7 @@
 //! been resolved, which [`Accounting::check`] verifies.
 
 use crate::capture::SkipReason;
+use crate::findings::{Finding, FindingKind, Frames, Protocol, Severity};
 use crate::sip::Malformed;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -148,6 +149,9 @@ pub struct Accounting {
     sip_messages_truncated: u64,
     malformed_messages: BTreeMap<Malformed, u64>,
     stun_messages: u64,
+    /// Where malformed SIP and TCP gaps were seen (the first frames of each).
+    malformed_frames: Frames,
+    gap_frames: Frames,
 }
 
 impl Accounting {
@@ -191,6 +195,57 @@ impl Accounting {
     /// A STUN message.
     pub fn stun_message(&mut self) {
         self.stun_messages += 1;
+    }
+
+    /// Notes the frame of an undecodable class worth a finding (malformed SIP, TCP gap).
+    pub fn note_frame(&mut self, frame: u64, class: Class) {
+        match class {
+            Class::Undecodable(Undecodable::MalformedSip(_)) => self.malformed_frames.push(frame),
+            Class::Undecodable(Undecodable::TcpGap) => self.gap_frames.push(frame),
+            _ => {}
+        }
+    }
+
+    /// Capture-quality findings: SIP messages that could not be used, TCP bytes the capture lost.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        if self.malformed_frames.total > 0 {
+            let reasons: Vec<String> = self
+                .malformed_messages
+                .iter()
+                .map(|(k, v)| format!("{} {v}", k.name()))
+                .collect();
+            let f = Finding::new(
+                Severity::Warning,
+                FindingKind::MalformedSip,
+                Protocol::Capture,
+                format!(
+                    "{} frame(s) held SIP that could not be used ({}): their messages are missing from the calls.",
+                    self.malformed_frames.total,
+                    reasons.join(", ")
+                ),
+            );
+            out.push(f.with_frames(
+                self.malformed_frames.list().iter().copied(),
+                self.malformed_frames.total,
+            ));
+        }
+        if self.gap_frames.total > 0 {
+            let f = Finding::new(
+                Severity::Warning,
+                FindingKind::TcpGap,
+                Protocol::Capture,
+                format!(
+                    "{} TCP segment(s) could not be used because bytes before them were never captured (or the stream ended mid-message): SIP messages around these frames may be missing.",
+                    self.gap_frames.total
+                ),
+            );
+            out.push(f.with_frames(
+                self.gap_frames.list().iter().copied(),
+                self.gap_frames.total,
+            ));
+        }
+        out
     }
 
     /// Records read so far.

@@ -240,7 +240,9 @@ pub fn analyze<R: Read + Send>(
         "packet accounting does not add up"
     );
     let (first, last) = (side.first_ts, side.last_ts);
-    let correlated = corr.finish(last.unwrap_or(0), side.nat.findings());
+    let mut extra = side.nat.findings();
+    extra.extend(side.acct.findings());
+    let correlated = corr.finish(last.unwrap_or(0), extra);
     let info = CaptureInfo {
         path: name.to_owned(),
         format: match side.format {

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! pcap-gen edge DIR            the edge-case samples (and their .md sidecars) into DIR
-//! pcap-gen bench FILE SIZE_MB  a large capture of many calls for the benchmark
+//! pcap-gen bench FILE SIZE_MB [rtp]  a large capture of many calls for the benchmark
+//!                                     (`rtp`: answered calls also carry G.711 media)
 //! ```
 
 use std::path::Path;
@@ -17,12 +18,17 @@ fn main() -> ExitCode {
         .as_slice()
     {
         ["edge", dir] => edge(Path::new(dir)),
-        ["bench", file, mb] => match mb.parse::<u64>() {
-            Ok(mb) => sim_pcap::synth::bench::write(Path::new(file), mb << 20).map(|_| ()),
-            Err(e) => Err(std::io::Error::other(format!("bad size {mb:?}: {e}"))),
-        },
+        ["bench", file, mb, rest @ ..] if rest.is_empty() || rest == ["rtp"] => {
+            match mb.parse::<u64>() {
+                Ok(mb) => {
+                    sim_pcap::synth::bench::write(Path::new(file), mb << 20, !rest.is_empty())
+                        .map(|_| ())
+                }
+                Err(e) => Err(std::io::Error::other(format!("bad size {mb:?}: {e}"))),
+            }
+        }
         _ => Err(std::io::Error::other(
-            "usage: pcap-gen edge DIR | pcap-gen bench FILE SIZE_MB",
+            "usage: pcap-gen edge DIR | pcap-gen bench FILE SIZE_MB [rtp]",
         )),
     };
     match result {

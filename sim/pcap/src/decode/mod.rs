@@ -237,7 +237,9 @@ impl Decoder {
                 Err(ScanError::Malformed(Malformed::BadStartLine)) => {}
                 Err(ScanError::Malformed(why)) => {
                     self.acct.malformed_message(why);
-                    return Class::Undecodable(Undecodable::MalformedSip(why));
+                    let class = Class::Undecodable(Undecodable::MalformedSip(why));
+                    self.acct.note_frame(meta.frame, class);
+                    return class;
                 }
                 Err(ScanError::Incomplete) => return Class::Other(Other::Udp),
             }
@@ -336,7 +338,8 @@ impl StreamSink for Bridge<'_> {
         self.acct.malformed_message(why);
     }
 
-    fn classify(&mut self, _frame: u64, class: Class) {
+    fn classify(&mut self, frame: u64, class: Class) {
+        self.acct.note_frame(frame, class);
         self.acct.classify(class);
     }
 
@@ -344,7 +347,8 @@ impl StreamSink for Bridge<'_> {
         self.acct.defer();
     }
 
-    fn resolve(&mut self, _frame: u64, class: Class) {
+    fn resolve(&mut self, frame: u64, class: Class) {
+        self.acct.note_frame(frame, class);
         self.acct.resolve(class);
     }
 }

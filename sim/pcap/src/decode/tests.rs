@@ -215,3 +215,48 @@ fn decoder_non_sip_udp_and_malformed_sip_are_classified() {
     assert_eq!(s.undecodable.reasons.get("truncated_frame"), Some(&1));
     assert_eq!(s.packets, 4);
 }
+
+#[test]
+fn decoder_malformed_sip_and_tcp_gap_become_capture_findings() {
+    let mut f = PcapFile::new(PcapOptions::new(1));
+    let bad = b"SIP/2.0 200 OK\r\nCSeq: 1 INVITE\r\n\r\n";
+    f.push(
+        T,
+        &wrap(
+            Link::Ethernet,
+            &ip_udp(a("192.0.2.1:5060"), a("192.0.2.2:5060"), bad),
+        ),
+    );
+    let (src, dst) = (a("192.0.2.1:40000"), a("192.0.2.2:5060"));
+    f.push(
+        T + 1,
+        &wrap(Link::Ethernet, &ip_tcp(src, dst, 99, 0, TcpFlags::SYN, b"")),
+    );
+    let half = invite("gap", 1);
+    f.push(
+        T + 2,
+        &wrap(
+            Link::Ethernet,
+            &ip_tcp(src, dst, 100, 1, TcpFlags::DATA, &half[..60]),
+        ),
+    );
+    let (mut reader, _) = open_reader(Cursor::new(f.into_bytes())).unwrap();
+    let mut d = Decoder::default();
+    let mut c = Collect::default();
+    while let Some(rec) = reader.next_record() {
+        d.record(&rec, &mut c);
+    }
+    let acct = d.finish(&mut c);
+    let kinds: Vec<(crate::findings::FindingKind, Vec<u64>)> = acct
+        .findings()
+        .into_iter()
+        .map(|f| (f.kind, f.frames))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (crate::findings::FindingKind::MalformedSip, vec![1]),
+            (crate::findings::FindingKind::TcpGap, vec![3])
+        ]
+    );
+}

@@ -203,15 +203,17 @@ impl Finding {
 const INLINE_FRAMES: usize = 6;
 
 /// A frame list that keeps the first few numbers inline (no allocation) and counts the rest.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Frames {
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Frames {
     first: [u64; INLINE_FRAMES],
     len: u8,
-    pub(crate) total: u64,
+    /// How many frames were pushed in all.
+    pub total: u64,
 }
 
 impl Frames {
-    pub(crate) fn push(&mut self, frame: u64) {
+    /// Adds a frame.
+    pub fn push(&mut self, frame: u64) {
         self.total += 1;
         if let Some(slot) = self.first.get_mut(usize::from(self.len)) {
             *slot = frame;
@@ -220,7 +222,7 @@ impl Frames {
     }
 
     /// The frames kept.
-    pub(crate) fn list(&self) -> &[u64] {
+    pub fn list(&self) -> &[u64] {
         self.first.get(..usize::from(self.len)).unwrap_or_default()
     }
 }

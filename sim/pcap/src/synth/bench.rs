@@ -69,11 +69,13 @@ fn pick(rng: &mut Rng) -> Script {
     }
 }
 
-/// Writes about `target_bytes` of capture to `path`.
+/// Writes about `target_bytes` of capture to `path`. With `rtp`, answered calls also carry their
+/// media: G.711 RTP every 20 ms in both directions while the call is up (as a capture taken on
+/// a phone or a media gateway contains it).
 ///
 /// # Errors
 /// The file cannot be written.
-pub fn write(path: &Path, target_bytes: u64) -> std::io::Result<BenchStats> {
+pub fn write(path: &Path, target_bytes: u64, rtp: bool) -> std::io::Result<BenchStats> {
     let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
     let header = PcapFile::new(PcapOptions::new(1)).into_bytes();
     out.write_all(&header)?;
@@ -87,7 +89,7 @@ pub fn write(path: &Path, target_bytes: u64) -> std::io::Result<BenchStats> {
     let mut call = 0u64;
     while stats.bytes < target_bytes {
         let start = T0 + call as i64 * CALL_GAP_NS;
-        for (ts, frame) in call_frames(&mut rng, call, start) {
+        for (ts, frame) in call_frames(&mut rng, call, start, rtp) {
             seq += 1;
             heap.push(Reverse((ts, seq, frame)));
         }
@@ -140,7 +142,7 @@ fn parties(n: u64) -> (SocketAddr, SocketAddr) {
 }
 
 /// Every frame of call `n` with its timestamp.
-fn call_frames(rng: &mut Rng, n: u64, start: i64) -> Vec<(i64, Vec<u8>)> {
+fn call_frames(rng: &mut Rng, n: u64, start: i64, rtp: bool) -> Vec<(i64, Vec<u8>)> {
     let script = pick(rng);
     let tcp = rng.below(10) == 0 && script != Script::Timeout;
     let (client, server) = parties(n);
@@ -157,7 +159,14 @@ fn call_frames(rng: &mut Rng, n: u64, start: i64) -> Vec<(i64, Vec<u8>)> {
         t += delay_ms * MS + i64::try_from(rng.below(500_000)).unwrap_or(0);
         timed.push((t, from_client, m));
     }
-    if tcp {
+    let answered = matches!(script, Script::Answered | Script::AuthThenAnswered);
+    let talk = (rtp && answered && timed.len() >= 3).then(|| {
+        (
+            timed.get(timed.len() - 3).map(|t| t.0),
+            timed.get(timed.len() - 2).map(|t| t.0),
+        )
+    });
+    let mut frames = if tcp {
         tcp_frames(client, server, start, timed)
     } else {
         timed
@@ -171,7 +180,35 @@ fn call_frames(rng: &mut Rng, n: u64, start: i64) -> Vec<(i64, Vec<u8>)> {
                 (ts, wrap(Link::Ethernet, &ip_udp(s, d, &m)))
             })
             .collect()
+    };
+    if let Some((Some(from), Some(to))) = talk {
+        frames.extend(rtp_frames(client, n, from, to));
     }
+    frames
+}
+
+/// G.711 RTP both ways every 20 ms between `from` and `to`.
+fn rtp_frames(client: SocketAddr, n: u64, from: i64, to: i64) -> Vec<(i64, Vec<u8>)> {
+    let a = SocketAddr::new(client.ip(), 20_000);
+    let b = SocketAddr::new(Ipv4Addr::new(198, 51, 100, 200).into(), 30_000);
+    let ssrc = u32::try_from(n & 0xFFFF_FFFF).unwrap_or(0);
+    let mut out = Vec::new();
+    let mut t = from + 20 * MS;
+    let mut seq: u16 = 0;
+    while t < to {
+        for (s, d, id) in [(a, b, ssrc), (b, a, !ssrc)] {
+            let mut p = Vec::with_capacity(172);
+            p.extend_from_slice(&[0x80, 0x00]);
+            p.extend_from_slice(&seq.to_be_bytes());
+            p.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
+            p.extend_from_slice(&id.to_be_bytes());
+            p.resize(172, 0xD5);
+            out.push((t, wrap(Link::Ethernet, &ip_udp(s, d, &p))));
+        }
+        seq = seq.wrapping_add(1);
+        t += 20 * MS;
+    }
+    out
 }
 
 fn tcp_frames(
