@@ -87,19 +87,20 @@ pub fn write(path: &Path, target_bytes: u64, rtp: bool) -> std::io::Result<Bench
     let mut heap: BinaryHeap<Reverse<(i64, u64, Vec<u8>)>> = BinaryHeap::new();
     let mut seq = 0u64;
     let mut call = 0u64;
-    while stats.bytes < target_bytes {
+    // Bytes of frames generated but still waiting in the heap.
+    let mut pending = 0u64;
+    while stats.bytes + pending < target_bytes {
         let start = T0 + call as i64 * CALL_GAP_NS;
         for (ts, frame) in call_frames(&mut rng, call, start, rtp) {
             seq += 1;
+            pending += 16 + frame.len() as u64;
             heap.push(Reverse((ts, seq, frame)));
         }
         call += 1;
         let next_start = start + CALL_GAP_NS;
-        while heap
-            .peek()
-            .is_some_and(|Reverse((ts, ..))| *ts < next_start)
-        {
+        while heap.peek().is_some_and(|Reverse((ts, ..))| *ts < next_start) {
             if let Some(Reverse((ts, _, frame))) = heap.pop() {
+                pending -= 16 + frame.len() as u64;
                 write_record(&mut out, ts, &frame, &mut stats)?;
             }
         }
