@@ -68,6 +68,15 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// From values kept as `f32` (milliseconds, rounded back to microseconds).
+    fn of_f32(v: &[f32]) -> Self {
+        Self::of(
+            v.iter()
+                .map(|x| (f64::from(*x) * 1e3).round() / 1e3)
+                .collect(),
+        )
+    }
+
     fn of(mut v: Vec<f64>) -> Self {
         v.sort_by(f64::total_cmp);
         let rank = |p: f64| {
@@ -283,8 +292,8 @@ fn summarize(packets: PacketSummary, t: &Tally) -> Summary {
         calls_by_outcome: t.by_outcome.clone(),
         final_status: t.by_status.clone(),
         findings: t.findings.clone(),
-        setup_time_ms: Stats::of(t.setup_ms.clone()),
-        post_dial_delay_ms: Stats::of(t.pdd_ms.clone()),
+        setup_time_ms: Stats::of_f32(&t.setup_ms),
+        post_dial_delay_ms: Stats::of_f32(&t.pdd_ms),
     }
 }
 

@@ -1,10 +1,10 @@
 //! Bounded memory for the reportable records of an analysis (calls and findings).
 //!
 //! A record that will not change any more is written at once, as the JSON text the report will
-//! contain, to an anonymous temporary file; memory keeps only a sort key and the file position of
-//! each record (about 24 bytes), the first rows for the terminal table, and the records of a
-//! selected Call-ID. The JSON document is then streamed from the file in sort order. When no
-//! temporary file can be created the texts stay in memory instead.
+//! contain (one record per line), to an anonymous temporary file; memory keeps only a sort key and
+//! the file position of each record (16 bytes), the first rows for the terminal table, and the
+//! records of a selected Call-ID. The JSON document is then streamed from the file in sort order.
+//! When no temporary file can be created the texts stay in memory instead.
 
 use serde::Serialize;
 use std::collections::BinaryHeap;
@@ -17,60 +17,60 @@ pub const HEAD_ROWS: usize = 200;
 /// Indentation of a record inside the JSON document (`{ "calls": [ HERE ] }`).
 const RECORD_INDENT: &[u8] = b"    ";
 
-/// Where record texts go.
+/// Where record texts go: a temporary file, or memory when there is none (or the disk is full).
 #[derive(Debug)]
-enum Backing {
-    File { file: File, len: u64 },
-    Memory(Vec<u8>),
+struct Backing {
+    file: Option<File>,
+    file_len: u64,
+    write_failed: bool,
+    mem: Vec<u8>,
 }
+
+/// Flags a position in memory rather than in the file.
+const IN_MEMORY: u64 = 1 << 39;
 
 impl Backing {
     fn new() -> Self {
-        temp_file().map_or_else(
-            |_| Self::Memory(Vec::new()),
-            |file| Self::File { file, len: 0 },
-        )
+        Self {
+            file: temp_file().ok(),
+            file_len: 0,
+            write_failed: false,
+            mem: Vec::new(),
+        }
     }
 
+    /// Stores `bytes`; returns their position.
     fn append(&mut self, bytes: &[u8]) -> u64 {
-        match self {
-            Self::File { file, len } => {
-                let at = *len;
-                if file.write_all(bytes).is_ok() {
-                    *len += bytes.len() as u64;
-                    return at;
-                }
-                // The disk is full: keep the rest in memory (the file's records stay readable).
-                let mut mem = Vec::new();
-                mem.extend_from_slice(bytes);
-                *self = Self::Memory(mem);
-                u64::MAX
+        if let (Some(file), false) = (self.file.as_mut(), self.write_failed) {
+            if file.write_all(bytes).is_ok() {
+                let at = self.file_len;
+                self.file_len += bytes.len() as u64;
+                return at;
             }
-            Self::Memory(v) => {
-                let at = v.len() as u64;
-                v.extend_from_slice(bytes);
-                at
-            }
+            // The disk is full: what was written stays readable, the rest goes to memory.
+            self.write_failed = true;
         }
+        let at = self.mem.len() as u64 | IN_MEMORY;
+        self.mem.extend_from_slice(bytes);
+        at
     }
 
     fn read(&mut self, at: u64, len: u32, out: &mut Vec<u8>) -> io::Result<()> {
         out.clear();
-        match self {
-            Self::File { file, len: end } => {
-                file.flush()?;
-                file.seek(SeekFrom::Start(at))?;
-                out.resize(len as usize, 0);
-                file.read_exact(out)?;
-                file.seek(SeekFrom::Start(*end))?;
-                Ok(())
-            }
-            Self::Memory(v) => {
-                let s = usize::try_from(at).unwrap_or(usize::MAX);
-                out.extend_from_slice(v.get(s..s + len as usize).unwrap_or_default());
-                Ok(())
-            }
+        if at & IN_MEMORY != 0 {
+            let s = usize::try_from(at & !IN_MEMORY).unwrap_or(usize::MAX);
+            out.extend_from_slice(self.mem.get(s..s + len as usize).unwrap_or_default());
+            return Ok(());
         }
+        let Some(file) = self.file.as_mut() else {
+            return Ok(());
+        };
+        file.flush()?;
+        file.seek(SeekFrom::Start(at))?;
+        out.resize(len as usize, 0);
+        file.read_exact(out)?;
+        file.seek(SeekFrom::Start(self.file_len))?;
+        Ok(())
     }
 }
 
@@ -91,11 +91,22 @@ fn temp_file() -> io::Result<File> {
 /// A record's sort key: (first frame, tie-breaker, sequence number).
 pub(crate) type SortKey = (u64, u64, u64);
 
+/// Where a record's text is: position (40 bits, see [`IN_MEMORY`]) and length (24 bits; a record
+/// text is far shorter than 16 MiB).
+fn pack(at: u64, len: usize) -> u64 {
+    ((at & 0xFF_FFFF_FFFF) << 24) | (len as u64 & 0xFF_FFFF)
+}
+
+fn unpack(p: u64) -> (u64, u32) {
+    (p >> 24, u32::try_from(p & 0xFF_FFFF).unwrap_or(0))
+}
+
 /// The records of one kind (calls, or findings).
 #[derive(Debug)]
 pub struct Records<T> {
     backing: Option<Backing>,
-    index: Vec<(SortKey, u64, u32)>,
+    /// (first frame × 64 + tie-breaker, packed position), in the order records arrived.
+    index: Vec<(u64, u64)>,
     head: BinaryHeap<Keyed<T>>,
     selected: Vec<T>,
     only_selected: bool,
@@ -137,16 +148,16 @@ impl<T> Default for Records<T> {
 }
 
 impl<T: Serialize + Clone> Records<T> {
-    /// Adds a final record. `key` orders the report; `selected` keeps it in memory.
+    /// Adds a final record, ordered by `first_frame` then `tie` (below 64) then arrival;
+    /// `selected` keeps it in memory.
     pub(crate) fn push(&mut self, first_frame: u64, tie: u64, record: T, selected: bool) {
         self.seq += 1;
         let key = (first_frame, tie, self.seq);
         let text = record_text(&record);
         let backing = self.backing.get_or_insert_with(Backing::new);
         let at = backing.append(&text);
-        let at = if at == u64::MAX { 0 } else { at };
-        self.index
-            .push((key, at, u32::try_from(text.len()).unwrap_or(u32::MAX)));
+        let sort = first_frame.saturating_mul(64).saturating_add(tie % 64);
+        self.index.push((sort, pack(at, text.len())));
         if selected {
             self.selected.push(record.clone());
         }
@@ -210,16 +221,18 @@ impl<T: Serialize + Clone> Records<T> {
                 w.write_all(&record_text(r))?;
             }
         } else {
-            self.index.sort_unstable_by_key(|e| e.0);
+            // Stable: records with equal keys stay in the order they arrived.
+            self.index.sort_by_key(|e| e.0);
             let mut buf = Vec::new();
             let Some(backing) = self.backing.as_mut() else {
                 return Ok(());
             };
-            for (i, (_, at, len)) in self.index.iter().enumerate() {
+            for (i, (_, packed)) in self.index.iter().enumerate() {
                 if i > 0 {
                     w.write_all(b",\n")?;
                 }
-                backing.read(*at, *len, &mut buf)?;
+                let (at, len) = unpack(*packed);
+                backing.read(at, len, &mut buf)?;
                 w.write_all(&buf)?;
             }
         }
@@ -227,10 +240,14 @@ impl<T: Serialize + Clone> Records<T> {
     }
 }
 
-/// A record as pretty JSON, indented to sit in an array of the document.
+/// A record as one line of JSON, indented to sit in an array of the document.
 fn record_text<T: Serialize>(record: &T) -> Vec<u8> {
-    let plain = serde_json::to_vec_pretty(record).unwrap_or_else(|_| b"null".to_vec());
-    indent(&plain, RECORD_INDENT)
+    let mut out = RECORD_INDENT.to_vec();
+    if serde_json::to_writer(&mut out, record).is_err() {
+        out.truncate(RECORD_INDENT.len());
+        out.extend_from_slice(b"null");
+    }
+    out
 }
 
 /// Prefixes every line of `text` with `prefix` (JSON strings hold no raw newlines).

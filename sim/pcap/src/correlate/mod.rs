@@ -141,9 +141,9 @@ pub struct Tally {
     /// Per final status.
     pub by_status: BTreeMap<u16, u64>,
     /// Setup times of answered calls (ms).
-    pub setup_ms: Vec<f64>,
+    pub setup_ms: Vec<f32>,
     /// Post-dial delays (ms).
-    pub pdd_ms: Vec<f64>,
+    pub pdd_ms: Vec<f32>,
     /// Findings per severity.
     pub findings: BTreeMap<&'static str, u64>,
     /// The worst severity of all findings.
@@ -161,10 +161,10 @@ impl Tally {
             *self.by_status.entry(code).or_default() += 1;
         }
         if let (Some(ms), Outcome::Answered) = (c.setup_time_ms, c.outcome) {
-            self.setup_ms.push(ms);
+            self.setup_ms.push(ms as f32);
         }
         if let Some(ms) = c.post_dial_delay_ms {
-            self.pdd_ms.push(ms);
+            self.pdd_ms.push(ms as f32);
         }
     }
 
@@ -300,8 +300,7 @@ impl Correlator {
         self.tally.add_call(&record);
         let selected = self.select.as_deref().is_some_and(|s| *s == *record.id);
         let first = record.first_frame;
-        let seq = record.seq;
-        self.out_calls.push(first, seq, record, selected);
+        self.out_calls.push(first, 0, record, selected);
     }
 
     /// The call index for a Call-ID, creating the summary on first sight. `id` holds the two

@@ -291,10 +291,10 @@ fn secs(ns: i64) -> f64 {
 impl Serialize for Call {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut st = s.serialize_struct("Call", 20)?;
-        st.serialize_field("call_id", &self.call_id())?;
+        st.serialize_field("call_id", &value::text_cow(&self.id, 256))?;
         st.serialize_field("kind", &self.kind)?;
-        st.serialize_field("from", &self.from())?;
-        st.serialize_field("to", &self.to())?;
+        st.serialize_field("from", &value::text_cow(&self.from, 96))?;
+        st.serialize_field("to", &value::text_cow(&self.to, 96))?;
         st.serialize_field("first_frame", &self.first_frame)?;
         st.serialize_field("last_frame", &self.last_frame)?;
         st.serialize_field("start", &self.start)?;

@@ -215,6 +215,17 @@ pub fn is_private(ip: IpAddr) -> bool {
     }
 }
 
+/// [`text`] without allocating when the bytes are already clean (valid UTF-8, no control
+/// characters, at most `max` bytes).
+pub fn text_cow(b: &[u8], max: usize) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) if s.len() <= max && !s.chars().any(char::is_control) => {
+            std::borrow::Cow::Borrowed(s)
+        }
+        _ => std::borrow::Cow::Owned(text(b, max)),
+    }
+}
+
 /// Lossy text for reports: invalid UTF-8 bytes become U+FFFD, control characters are dropped,
 /// the length is capped at `max` characters.
 pub fn text(b: &[u8], max: usize) -> String {

@@ -98,7 +98,10 @@ pub fn write(path: &Path, target_bytes: u64, rtp: bool) -> std::io::Result<Bench
         }
         call += 1;
         let next_start = start + CALL_GAP_NS;
-        while heap.peek().is_some_and(|Reverse((ts, ..))| *ts < next_start) {
+        while heap
+            .peek()
+            .is_some_and(|Reverse((ts, ..))| *ts < next_start)
+        {
             if let Some(Reverse((ts, _, frame))) = heap.pop() {
                 pending -= 16 + frame.len() as u64;
                 write_record(&mut out, ts, &frame, &mut stats)?;
