@@ -21,10 +21,16 @@ const RECORD_INDENT: &[u8] = b"    ";
 #[derive(Debug)]
 struct Backing {
     file: Option<File>,
+    /// Bytes given to the file so far (written or still in `pending`).
     file_len: u64,
+    /// Texts not yet written to the file (written in large blocks).
+    pending: Vec<u8>,
     write_failed: bool,
     mem: Vec<u8>,
 }
+
+/// Size of the blocks written to the temporary file.
+const WRITE_BLOCK: usize = 1 << 20;
 
 /// Flags a position in memory rather than in the file.
 const IN_MEMORY: u64 = 1 << 39;
@@ -34,6 +40,7 @@ impl Backing {
         Self {
             file: temp_file().ok(),
             file_len: 0,
+            pending: Vec::new(),
             write_failed: false,
             mem: Vec::new(),
         }
@@ -41,18 +48,31 @@ impl Backing {
 
     /// Stores `bytes`; returns their position.
     fn append(&mut self, bytes: &[u8]) -> u64 {
-        if let (Some(file), false) = (self.file.as_mut(), self.write_failed) {
-            if file.write_all(bytes).is_ok() {
-                let at = self.file_len;
-                self.file_len += bytes.len() as u64;
-                return at;
+        if self.file.is_some() && !self.write_failed {
+            let at = self.file_len;
+            self.pending.extend_from_slice(bytes);
+            self.file_len += bytes.len() as u64;
+            if self.pending.len() >= WRITE_BLOCK {
+                self.write_pending();
             }
-            // The disk is full: what was written stays readable, the rest goes to memory.
-            self.write_failed = true;
+            return at;
         }
         let at = self.mem.len() as u64 | IN_MEMORY;
         self.mem.extend_from_slice(bytes);
         at
+    }
+
+    /// Writes the pending block. If the disk is full, the block stays in memory (`pending`)
+    /// and later texts go to memory too.
+    fn write_pending(&mut self) {
+        let Some(file) = self.file.as_mut() else {
+            return;
+        };
+        if self.write_failed || file.write_all(&self.pending).is_err() {
+            self.write_failed = true;
+            return;
+        }
+        self.pending.clear();
     }
 
     fn read(&mut self, at: u64, len: u32, out: &mut Vec<u8>) -> io::Result<()> {
@@ -62,14 +82,20 @@ impl Backing {
             out.extend_from_slice(self.mem.get(s..s + len as usize).unwrap_or_default());
             return Ok(());
         }
+        // Texts after the last complete write are still in `pending`.
+        let written = self.file_len - self.pending.len() as u64;
+        if at >= written {
+            let s = usize::try_from(at - written).unwrap_or(usize::MAX);
+            out.extend_from_slice(self.pending.get(s..s + len as usize).unwrap_or_default());
+            return Ok(());
+        }
         let Some(file) = self.file.as_mut() else {
             return Ok(());
         };
-        file.flush()?;
         file.seek(SeekFrom::Start(at))?;
         out.resize(len as usize, 0);
         file.read_exact(out)?;
-        file.seek(SeekFrom::Start(self.file_len))?;
+        file.seek(SeekFrom::Start(written))?;
         Ok(())
     }
 }
@@ -320,5 +346,19 @@ mod tests {
         assert_eq!(v, (0..500).collect::<Vec<_>>());
         r.select_only();
         assert_eq!((r.len(), r.head().len()), (1, 1));
+    }
+
+    #[test]
+    fn records_larger_than_a_write_block_read_back_from_the_file() {
+        let mut r: Records<String> = Records::default();
+        let text = |i: u64| format!("{i:08}-{}", "x".repeat(100));
+        for i in (0..20_000u64).rev() {
+            r.push(i, 0, text(i), false);
+        }
+        let mut out = Vec::new();
+        r.write_json_array(&mut out).unwrap();
+        let v: Vec<String> = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v.len(), 20_000);
+        assert!(v.iter().enumerate().all(|(i, s)| *s == text(i as u64)));
     }
 }

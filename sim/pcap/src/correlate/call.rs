@@ -100,11 +100,31 @@ pub(crate) struct ActiveCall {
     pub(crate) established: bool,
     /// Keys of transactions already diagnosed before this state was reopened.
     pub(crate) closed_keys: [u64; 4],
+    /// Counters for the call record, folded in when the state is closed (so the hot path
+    /// touches only this state).
+    pub(crate) messages: u64,
+    pub(crate) last_frame: u64,
+    pub(crate) carriers: u8,
+    pub(crate) needs_user_agent: bool,
+    pub(crate) user_agent: Option<Arc<str>>,
 }
 
 impl ActiveCall {
+    /// Counts one message of the call.
+    pub(crate) fn count(&mut self, meta: &PacketMeta) {
+        self.messages += 1;
+        self.last_frame = meta.frame;
+        self.last_ts = meta.ts_ns;
+        self.carriers |= super::record::carrier_bit(meta.carrier);
+    }
+
     /// Clears the state for reuse by another call, keeping the vectors' capacity.
-    pub(crate) fn reset(&mut self, call: u32, closed_keys: [u64; 4]) {
+    pub(crate) fn reset(&mut self, call: u32, closed_keys: [u64; 4], needs_user_agent: bool) {
+        self.messages = 0;
+        self.last_frame = 0;
+        self.carriers = 0;
+        self.needs_user_agent = needs_user_agent;
+        self.user_agent = None;
         self.call = call;
         self.txns.clear();
         self.dropped_txns = 0;

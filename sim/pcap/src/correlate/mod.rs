@@ -247,8 +247,8 @@ impl Correlator {
     /// (NAT observations made elsewhere) merged in.
     pub fn finish(mut self, capture_end_ns: i64, extra: Vec<Finding>) -> Correlated {
         let end = capture_end_ns.max(self.now_ns);
-        for idx in std::mem::take(&mut self.active) {
-            self.close(idx, end);
+        for slot in std::mem::take(&mut self.active) {
+            self.close(slot, end);
         }
         let stun = self.stun.findings(end);
         for f in extra.into_iter().chain(stun) {
@@ -303,73 +303,88 @@ impl Correlator {
         self.out_calls.push(first, 0, record, selected);
     }
 
-    /// The call index for a Call-ID, creating the summary on first sight. `id` holds the two
-    /// hashes of the Call-ID ([`CallIdHash`]).
-    fn call_index(&mut self, id: CallIdHash, meta: &PacketMeta, msg: &SipMessage<'_>) -> u32 {
-        if let Some((_, i)) = probe(&self.active_index, id) {
-            return i;
+    /// The active slot of a Call-ID's call: found in the active index, or opened (creating the
+    /// call record on first sight, or reopening it). `id` holds the two hashes of the Call-ID.
+    fn active_slot(
+        &mut self,
+        id: CallIdHash,
+        meta: &PacketMeta,
+        msg: &SipMessage<'_>,
+    ) -> Option<u32> {
+        if let Some((_, slot)) = probe(&self.active_index, id) {
+            return Some(slot);
         }
         let (key, known) = match probe(&self.index, id) {
             Some((key, i)) => (key, Some(i)),
             None => (free_key(&self.index, id.0), None),
         };
-        let idx = known.unwrap_or_else(|| {
-            self.calls_seen += 1;
-            let mut call = new_call(meta, msg, &mut self.strings);
-            call.key = key;
-            call.seq = self.calls_seen;
-            let idx = match self.free_calls.pop() {
-                Some(slot) => {
-                    if let Some(c) = self.calls.get_mut(slot as usize) {
-                        *c = call;
-                    }
-                    slot
-                }
-                None => {
-                    self.calls.push(call);
-                    u32::try_from(self.calls.len() - 1).unwrap_or(u32::MAX)
-                }
-            };
-            self.index.insert(key, (id.1, idx));
-            idx
-        });
+        let idx = known.unwrap_or_else(|| self.new_record(key, id, meta, msg));
+        let slot = self.open(idx)?;
         let active_key = free_key(&self.active_index, key);
-        self.active_index.insert(active_key, (id.1, idx));
+        self.active_index.insert(active_key, (id.1, slot));
         if let Some(c) = self.calls.get_mut(idx as usize) {
             c.active_key = active_key;
         }
+        Some(slot)
+    }
+
+    /// A new call record for a Call-ID seen for the first time.
+    fn new_record(
+        &mut self,
+        key: u64,
+        id: CallIdHash,
+        meta: &PacketMeta,
+        msg: &SipMessage<'_>,
+    ) -> u32 {
+        self.calls_seen += 1;
+        let mut call = new_call(meta, msg, &mut self.strings);
+        call.key = key;
+        call.seq = self.calls_seen;
+        let idx = match self.free_calls.pop() {
+            Some(slot) => {
+                if let Some(c) = self.calls.get_mut(slot as usize) {
+                    *c = call;
+                }
+                slot
+            }
+            None => {
+                self.calls.push(call);
+                u32::try_from(self.calls.len() - 1).unwrap_or(u32::MAX)
+            }
+        };
+        self.index.insert(key, (id.1, idx));
         idx
     }
 
-    /// The active state of call `idx`, opening (or reopening) it.
-    fn open(&mut self, idx: u32) -> Option<&mut ActiveCall> {
+    /// Gives call `idx` an active state; returns its slot.
+    fn open(&mut self, idx: u32) -> Option<u32> {
         let call = self.calls.get_mut(idx as usize)?;
-        if call.active == NO_SLOT {
-            let slot = match self.free.pop() {
-                Some(s) => s,
-                None => {
-                    self.slots.push(ActiveCall::default());
-                    u32::try_from(self.slots.len() - 1).unwrap_or(NO_SLOT)
-                }
-            };
-            self.slots
-                .get_mut(slot as usize)?
-                .reset(idx, call.closed_keys);
-            call.active = slot;
-            self.active.push(idx);
-        }
-        self.slots.get_mut(call.active as usize)
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(ActiveCall::default());
+                u32::try_from(self.slots.len() - 1).unwrap_or(NO_SLOT)
+            }
+        };
+        self.slots
+            .get_mut(slot as usize)?
+            .reset(idx, call.closed_keys, call.user_agent.is_none());
+        call.active = slot;
+        self.active.push(slot);
+        Some(slot)
     }
 
-    fn close(&mut self, idx: u32, end_ns: i64) {
-        let Some(call) = self.calls.get_mut(idx as usize) else {
-            return;
-        };
-        let slot = std::mem::replace(&mut call.active, NO_SLOT);
-        self.active_index.remove(&call.active_key);
+    /// Diagnoses the call in `slot` and folds its state into the call record.
+    fn close(&mut self, slot: u32, end_ns: i64) {
         let Some(a) = self.slots.get(slot as usize) else {
             return;
         };
+        let idx = a.call;
+        let Some(call) = self.calls.get_mut(idx as usize) else {
+            return;
+        };
+        call.active = NO_SLOT;
+        self.active_index.remove(&call.active_key);
         call.absorb(a, end_ns);
         call.closed_keys = a.keys_to_remember();
         call.over = a.ended || !a.established;
@@ -410,8 +425,7 @@ impl Correlator {
     fn sweep(&mut self) {
         let now = self.now_ns;
         let mut keep = Vec::with_capacity(self.active.len());
-        for idx in std::mem::take(&mut self.active) {
-            let slot = self.calls.get(idx as usize).map_or(NO_SLOT, |c| c.active);
+        for slot in std::mem::take(&mut self.active) {
             let quiet = self.slots.get(slot as usize).is_some_and(|a| {
                 let idle = now - a.last_ts;
                 idle > IDLE_OPEN_NS
@@ -419,9 +433,9 @@ impl Correlator {
                     || (!a.established && !a.ended && idle > IDLE_UNANSWERED_NS)
             });
             if quiet {
-                self.close(idx, now);
+                self.close(slot, now);
             } else {
-                keep.push(idx);
+                keep.push(slot);
             }
         }
         self.active = keep;
@@ -507,22 +521,15 @@ impl Correlator {
         id: CallIdHash,
     ) {
         self.now_ns = self.now_ns.max(meta.ts_ns);
-        let idx = self.call_index(id, meta, msg);
-        if let Some(call) = self.calls.get_mut(idx as usize) {
-            call.messages += 1;
-            call.last_frame = meta.frame;
-            call.last_ts = meta.ts_ns;
-            call.add_carrier(meta.carrier);
-            if call.user_agent.is_none() && msg.fields.user_agent.is_present() {
-                call.user_agent = Some(self.strings.intern(msg.get(msg.fields.user_agent), 64));
+        let slot = self.active_slot(id, meta, msg);
+        if let Some(a) = slot.and_then(|s| self.slots.get_mut(s as usize)) {
+            a.count(meta);
+            if a.needs_user_agent && msg.fields.user_agent.is_present() {
+                a.user_agent = Some(self.strings.intern(msg.get(msg.fields.user_agent), 64));
+                a.needs_user_agent = false;
             }
+            a.on_message(meta, msg, sdp, &mut self.strings);
         }
-        // `open` borrows `self`; the interner is moved out for the duration of the update.
-        let mut strings = std::mem::take(&mut self.strings);
-        if let Some(a) = self.open(idx) {
-            a.on_message(meta, msg, sdp, &mut strings);
-        }
-        self.strings = strings;
         if let Some(l) = &mut self.ladder {
             l.sip(meta, msg);
         }

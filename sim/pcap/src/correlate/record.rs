@@ -230,13 +230,17 @@ impl Call {
         self.user_agent.as_deref()
     }
 
-    /// Adds a transport.
-    pub(crate) fn add_carrier(&mut self, c: Carrier) {
-        self.transports |= carrier_bit(c);
-    }
-
     /// Folds the working state into the summary (when the call goes quiet or the capture ends).
     pub(crate) fn absorb(&mut self, a: &ActiveCall, capture_end_ns: i64) {
+        self.messages += a.messages;
+        if a.messages > 0 {
+            self.last_frame = a.last_frame;
+            self.last_ts = a.last_ts;
+        }
+        self.transports |= a.carriers;
+        if self.user_agent.is_none() {
+            self.user_agent.clone_from(&a.user_agent);
+        }
         self.retransmissions += a.retransmissions;
         if a.hops.len() > self.hops.len() {
             self.hops = a.hops.clone().into_boxed_slice();
@@ -272,7 +276,7 @@ impl Call {
     }
 }
 
-const fn carrier_bit(c: Carrier) -> u8 {
+pub(crate) const fn carrier_bit(c: Carrier) -> u8 {
     match c {
         Carrier::Udp => 1,
         Carrier::Tcp => 2,
