@@ -2,7 +2,7 @@
 //! call), transactions and retransmissions within them, registrations; STUN transactions; ICMP
 //! reports. Produces the call records, the findings and the counts.
 //!
-//! Memory stays bounded. A call's working state ([`call::ActiveCall`]) is diagnosed and folded
+//! Memory stays bounded. A call's working state (transactions, offers, reliable responses) is diagnosed and folded
 //! into its compact [`Call`] record when the call has been quiet for [`IDLE_ENDED_NS`] after it
 //! ended (BYE answered, initial request failed), [`IDLE_UNANSWERED_NS`] while its initial request
 //! is unanswered, or [`IDLE_OPEN_NS`] otherwise (an established call without BYE); working states

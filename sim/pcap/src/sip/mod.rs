@@ -1,4 +1,4 @@
-//! SIP on the wire: a zero-copy message scanner ([`scan`]), header-value helpers, a minimal SDP
+//! SIP on the wire: a zero-copy message scanner ([`scan()`]), header-value helpers, a minimal SDP
 //! reader and the table of standard response codes.
 //!
 //! The scanner never allocates and never fails on bytes it does not understand: it records where
