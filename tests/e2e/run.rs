@@ -187,6 +187,39 @@ fn run_writes_reports_with_schema_version_and_seed() {
     );
 }
 
+/// The `natlab-<scenario>.pcapng` samples of `pcaps/` are what those scenarios capture today.
+#[test]
+fn run_natlab_samples_in_pcaps_are_reproduced_byte_for_byte() {
+    let dir = scratch("samples");
+    let mut samples = 0;
+    for entry in std::fs::read_dir(root().join("pcaps")).expect("pcaps/") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        let Some(scenario) = name
+            .strip_prefix("natlab-")
+            .and_then(|n| n.strip_suffix(".pcapng"))
+        else {
+            continue;
+        };
+        let file = format!("scenarios/network/{scenario}.yaml");
+        let out = dir.display().to_string();
+        let result = natlab(&["run", &file, "--out", &out]);
+        assert_eq!(result.status.code(), Some(0), "{file} does not pass");
+        let fresh = std::fs::read(dir.join(scenario).join("capture.pcapng")).expect("capture");
+        let committed = std::fs::read(root().join("pcaps").join(&name)).expect("sample");
+        assert!(
+            fresh == committed,
+            "pcaps/{name} differs from what {file} captures now: run `scripts/make-pcaps natlab` \
+             and review the analyze snapshots"
+        );
+        samples += 1;
+    }
+    assert!(samples >= 1, "no natlab-*.pcapng sample in pcaps/");
+}
+
 #[test]
 fn run_refuses_invalid_scenarios_before_running_anything() {
     let dir = scratch("invalid");

@@ -20,6 +20,7 @@
 use sim_core::{Seed, SimInstant};
 use sim_nat::{Behaviour, NatConfig};
 use sim_world::fabric::{LinkConfig, NetworkId, NodeId};
+use sim_world::nodes::probe::Wire;
 use sim_world::world::{NatPlan, NodeKind, NodePlan, ProbeTarget, Timed, WorldAction};
 use sim_world::{WorldSpec, run};
 use std::collections::BTreeSet;
@@ -44,6 +45,7 @@ fn spec(endpoints: usize, tick: Duration, capture: bool) -> WorldSpec {
         kind: NodeKind::UdpProbe {
             ports: vec![5000],
             echo: true,
+            wire: Wire::Text,
         },
     }];
     let mut timeline = Vec::new();
@@ -64,6 +66,7 @@ fn spec(endpoints: usize, tick: Duration, capture: bool) -> WorldSpec {
             kind: NodeKind::UdpProbe {
                 ports: vec![5000],
                 echo: false,
+                wire: Wire::Text,
             },
         });
         // Spread the first keep-alives over the first 20 s, deterministically.

@@ -13,7 +13,7 @@ use crate::fabric::{
 };
 use crate::host::{self, CORE_HOST, RunIssue, Shared, Site, SiteCommand};
 use crate::nodes::SimNode;
-use crate::nodes::probe::{Series, UdpProbe};
+use crate::nodes::probe::{Series, UdpProbe, Wire};
 use crate::nodes::tcp_probe::TcpProbe;
 use crate::record::{Logged, NodeCounters, Recorder};
 use sim_core::{Seed, SimInstant};
@@ -57,6 +57,8 @@ pub enum NodeKind {
         ports: Vec<u16>,
         /// Echoes probes back.
         echo: bool,
+        /// What its probes look like.
+        wire: Wire,
     },
     /// A TCP probe.
     TcpProbe {
@@ -327,8 +329,8 @@ fn factory(spec: &WorldSpec) -> host::NodeFactory {
     Rc::new(move |id: NodeId| {
         let (name, kind) = &nodes[id.0 as usize];
         match kind {
-            NodeKind::UdpProbe { ports, echo } => {
-                SimNode::UdpProbe(UdpProbe::new(name, id.0, ports.clone(), *echo))
+            NodeKind::UdpProbe { ports, echo, wire } => {
+                SimNode::UdpProbe(UdpProbe::new(name, id.0, ports.clone(), *echo, *wire))
             }
             NodeKind::TcpProbe { port, echo } => {
                 SimNode::TcpProbe(TcpProbe::new(name, id.0, *port, *echo))
@@ -487,12 +489,20 @@ impl Director<'_> {
             } => {
                 drop(fabric);
                 let to = self.resolve(&to)?;
+                let local_ip = self
+                    .shared
+                    .addresses
+                    .borrow()
+                    .get(node.0 as usize)
+                    .copied()
+                    .ok_or_else(|| "unknown node".to_owned())?;
                 let series = Series {
                     to,
                     from_port,
                     remaining: count,
                     interval,
                     size,
+                    local_ip,
                 };
                 self.site(
                     node,

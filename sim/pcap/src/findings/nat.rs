@@ -1,6 +1,6 @@
 //! NAT hints from SIP: private addresses in Via, Contact and SDP of messages that arrived from a
-//! different address (so a NAT rewrote the packet but not the SIP text), and re-registrations
-//! arriving from a new public port (the NAT mapping expired between them).
+//! different address (so a NAT rewrote the packet but not the SIP text), and re-registrations or
+//! OPTIONS keep-alives arriving from a new public port (the NAT mapping expired between them).
 
 use super::{Finding, FindingKind, Frames, Protocol, Severity};
 use crate::correlate::hash_bytes;
@@ -23,9 +23,11 @@ struct Seen {
     example: String,
 }
 
-/// Re-registrations of one address-of-record and contact.
+/// Re-registrations (or OPTIONS keep-alives) of one address-of-record and contact, on one side
+/// of a NAT.
 #[derive(Debug)]
 struct Registration {
+    method: Method,
     aor: String,
     last_src: SocketAddr,
     last_ts: i64,
@@ -89,15 +91,27 @@ impl NatTracker {
                 format!("c=IN {ip}").as_bytes(),
             );
         }
-        if msg.request_method() == Some(Method::Register) {
-            self.register(meta, msg);
+        if let Some(method @ (Method::Register | Method::Options)) = msg.request_method() {
+            self.refresh(meta, msg, method);
         }
     }
 
-    fn register(&mut self, meta: &PacketMeta, msg: &SipMessage<'_>) {
-        let aor = value::user_host(value::uri(msg.get(msg.fields.to)));
+    /// A REGISTER or OPTIONS request: the source address of each user agent's refreshes is
+    /// followed, separately for copies sent before a NAT (source = Via sent-by) and after it, so a
+    /// capture holding both sides of a NAT does not look like a mapping change per message.
+    fn refresh(&mut self, meta: &PacketMeta, msg: &SipMessage<'_>, method: Method) {
+        let aor_header = if method == Method::Register {
+            msg.fields.to
+        } else {
+            msg.fields.from
+        };
+        let aor = value::user_host(value::uri(msg.get(aor_header)));
         let contact = value::uri(msg.get(msg.fields.contact));
-        let key = hash_bytes(aor) ^ hash_bytes(contact).rotate_left(13);
+        let translated = host_ip(value::via_host(msg.top_via())) != Some(meta.src.ip());
+        let key = hash_bytes(aor)
+            ^ hash_bytes(contact).rotate_left(13)
+            ^ (u64::from(method == Method::Options) << 62)
+            ^ (u64::from(translated) << 63);
         let expires = msg.fields.expires.or_else(|| {
             value::param(value::after_uri(msg.get(msg.fields.contact)), b"expires")
                 .and_then(crate::sip::scan::number)
@@ -128,6 +142,7 @@ impl NatTracker {
             self.registrations.insert(
                 key,
                 Registration {
+                    method,
                     aor: value::text(aor, 96),
                     last_src: meta.src,
                     last_ts: meta.ts_ns,
@@ -197,14 +212,20 @@ fn mapping_changed(r: &Registration) -> Option<Finding> {
         .unwrap_or_default();
     let expires = r
         .expires
+        .filter(|_| r.method == Method::Register)
         .map(|e| format!(" The registration asked for Expires {e} s."))
         .unwrap_or_default();
+    let (what, between) = if r.method == Method::Register {
+        ("REGISTER for", "re-registrations")
+    } else {
+        ("OPTIONS keep-alive from", "keep-alives")
+    };
     let mut f = Finding::new(
         Severity::Warning,
         FindingKind::NatMappingChanged,
         Protocol::Sip,
         format!(
-            "REGISTER for {} came from {old}, then {interval:.0} s later from {new} ({} change(s) in all): the NAT mapping was lost between re-registrations.{kept}{expires} Re-register or send keep-alives (CRLF, OPTIONS, STUN) more often than the mapping lifetime, or incoming calls will not reach this user agent in between.",
+            "{what} {} came from {old}, then {interval:.0} s later from {new} ({} change(s) in all): the NAT mapping was lost between {between}.{kept}{expires} Re-register or send keep-alives (CRLF, OPTIONS, STUN) more often than the mapping lifetime, or incoming calls will not reach this user agent in between.",
             r.aor, r.changes
         ),
     );
@@ -212,4 +233,87 @@ fn mapping_changed(r: &Registration) -> Option<Finding> {
     f.endpoints = Some(format!("{old} → {new}"));
     f.ts_ns = ts;
     Some(f.with_frames([frame], 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Carrier;
+    use crate::sip::{Mode, scan};
+    use crate::synth::SipText;
+
+    const S: i64 = 1_000_000_000;
+
+    fn options(seq: u32) -> Vec<u8> {
+        SipText::request("OPTIONS", "sip:203.0.113.10:5060")
+            .dialog(
+                "192.168.1.21:5062;rport",
+                &format!("z9hG4bK-{seq}"),
+                "<sip:bob@192.168.1.21>;tag=1",
+                "<sip:203.0.113.10:5060>",
+                "ka-1",
+                &format!("{seq} OPTIONS"),
+            )
+            .header("Contact", "<sip:bob@192.168.1.21:5062>")
+            .build()
+    }
+
+    fn feed(t: &mut NatTracker, frame: u64, ts: i64, src: &str, bytes: &[u8]) {
+        let s = scan(bytes, Mode::Datagram).unwrap();
+        let meta = PacketMeta {
+            frame,
+            ts_ns: ts,
+            src: src.parse().unwrap(),
+            dst: "203.0.113.10:5060".parse().unwrap(),
+            carrier: Carrier::Udp,
+        };
+        t.on_sip(&meta, &SipMessage { bytes, fields: &s }, None);
+    }
+
+    fn changed(t: &NatTracker) -> Vec<Finding> {
+        t.findings()
+            .into_iter()
+            .filter(|f| f.kind == FindingKind::NatMappingChanged)
+            .collect()
+    }
+
+    #[test]
+    fn nat_keepalives_seen_on_both_sides_of_a_nat_report_only_the_public_port_change() {
+        let mut t = NatTracker::default();
+        let lan = "192.168.1.21:5062";
+        feed(&mut t, 1, 0, lan, &options(1));
+        feed(&mut t, 2, 0, "198.51.100.1:1025", &options(1));
+        feed(&mut t, 3, 20 * S, lan, &options(2));
+        feed(&mut t, 4, 20 * S, "198.51.100.1:1025", &options(2));
+        feed(&mut t, 5, 60 * S, lan, &options(3));
+        feed(&mut t, 6, 60 * S, "198.51.100.1:1026", &options(3));
+        let found = changed(&t);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let f = &found[0];
+        assert_eq!(f.frames, [6]);
+        assert!(f.diagnosis.starts_with(
+            "OPTIONS keep-alive from bob@192.168.1.21 came from 198.51.100.1:1025, then 40 s later \
+             from 198.51.100.1:1026"
+        ), "{}", f.diagnosis);
+        assert!(
+            f.diagnosis.contains("lifetime is between 20 s and 40 s"),
+            "{}",
+            f.diagnosis
+        );
+    }
+
+    #[test]
+    fn nat_keepalives_from_an_unchanged_address_are_not_a_finding() {
+        let mut t = NatTracker::default();
+        for (i, ts) in [0, 20, 40, 60].into_iter().enumerate() {
+            feed(
+                &mut t,
+                i as u64 + 1,
+                ts * S,
+                "198.51.100.1:1025",
+                &options(i as u32 + 1),
+            );
+        }
+        assert!(changed(&t).is_empty());
+    }
 }

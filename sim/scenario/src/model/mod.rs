@@ -34,7 +34,9 @@ pub use timeline::{
     ACTION_KEYS, Action, Answer, Between, Call, EndpointRef, IpChange, LinkChange, LossBurst,
     MakeTunnel, NatReboot, NatRef, NodeRef, PolicySwitch, Send, SendData, TimelineEntry,
 };
-pub use values::{CodeRef, DurationError, Prefix, Probability, SimDuration, Target, Transport};
+pub use values::{
+    CodeRef, DurationError, Prefix, Probability, ProbeWire, SimDuration, Target, Transport,
+};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -3,7 +3,7 @@
 
 use super::network::LinkSpec;
 use super::tagged::kind_tagged;
-use super::values::{SimDuration, Transport};
+use super::values::{ProbeWire, SimDuration, Transport};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -496,6 +496,9 @@ node_spec! {
         /// Default false.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         echo: Option<bool>,
+        /// What its probes look like on the wire. Default `text`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wire: Option<ProbeWire>,
     }
 }
 

@@ -493,6 +493,18 @@ pub enum Transport {
     Tls,
 }
 
+/// The payload format of a `udp-probe`'s probes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProbeWire {
+    /// One line of text: `natlab probe from=alice id=3 port=5000 seq=7`; echoes say `seen=`.
+    #[default]
+    Text,
+    /// SIP OPTIONS requests with `rport` (the SIP keep-alive); echoes are `200 OK` with
+    /// `received` and `rport`, so SIP tools and `natlab analyze` read the capture.
+    SipOptions,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

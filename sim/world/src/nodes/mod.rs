@@ -1,6 +1,7 @@
 //! The cores the world runs, behind one enum, and what they report.
 
 pub mod probe;
+mod sip_ping;
 pub mod tcp_probe;
 
 use probe::UdpProbe;

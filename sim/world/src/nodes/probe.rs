@@ -11,16 +11,19 @@
 //! arrived from: the public side of the sender's NAT mapping. A probe padded to a `size` gets
 //! dots before its final newline.
 //!
+//! With [`Wire::SipOptions`] probes are SIP OPTIONS requests instead (see [`super::sip_ping`]).
+//! An echoing probe answers each kind in its own format, so it serves both.
+//!
 //! # Drive contract
 //! After any input drain `poll_transmit`, then `poll_event`; call `handle_timeout` at
 //! `poll_timeout`. [`UdpProbe::send`] starts a series of probes at `now`.
 
-use super::{Observation, ProbeKind};
+use super::{Observation, ProbeKind, sip_ping};
 use bytes::Bytes;
 use sim_core::{Binding, Datagram, Node, Protocol, SimInstant, Transmit};
 use std::collections::VecDeque;
 use std::fmt::Write as _;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 /// A series of probes to one destination.
@@ -36,6 +39,18 @@ pub struct Series {
     pub interval: Duration,
     /// Payload size (padded), or just the text.
     pub size: Option<usize>,
+    /// The node's own address when the series starts (written into SIP probes).
+    pub local_ip: IpAddr,
+}
+
+/// What a probe's payload looks like on the wire.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Wire {
+    /// One line of text.
+    #[default]
+    Text,
+    /// SIP OPTIONS requests; echoes are `200 OK` with `received` and `rport`.
+    SipOptions,
 }
 
 #[derive(Clone, Debug)]
@@ -51,6 +66,7 @@ pub struct UdpProbe {
     id: u32,
     ports: Vec<u16>,
     echo: bool,
+    wire: Wire,
     seq: u64,
     series: Vec<Scheduled>,
     transmits: VecDeque<Transmit>,
@@ -58,13 +74,15 @@ pub struct UdpProbe {
 }
 
 impl UdpProbe {
-    /// A probe called `name` (node id `id`) listening on `ports`, echoing when `echo`.
-    pub fn new(name: &str, id: u32, ports: Vec<u16>, echo: bool) -> Self {
+    /// A probe called `name` (node id `id`) listening on `ports`, echoing when `echo`, sending
+    /// probes in the `wire` format.
+    pub fn new(name: &str, id: u32, ports: Vec<u16>, echo: bool, wire: Wire) -> Self {
         Self {
             name: name.to_owned(),
             id,
             ports,
             echo,
+            wire,
             seq: 0,
             series: Vec::new(),
             transmits: VecDeque::new(),
@@ -83,7 +101,17 @@ impl UdpProbe {
 
     fn emit(&mut self, series: &Series) {
         self.seq += 1;
-        let payload = probe_line(&self.name, self.id, series.from_port, self.seq, series.size);
+        let payload = match self.wire {
+            Wire::Text => probe_line(&self.name, self.id, series.from_port, self.seq, series.size),
+            Wire::SipOptions => sip_ping::request(
+                &self.name,
+                self.id,
+                SocketAddr::new(series.local_ip, series.from_port),
+                series.to,
+                self.seq,
+                series.size,
+            ),
+        };
         let src = SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), series.from_port);
         self.transmits.push_back(Transmit::Datagram(Datagram {
             src,
@@ -98,13 +126,21 @@ impl UdpProbe {
     }
 
     fn echo_reply(&mut self, d: &Datagram, seq: Option<u64>) {
+        let src = SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), d.dst.port());
+        if let Some(payload) = sip_ping::response(self.id, &d.payload, d.src) {
+            self.transmits.push_back(Transmit::Datagram(Datagram {
+                src,
+                dst: d.src,
+                payload: Bytes::from(payload),
+            }));
+            return;
+        }
         let mut text = String::with_capacity(80);
         let _ = write!(text, "natlab echo from={} id={}", self.name, self.id);
         if let Some(seq) = seq {
             let _ = write!(text, " seq={seq}");
         }
         let _ = writeln!(text, " seen={}", d.src);
-        let src = SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), d.dst.port());
         self.transmits.push_back(Transmit::Datagram(Datagram {
             src,
             dst: d.src,
@@ -136,6 +172,11 @@ pub(crate) struct Parsed {
     pub(crate) port: Option<u16>,
     pub(crate) seq: Option<u64>,
     pub(crate) seen: Option<SocketAddr>,
+}
+
+/// Parses a probe or echo payload in either wire format.
+pub(crate) fn parse(payload: &[u8]) -> Parsed {
+    sip_ping::parse(payload).unwrap_or_else(|| parse_line(payload))
 }
 
 /// Parses the first line of a probe or echo payload.
@@ -180,7 +221,7 @@ impl Node for UdpProbe {
     }
 
     fn handle_datagram(&mut self, _now: SimInstant, d: Datagram) {
-        let p = parse_line(&d.payload);
+        let p = parse(&d.payload);
         let kind = p.kind.unwrap_or(ProbeKind::Probe);
         self.events.push_back(Observation::ProbeReceived {
             kind,
@@ -245,6 +286,7 @@ mod tests {
             remaining: count,
             interval: Duration::from_secs(1),
             size: None,
+            local_ip: Ipv4Addr::new(10, 0, 0, 2).into(),
         }
     }
 
@@ -259,7 +301,7 @@ mod tests {
 
     #[test]
     fn probe_idle_send_three_emits_at_each_interval_then_stops() {
-        let mut p = UdpProbe::new("alice", 3, vec![5000], false);
+        let mut p = UdpProbe::new("alice", 3, vec![5000], false, Wire::Text);
         p.send(s(0), series(Some(3)));
         assert_eq!(datagrams(&mut p).len(), 1);
         assert_eq!(p.poll_timeout(), Some(s(1)));
@@ -276,7 +318,7 @@ mod tests {
 
     #[test]
     fn probe_unlimited_series_keeps_going() {
-        let mut p = UdpProbe::new("alice", 3, vec![5000], false);
+        let mut p = UdpProbe::new("alice", 3, vec![5000], false, Wire::Text);
         p.send(s(0), series(None));
         for t in 1..=100 {
             p.handle_timeout(s(t));
@@ -287,7 +329,7 @@ mod tests {
 
     #[test]
     fn probe_echoing_answers_with_the_seen_address() {
-        let mut p = UdpProbe::new("stun1", 0, vec![3478], true);
+        let mut p = UdpProbe::new("stun1", 0, vec![3478], true, Wire::Text);
         let d = Datagram {
             src: addr("198.51.100.1:40000"),
             dst: addr("203.0.113.10:3478"),
@@ -319,7 +361,7 @@ mod tests {
 
     #[test]
     fn probe_receiving_an_echo_reports_what_was_seen_and_does_not_echo_back() {
-        let mut p = UdpProbe::new("alice", 3, vec![5000], true);
+        let mut p = UdpProbe::new("alice", 3, vec![5000], true, Wire::Text);
         let d = Datagram {
             src: addr("203.0.113.10:3478"),
             dst: addr("10.0.0.2:5000"),
@@ -340,7 +382,7 @@ mod tests {
 
     #[test]
     fn probe_foreign_payload_counts_as_anonymous_probe() {
-        let mut p = UdpProbe::new("alice", 3, vec![5000], false);
+        let mut p = UdpProbe::new("alice", 3, vec![5000], false, Wire::Text);
         let d = Datagram {
             src: addr("203.0.113.10:3478"),
             dst: addr("10.0.0.2:5000"),
@@ -355,7 +397,7 @@ mod tests {
 
     #[test]
     fn probe_pads_to_the_requested_size() {
-        let mut p = UdpProbe::new("alice", 3, vec![5000], false);
+        let mut p = UdpProbe::new("alice", 3, vec![5000], false, Wire::Text);
         p.send(
             s(0),
             Series {
@@ -364,5 +406,67 @@ mod tests {
             },
         );
         assert_eq!(datagrams(&mut p)[0].payload.len(), 1400);
+    }
+
+    #[test]
+    fn probe_sip_options_round_trip_through_an_echoing_probe() {
+        let mut alice = UdpProbe::new("alice", 3, vec![5000], false, Wire::SipOptions);
+        let mut s1 = UdpProbe::new("s1", 0, vec![5000], true, Wire::Text);
+        alice.send(s(0), series(Some(1)));
+        let probe = datagrams(&mut alice).remove(0);
+        assert!(
+            probe
+                .payload
+                .starts_with(b"OPTIONS sip:203.0.113.10:5000 SIP/2.0\r\n")
+        );
+        let _ = alice.poll_event();
+        let mapped = addr("198.51.100.1:40000");
+        s1.handle_datagram(
+            s(0),
+            Datagram {
+                src: mapped,
+                dst: addr("203.0.113.10:5000"),
+                payload: probe.payload,
+            },
+        );
+        let Some(Observation::ProbeReceived {
+            kind,
+            from,
+            from_port,
+            seq,
+            ..
+        }) = s1.poll_event()
+        else {
+            panic!("no observation")
+        };
+        assert_eq!(
+            (kind, from, from_port, seq),
+            (ProbeKind::Probe, Some(3), Some(5000), Some(1))
+        );
+        let reply = datagrams(&mut s1).remove(0);
+        assert!(reply.payload.starts_with(b"SIP/2.0 200 OK\r\n"));
+        assert_eq!(reply.dst, mapped);
+        alice.handle_datagram(
+            s(0),
+            Datagram {
+                src: addr("203.0.113.10:5000"),
+                dst: addr("10.0.0.2:5000"),
+                payload: reply.payload,
+            },
+        );
+        let Some(Observation::ProbeReceived {
+            kind,
+            from,
+            seq,
+            seen,
+            ..
+        }) = alice.poll_event()
+        else {
+            panic!("no observation")
+        };
+        assert_eq!(
+            (kind, from, seq, seen),
+            (ProbeKind::Echo, Some(0), Some(1), Some(mapped))
+        );
     }
 }

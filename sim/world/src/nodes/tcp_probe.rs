@@ -275,6 +275,7 @@ mod tests {
             remaining: Some(count),
             interval: Duration::from_secs(1),
             size: None,
+            local_ip: std::net::Ipv4Addr::new(10, 0, 0, 2).into(),
         }
     }
 

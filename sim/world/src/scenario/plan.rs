@@ -1,12 +1,13 @@
 //! From a validated scenario to a run plan.
 
 use crate::fabric::{Entity, LinkConfig, LossConfig, NatId, NetworkId, NodeId};
+use crate::nodes::probe::Wire;
 use crate::world::{
     LinkPatch, NatPlan, NodeKind, NodePlan, ProbeTarget, Timed, WorldAction, WorldSpec,
 };
 use sim_core::SimInstant;
 use sim_nat::{NatConfig, PortForward};
-use sim_scenario::model::{self, EndpointSpec, ForwardProtocol};
+use sim_scenario::model::{self, EndpointSpec, ForwardProtocol, ProbeWire};
 use sim_scenario::{
     Link, Loss, ResolvedAction, ResolvedExpectation, ResolvedTarget, Role, Scenario, Subject,
 };
@@ -211,6 +212,10 @@ fn node(n: &sim_scenario::Node) -> Result<NodePlan, Unsupported> {
             NodeKind::UdpProbe {
                 ports,
                 echo: p.echo.unwrap_or(false),
+                wire: match p.wire.unwrap_or_default() {
+                    ProbeWire::Text => Wire::Text,
+                    ProbeWire::SipOptions => Wire::SipOptions,
+                },
             }
         }
         Role::Endpoint(EndpointSpec::TcpProbe(p)) => NodeKind::TcpProbe {
