@@ -3,6 +3,7 @@
 use crate::accounting::PacketSummary;
 use crate::capture::{CaptureReader, Compression, Format, OpenError, open_path};
 use crate::correlate::{Call, Correlator, Options, Tally};
+use crate::durations::Durations;
 use crate::findings::{Finding, Severity};
 use crate::ladder::{Ladder, LadderScope};
 use crate::pipeline;
@@ -68,26 +69,13 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// From values kept as `f32` (milliseconds, rounded back to microseconds).
-    fn of_f32(v: &[f32]) -> Self {
-        Self::of(
-            v.iter()
-                .map(|x| (f64::from(*x) * 1e3).round() / 1e3)
-                .collect(),
-        )
-    }
-
-    fn of(mut v: Vec<f64>) -> Self {
-        v.sort_by(f64::total_cmp);
-        let rank = |p: f64| {
-            let i = ((p * v.len() as f64).ceil() as usize).clamp(1, v.len().max(1)) - 1;
-            v.get(i).copied()
-        };
+    fn of(d: &Durations) -> Self {
+        let summary = d.summary();
         Self {
-            count: v.len() as u64,
-            median: rank(0.5),
-            p95: rank(0.95),
-            max: v.last().copied(),
+            count: d.count(),
+            median: summary.map(|s| s.0),
+            p95: summary.map(|s| s.1),
+            max: summary.map(|s| s.2),
         }
     }
 }
@@ -292,8 +280,8 @@ fn summarize(packets: PacketSummary, t: &Tally) -> Summary {
         calls_by_outcome: t.by_outcome.clone(),
         final_status: t.by_status.clone(),
         findings: t.findings.clone(),
-        setup_time_ms: Stats::of_f32(&t.setup_ms),
-        post_dial_delay_ms: Stats::of_f32(&t.pdd_ms),
+        setup_time_ms: Stats::of(&t.setup_ms),
+        post_dial_delay_ms: Stats::of(&t.pdd_ms),
     }
 }
 
@@ -345,8 +333,16 @@ mod tests {
 
     #[test]
     fn analysis_stats_nearest_rank() {
-        let s = Stats::of(vec![5.0, 1.0, 3.0, 2.0, 4.0]);
-        assert_eq!((s.median, s.p95, s.max), (Some(3.0), Some(5.0), Some(5.0)));
-        assert_eq!(Stats::of(vec![]).median, None);
+        let mut d = Durations::default();
+        for v in [5.0, 1.0, 3.0, 2.0, 4.0] {
+            d.push(v);
+        }
+        let s = Stats::of(&d);
+        assert_eq!(
+            (s.count, s.median, s.p95, s.max),
+            (5, Some(3.0), Some(5.0), Some(5.0))
+        );
+        let empty = Stats::of(&Durations::default());
+        assert_eq!((empty.count, empty.median), (0, None));
     }
 }

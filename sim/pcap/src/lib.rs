@@ -32,7 +32,9 @@
 //!
 //! Memory does not grow with the file: calls are diagnosed and folded into a compact record when
 //! they go quiet, and records that cannot change any more are written as JSON to an anonymous
-//! temporary file ([`store`]); memory keeps a few dozen bytes per call for the report's order.
+//! temporary file ([`store`]), their sort entries too, in sorted runs merged at the end; setup
+//! times are summarised in bounded space ([`durations`]); the re-registration tracker follows at
+//! most 65,536 user agents. What stays is proportional to the calls in progress at once.
 //!
 //! # Example
 //!
@@ -85,6 +87,7 @@ pub mod analysis;
 pub mod capture;
 pub mod correlate;
 pub mod decode;
+pub mod durations;
 pub mod findings;
 #[doc(hidden)]
 pub mod fuzzing;

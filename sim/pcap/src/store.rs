@@ -1,10 +1,12 @@
 //! Bounded memory for the reportable records of an analysis (calls and findings).
 //!
 //! A record that will not change any more is written at once, as the JSON text the report will
-//! contain (one record per line), to an anonymous temporary file; memory keeps only a sort key and
-//! the file position of each record (16 bytes), the first rows for the terminal table, and the
-//! records of a selected Call-ID. The JSON document is then streamed from the file in sort order.
-//! When no temporary file can be created the texts stay in memory instead.
+//! contain (one record per line), to an anonymous temporary file; memory keeps a sort key and the
+//! file position of each record (16 bytes) for the latest [`RUN_LEN`] records, the first rows for
+//! the terminal table, and the records of a selected Call-ID. Each full run of sort entries is
+//! sorted and written to a second temporary file, so memory does not grow with the capture. The
+//! JSON document is then streamed from the file in sort order, merging the runs. When no temporary
+//! file can be created the texts and entries stay in memory instead.
 
 use serde::Serialize;
 use std::collections::BinaryHeap;
@@ -14,6 +16,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Rows kept in memory for the terminal table.
 pub const HEAD_ROWS: usize = 200;
+/// Sort entries kept in memory before they are sorted and written out as one run (4 MiB).
+const RUN_LEN: usize = 256 * 1024;
+/// Sort entries read at a time from each run while merging.
+const MERGE_BLOCK: usize = 4096;
 /// Indentation of a record inside the JSON document (`{ "calls": [ HERE ] }`).
 const RECORD_INDENT: &[u8] = b"    ";
 
@@ -127,12 +133,73 @@ fn unpack(p: u64) -> (u64, u32) {
     (p >> 24, u32::try_from(p & 0xFF_FFFF).unwrap_or(0))
 }
 
+/// Sorted runs of sort entries, in a temporary file.
+#[derive(Debug)]
+struct Runs {
+    file: File,
+    /// Start (in entries) and length of each run, in the order they were written.
+    runs: Vec<(u64, u64)>,
+    written: u64,
+}
+
+impl Runs {
+    /// Writes one sorted run.
+    fn write(&mut self, entries: &[(u64, u64)]) -> io::Result<()> {
+        let mut bytes = Vec::with_capacity(entries.len() * 16);
+        for (key, packed) in entries {
+            bytes.extend_from_slice(&key.to_le_bytes());
+            bytes.extend_from_slice(&packed.to_le_bytes());
+        }
+        self.file.seek(SeekFrom::Start(self.written * 16))?;
+        self.file.write_all(&bytes)?;
+        self.runs.push((self.written, entries.len() as u64));
+        self.written += entries.len() as u64;
+        Ok(())
+    }
+
+    /// Reads up to `max` entries of the run at `start`, `len` entries long, from entry `from`.
+    fn read(
+        &mut self,
+        (start, len): (u64, u64),
+        from: u64,
+        max: usize,
+    ) -> io::Result<Vec<(u64, u64)>> {
+        let n = usize::try_from(len.saturating_sub(from))
+            .unwrap_or(usize::MAX)
+            .min(max);
+        let mut bytes = vec![0; n * 16];
+        self.file.seek(SeekFrom::Start((start + from) * 16))?;
+        self.file.read_exact(&mut bytes)?;
+        Ok(bytes
+            .chunks_exact(16)
+            .map(|c| {
+                let word = |r: std::ops::Range<usize>| {
+                    u64::from_le_bytes(c.get(r).and_then(|b| b.try_into().ok()).unwrap_or_default())
+                };
+                (word(0..8), word(8..16))
+            })
+            .collect())
+    }
+}
+
+/// One run being merged: its buffered entries and how far it has been read.
+struct Cursor {
+    run: (u64, u64),
+    next: u64,
+    buf: std::vec::IntoIter<(u64, u64)>,
+}
+
 /// The records of one kind (calls, or findings).
 #[derive(Debug)]
 pub struct Records<T> {
     backing: Option<Backing>,
-    /// (first frame × 64 + tie-breaker, packed position), in the order records arrived.
+    /// (first frame × 64 + tie-breaker, packed position) of the latest records, in the order
+    /// they arrived.
     index: Vec<(u64, u64)>,
+    /// Earlier entries, sorted in runs (`None` until the first run, or when there is no file).
+    runs: Option<Runs>,
+    /// Records pushed in all.
+    total: u64,
     head: BinaryHeap<Keyed<T>>,
     selected: Vec<T>,
     only_selected: bool,
@@ -165,6 +232,8 @@ impl<T> Default for Records<T> {
         Self {
             backing: None,
             index: Vec::new(),
+            runs: None,
+            total: 0,
             head: BinaryHeap::new(),
             selected: Vec::new(),
             only_selected: false,
@@ -184,6 +253,10 @@ impl<T: Serialize + Clone> Records<T> {
         let at = backing.append(&text);
         let sort = first_frame.saturating_mul(64).saturating_add(tie % 64);
         self.index.push((sort, pack(at, text.len())));
+        self.total += 1;
+        if self.index.len() >= RUN_LEN {
+            self.spill_run();
+        }
         if selected {
             self.selected.push(record.clone());
         }
@@ -200,7 +273,27 @@ impl<T: Serialize + Clone> Records<T> {
         if self.only_selected {
             self.selected.len() as u64
         } else {
-            self.index.len() as u64
+            self.total
+        }
+    }
+
+    /// Sorts the in-memory entries and writes them out as one run; keeps them in memory when
+    /// that fails.
+    fn spill_run(&mut self) {
+        if self.runs.is_none() {
+            self.runs = temp_file().ok().map(|file| Runs {
+                file,
+                runs: Vec::new(),
+                written: 0,
+            });
+        }
+        let Some(runs) = self.runs.as_mut() else {
+            return;
+        };
+        // Stable: equal keys keep their arrival order.
+        self.index.sort_by_key(|e| e.0);
+        if runs.write(&self.index).is_ok() {
+            self.index.clear();
         }
     }
 
@@ -253,17 +346,83 @@ impl<T: Serialize + Clone> Records<T> {
             let Some(backing) = self.backing.as_mut() else {
                 return Ok(());
             };
-            for (i, (_, packed)) in self.index.iter().enumerate() {
-                if i > 0 {
+            let mut first = true;
+            let mut write = |packed: u64| -> io::Result<()> {
+                if !std::mem::take(&mut first) {
                     w.write_all(b",\n")?;
                 }
-                let (at, len) = unpack(*packed);
+                let (at, len) = unpack(packed);
                 backing.read(at, len, &mut buf)?;
-                w.write_all(&buf)?;
+                w.write_all(&buf)
+            };
+            match self.runs.as_mut() {
+                None => {
+                    for (_, packed) in &self.index {
+                        write(*packed)?;
+                    }
+                }
+                Some(runs) => merge(runs, &self.index, &mut write)?,
             }
         }
         w.write_all(b"\n  ]")
     }
+}
+
+/// Visits the entries of every run and then of `last` (sorted, in memory) in key order; equal
+/// keys in the order the runs were written (their arrival order).
+fn merge(
+    runs: &mut Runs,
+    last: &[(u64, u64)],
+    visit: &mut dyn FnMut(u64) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut cursors: Vec<Cursor> = runs
+        .runs
+        .iter()
+        .map(|&run| Cursor {
+            run,
+            next: 0,
+            buf: Vec::new().into_iter(),
+        })
+        .collect();
+    let mut last = last.iter().copied();
+    // (key, source) with the smallest key, then the earliest source, on top.
+    let mut heap = BinaryHeap::new();
+    let mut pending: Vec<Option<(u64, u64)>> = vec![None; cursors.len() + 1];
+    let mut refill =
+        |i: usize, runs: &mut Runs, cursors: &mut [Cursor]| -> io::Result<Option<(u64, u64)>> {
+            let Some(c) = cursors.get_mut(i) else {
+                return Ok(last.next());
+            };
+            if let Some(e) = c.buf.next() {
+                return Ok(Some(e));
+            }
+            if c.next >= c.run.1 {
+                return Ok(None);
+            }
+            let block = runs.read(c.run, c.next, MERGE_BLOCK)?;
+            c.next += block.len() as u64;
+            c.buf = block.into_iter();
+            Ok(c.buf.next())
+        };
+    for (i, slot) in pending.iter_mut().enumerate() {
+        *slot = refill(i, runs, &mut cursors)?;
+        if let Some((key, _)) = *slot {
+            heap.push(std::cmp::Reverse((key, i)));
+        }
+    }
+    while let Some(std::cmp::Reverse((_, i))) = heap.pop() {
+        let Some(slot) = pending.get_mut(i) else {
+            continue;
+        };
+        if let Some((_, packed)) = slot.take() {
+            visit(packed)?;
+        }
+        *slot = refill(i, runs, &mut cursors)?;
+        if let Some((key, _)) = *slot {
+            heap.push(std::cmp::Reverse((key, i)));
+        }
+    }
+    Ok(())
 }
 
 /// A record as one line of JSON, indented to sit in an array of the document.
@@ -346,6 +505,27 @@ mod tests {
         assert_eq!(v, (0..500).collect::<Vec<_>>());
         r.select_only();
         assert_eq!((r.len(), r.head().len()), (1, 1));
+    }
+
+    #[test]
+    fn records_over_several_runs_merge_in_key_order_and_keep_arrival_order_on_ties() {
+        let mut r: Records<(u64, u64)> = Records::default();
+        let n = RUN_LEN as u64 * 2 + 1234;
+        // Keys fall and rise across run boundaries; every key appears three times.
+        let key = |i: u64| (i * 7_919) % (n / 3 + 1);
+        for i in 0..n {
+            r.push(key(i), 0, (key(i), i), false);
+        }
+        assert_eq!(r.len(), n);
+        assert!(r.runs.as_ref().is_some_and(|runs| runs.runs.len() == 2));
+        assert!(r.index.len() < RUN_LEN);
+        let mut out = Vec::new();
+        r.write_json_array(&mut out).unwrap();
+        let v: Vec<(u64, u64)> = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v.len() as u64, n);
+        let mut want: Vec<(u64, u64)> = (0..n).map(|i| (key(i), i)).collect();
+        want.sort();
+        assert_eq!(v, want);
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub(crate) mod call;
 pub mod record;
 
 use crate::decode::{EventSink, PacketMeta};
+use crate::durations::Durations;
 use crate::findings::stun::StunTracker;
 use crate::findings::{Finding, Frames, Severity, sip as diagnose};
 use crate::ladder::{LadderRecorder, LadderScope};
@@ -141,9 +142,9 @@ pub struct Tally {
     /// Per final status.
     pub by_status: BTreeMap<u16, u64>,
     /// Setup times of answered calls (ms).
-    pub setup_ms: Vec<f32>,
+    pub setup_ms: Durations,
     /// Post-dial delays (ms).
-    pub pdd_ms: Vec<f32>,
+    pub pdd_ms: Durations,
     /// Findings per severity.
     pub findings: BTreeMap<&'static str, u64>,
     /// The worst severity of all findings.
@@ -161,10 +162,10 @@ impl Tally {
             *self.by_status.entry(code).or_default() += 1;
         }
         if let (Some(ms), Outcome::Answered) = (c.setup_time_ms, c.outcome) {
-            self.setup_ms.push(ms as f32);
+            self.setup_ms.push(ms);
         }
         if let Some(ms) = c.post_dial_delay_ms {
-            self.pdd_ms.push(ms as f32);
+            self.pdd_ms.push(ms);
         }
     }
 

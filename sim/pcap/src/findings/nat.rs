@@ -28,16 +28,20 @@ struct Seen {
 #[derive(Debug)]
 struct Registration {
     method: Method,
-    aor: String,
+    aor: Box<str>,
     last_src: SocketAddr,
     last_ts: i64,
     expires: Option<u32>,
     /// Longest interval after which the source address was unchanged, seconds.
     kept_s: Option<f64>,
-    /// First change: (old source, new source, interval in seconds, frame, timestamp, call-id).
-    change: Option<(SocketAddr, SocketAddr, f64, u64, i64, String)>,
+    /// First change; boxed, as few registrations have one.
+    change: Option<Box<Change>>,
     changes: u64,
 }
+
+/// A source address change: old source, new source, interval in seconds, frame, timestamp,
+/// Call-ID.
+type Change = (SocketAddr, SocketAddr, f64, u64, i64, String);
 
 /// Collects NAT observations over the whole capture.
 #[derive(Debug, Default)]
@@ -124,14 +128,16 @@ impl NatTracker {
                 }
             } else {
                 r.changes += 1;
-                r.change.get_or_insert((
-                    r.last_src,
-                    meta.src,
-                    interval,
-                    meta.frame,
-                    meta.ts_ns,
-                    value::text(msg.call_id(), 256),
-                ));
+                r.change.get_or_insert_with(|| {
+                    Box::new((
+                        r.last_src,
+                        meta.src,
+                        interval,
+                        meta.frame,
+                        meta.ts_ns,
+                        value::text(msg.call_id(), 256),
+                    ))
+                });
             }
             r.last_src = meta.src;
             r.last_ts = meta.ts_ns;
@@ -143,7 +149,7 @@ impl NatTracker {
                 key,
                 Registration {
                     method,
-                    aor: value::text(aor, 96),
+                    aor: value::text(aor, 96).into_boxed_str(),
                     last_src: meta.src,
                     last_ts: meta.ts_ns,
                     expires,
@@ -205,7 +211,7 @@ fn finding(kind: FindingKind, s: &Seen, diagnosis: String) -> Finding {
 }
 
 fn mapping_changed(r: &Registration) -> Option<Finding> {
-    let (old, new, interval, frame, ts, call_id) = r.change.clone()?;
+    let (old, new, interval, frame, ts, call_id) = *r.change.clone()?;
     let kept = r
         .kept_s
         .map(|k| format!(" The mapping survived {k:.0} s elsewhere in the capture, so its lifetime is between {k:.0} s and {interval:.0} s."))
