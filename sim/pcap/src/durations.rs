@@ -1,5 +1,5 @@
 //! Durations (milliseconds) summarised as count, median, 95th percentile and maximum in bounded
-//! memory: the values themselves while there are at most [`EXACT_MAX`], then a logarithmic
+//! memory: the values themselves while there are at most 1,048,576 (`EXACT_MAX`), then a logarithmic
 //! histogram whose buckets are 0.01 % wide, so a percentile of a huge capture is within 0.005 % of
 //! the exact one. The maximum is always exact.
 
