@@ -2,7 +2,7 @@
 //!
 //! A record that will not change any more is written at once, as the JSON text the report will
 //! contain (one record per line), to an anonymous temporary file; memory keeps a sort key and the
-//! file position of each record (16 bytes) for the latest [`RUN_LEN`] records, the first rows for
+//! file position of each record (16 bytes) for the latest 262,144 records, the first rows for
 //! the terminal table, and the records of a selected Call-ID. Each full run of sort entries is
 //! sorted and written to a second temporary file, so memory does not grow with the capture. The
 //! JSON document is then streamed from the file in sort order, merging the runs. When no temporary
