@@ -11,7 +11,7 @@
 //! arrived from: the public side of the sender's NAT mapping. A probe padded to a `size` gets
 //! dots before its final newline.
 //!
-//! With [`Wire::SipOptions`] probes are SIP OPTIONS requests instead (see [`super::sip_ping`]).
+//! With [`Wire::SipOptions`] probes are SIP OPTIONS requests instead (module `sip_ping`).
 //! An echoing probe answers each kind in its own format, so it serves both.
 //!
 //! # Drive contract
