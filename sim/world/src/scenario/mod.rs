@@ -1,4 +1,4 @@
-//! Scenarios in the world: a validated [`sim_scenario::Scenario`] becomes a [`WorldSpec`]
+//! Scenarios in the world: a validated [`sim_scenario::Scenario`] becomes a [`crate::WorldSpec`]
 //! ([`plan`]), runs, and its expectations are checked against what the run observed
 //! ([`evaluate`]).
 
