@@ -489,13 +489,7 @@ impl Director<'_> {
             } => {
                 drop(fabric);
                 let to = self.resolve(&to)?;
-                let local_ip = self
-                    .shared
-                    .addresses
-                    .borrow()
-                    .get(node.0 as usize)
-                    .copied()
-                    .ok_or_else(|| "unknown node".to_owned())?;
+                let local_ip = self.address(node)?;
                 let series = Series {
                     to,
                     from_port,
@@ -552,14 +546,20 @@ impl Director<'_> {
         Ok(())
     }
 
+    /// A node's current address.
+    fn address(&self, node: NodeId) -> Result<IpAddr, String> {
+        self.shared
+            .addresses
+            .borrow()
+            .get(node.0 as usize)
+            .copied()
+            .ok_or_else(|| "unknown node".to_owned())
+    }
+
     fn resolve(&self, target: &ProbeTarget) -> Result<SocketAddr, String> {
         match *target {
             ProbeTarget::Addr(a) => Ok(a),
-            ProbeTarget::Node(node, port) => {
-                let ip = self.shared.addresses.borrow().get(node.0 as usize).copied();
-                ip.map(|ip| SocketAddr::new(ip, port))
-                    .ok_or_else(|| "unknown node".to_owned())
-            }
+            ProbeTarget::Node(node, port) => self.address(node).map(|ip| SocketAddr::new(ip, port)),
             ProbeTarget::Mapping {
                 of,
                 port,

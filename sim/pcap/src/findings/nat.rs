@@ -60,9 +60,11 @@ impl NatTracker {
         sdp: Option<&SdpSummary>,
     ) {
         let src = meta.src.ip();
-        if msg.request_method().is_some() {
+        let method = msg.request_method();
+        let via_ip = method.and_then(|_| host_ip(value::via_host(msg.top_via())));
+        if method.is_some() {
             let via = msg.top_via();
-            if let Some(ip) = host_ip(value::via_host(via)) {
+            if let Some(ip) = via_ip {
                 let rport = value::param(via, b"rport").is_some();
                 if ip != src && is_private(ip) && !rport {
                     note(&mut self.via, ip, meta, msg, via);
@@ -95,15 +97,22 @@ impl NatTracker {
                 format!("c=IN {ip}").as_bytes(),
             );
         }
-        if let Some(method @ (Method::Register | Method::Options)) = msg.request_method() {
-            self.refresh(meta, msg, method);
+        if let Some(method @ (Method::Register | Method::Options)) = method {
+            self.refresh(meta, msg, method, via_ip != Some(src));
         }
     }
 
     /// A REGISTER or OPTIONS request: the source address of each user agent's refreshes is
-    /// followed, separately for copies sent before a NAT (source = Via sent-by) and after it, so a
+    /// followed, separately for copies sent before a NAT (source = Via sent-by) and after it
+    /// (`translated`), so a
     /// capture holding both sides of a NAT does not look like a mapping change per message.
-    fn refresh(&mut self, meta: &PacketMeta, msg: &SipMessage<'_>, method: Method) {
+    fn refresh(
+        &mut self,
+        meta: &PacketMeta,
+        msg: &SipMessage<'_>,
+        method: Method,
+        translated: bool,
+    ) {
         let aor_header = if method == Method::Register {
             msg.fields.to
         } else {
@@ -111,7 +120,6 @@ impl NatTracker {
         };
         let aor = value::user_host(value::uri(msg.get(aor_header)));
         let contact = value::uri(msg.get(msg.fields.contact));
-        let translated = host_ip(value::via_host(msg.top_via())) != Some(meta.src.ip());
         let key = hash_bytes(aor)
             ^ hash_bytes(contact).rotate_left(13)
             ^ (u64::from(method == Method::Options) << 62)

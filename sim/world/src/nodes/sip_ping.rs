@@ -85,8 +85,7 @@ pub(crate) fn request(
 /// The `200 OK` that node `id` answers `req` with, `src` being where `req` came from; `None` when
 /// `req` is not a request this format answers.
 pub(crate) fn response(id: u32, req: &[u8], src: SocketAddr) -> Option<Vec<u8>> {
-    let text = std::str::from_utf8(head(req)).ok()?;
-    let mut lines = text.split('\n').map(|l| l.trim_end_matches('\r'));
+    let mut lines = lines(req)?;
     if !lines.next()?.starts_with("OPTIONS ") {
         return None;
     }
@@ -118,10 +117,7 @@ pub(crate) fn response(id: u32, req: &[u8], src: SocketAddr) -> Option<Vec<u8>> 
 /// the `rport` value filled in (when asked for), as RFC 3261 §18.2.1 and RFC 3581 say.
 fn reflect(via: &str, src: SocketAddr) -> String {
     let mut parts: Vec<String> = via.split(';').map(str::to_owned).collect();
-    let sent_by_host = parts
-        .first()
-        .and_then(|p| p.split_whitespace().nth(1))
-        .and_then(|sent_by| sent_by.parse::<SocketAddr>().ok().map(|a| a.ip()));
+    let sent_by_host = sent_by(via).map(|a| a.ip());
     for p in parts.iter_mut().skip(1) {
         if p.trim() == "rport" {
             *p = format!("rport={}", src.port());
@@ -131,6 +127,20 @@ fn reflect(via: &str, src: SocketAddr) -> String {
         parts.push(format!("received={}", src.ip()));
     }
     parts.join(";")
+}
+
+/// The `host:port` a `Via` value was sent by (`SIP/2.0/UDP 10.0.0.2:5000;...`).
+fn sent_by(via: &str) -> Option<SocketAddr> {
+    via.split(';')
+        .next()
+        .and_then(|s| s.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+}
+
+/// The lines of the header block, without their line ends; `None` when it is not UTF-8.
+fn lines(msg: &[u8]) -> Option<impl Iterator<Item = &str>> {
+    let text = std::str::from_utf8(head(msg)).ok()?;
+    Some(text.split('\n').map(|l| l.trim_end_matches('\r')))
 }
 
 /// The header block: everything before the blank line.
@@ -167,8 +177,7 @@ fn param<'a>(value: &'a str, key: &str) -> Option<&'a str> {
 
 /// Reads a probe (OPTIONS) or an echo (`200 OK`) in this format; `None` for anything else.
 pub(crate) fn parse(payload: &[u8]) -> Option<Parsed> {
-    let text = std::str::from_utf8(head(payload)).ok()?;
-    let mut lines = text.split('\n').map(|l| l.trim_end_matches('\r'));
+    let mut lines = lines(payload)?;
     let first = lines.next()?;
     let kind = if first.starts_with("OPTIONS ") {
         ProbeKind::Probe
@@ -200,11 +209,7 @@ pub(crate) fn parse(payload: &[u8]) -> Option<Parsed> {
         }
     }
     let via = via?;
-    let sent_by: Option<SocketAddr> = via
-        .split(';')
-        .next()
-        .and_then(|s| s.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok());
+    let sent_by = sent_by(via);
     match kind {
         ProbeKind::Probe => p.port = sent_by.map(|a| a.port()),
         ProbeKind::Echo => {
