@@ -35,4 +35,7 @@ pub use net::{
 };
 pub use node::Node;
 pub use seed::{Seed, SimRng};
+/// The process-wide entropy source (the scenario seed inside a simulated run). Re-exported so
+/// that every binary linking `sim-core` links getrandom's custom backend too.
+pub use sim_entropy as entropy;
 pub use time::SimInstant;

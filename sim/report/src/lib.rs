@@ -20,6 +20,9 @@
 //! ```
 
 use serde::Serialize;
+// Test binaries link getrandom (insta, through tempfile): link its custom backend (sim-entropy).
+#[cfg(test)]
+use sim_entropy as _;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use tabled::settings::Style;
