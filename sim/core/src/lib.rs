@@ -7,10 +7,16 @@
 //! * [`Datagram`], [`Transmit`], [`StreamCommand`], [`StreamEvent`]: what cores exchange with the
 //!   network.
 //! * [`Node`]: the sans-IO surface of every core (`handle_*` inputs, `poll_*` outputs).
+//! * [`Addresses`], [`Bind`], [`Bound`]: what a node knows of where it is, and the ports it asks
+//!   for at run time.
+//! * [`LogEvent`]: the one shape every core's events take in a run's event log.
 //!
 //! # The drive contract
 //!
-//! After any input (`handle_datagram`, `handle_stream`, `handle_timeout` or a verb-named command),
+//! A driver first binds [`Node::bindings`] (answering each with `handle_bound`), then calls
+//! `handle_start` with the node's addresses. After any input (`handle_datagram`,
+//! `handle_stream`, `handle_timeout`, `handle_bound`, `handle_address_change` or a verb-named
+//! command),
 //! a driver drains `poll_transmit` until it returns `None`, drains `poll_event`, then sleeps until
 //! `poll_timeout` (or the next input, whichever comes first):
 //!
@@ -25,13 +31,16 @@
 //! }
 //! ```
 
+mod event;
 mod net;
 mod node;
 mod seed;
 mod time;
 
+pub use event::{LogEvent, SipSummary};
 pub use net::{
-    Binding, Datagram, Protocol, StreamCommand, StreamError, StreamEvent, StreamId, Transmit,
+    Addresses, Bind, BindError, BindId, Binding, Bound, Datagram, Protocol, StreamCommand,
+    StreamError, StreamEvent, StreamId, Transmit,
 };
 pub use node::Node;
 pub use seed::{Seed, SimRng};

@@ -1,6 +1,6 @@
 use bytes::Bytes;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// The transport protocol of a binding or a packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -35,13 +35,145 @@ pub struct Datagram {
     pub payload: Bytes,
 }
 
-/// A port a node listens on from the moment it starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// A port a node listens on: a UDP socket or a TCP listener. Port 0 asks for any free
+/// (ephemeral) port; the core learns which one from [`Bound`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Binding {
     /// UDP socket or TCP listener.
     pub protocol: Protocol,
     /// Local port.
     pub port: u16,
+}
+
+impl Binding {
+    /// A UDP socket on `port`.
+    pub const fn udp(port: u16) -> Self {
+        Self {
+            protocol: Protocol::Udp,
+            port,
+        }
+    }
+
+    /// A TCP listener on `port`.
+    pub const fn tcp(port: u16) -> Self {
+        Self {
+            protocol: Protocol::Tcp,
+            port,
+        }
+    }
+}
+
+/// Names one run-time bind request of a core, so it can tell the answers apart (several port-0
+/// requests may be in flight).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BindId(pub u32);
+
+/// A core asks for a port at run time (a TURN relay allocation, an ICE host candidate, a new
+/// listener). The answer comes back through [`crate::Node::handle_bound`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bind {
+    /// The core's name for the request.
+    pub id: BindId,
+    /// What to bind.
+    pub binding: Binding,
+}
+
+/// Why a bind failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BindError {
+    /// The port is already bound by this node (or, live, by anyone on this address).
+    InUse,
+    /// No ephemeral port is free.
+    NoFreePort,
+    /// The operating system refused (live mode): its message.
+    Os(String),
+}
+
+impl fmt::Display for BindError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InUse => f.write_str("port already in use"),
+            Self::NoFreePort => f.write_str("no free ephemeral port"),
+            Self::Os(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for BindError {}
+
+/// The answer to a bind: the port asked for and the local address it got.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bound {
+    /// The request's id; `None` for the ports of [`crate::Node::bindings`], bound at start.
+    pub id: Option<BindId>,
+    /// What was asked (port 0 for an ephemeral port).
+    pub binding: Binding,
+    /// The local address it got (its port is the real one), or why not.
+    pub result: Result<SocketAddr, BindError>,
+}
+
+/// A node's own addresses on its network: at most one per family.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Addresses {
+    /// Its IPv4 address, if it has one.
+    pub v4: Option<Ipv4Addr>,
+    /// Its IPv6 address, if it has one.
+    pub v6: Option<Ipv6Addr>,
+}
+
+impl Addresses {
+    /// A single-stack node at `ip`.
+    pub const fn single(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(v4) => Self {
+                v4: Some(v4),
+                v6: None,
+            },
+            IpAddr::V6(v6) => Self {
+                v4: None,
+                v6: Some(v6),
+            },
+        }
+    }
+
+    /// The address to use towards `remote`: the same family, else any.
+    pub fn towards(&self, remote: IpAddr) -> Option<IpAddr> {
+        let same = match remote {
+            IpAddr::V4(_) => self.v4.map(IpAddr::V4),
+            IpAddr::V6(_) => self.v6.map(IpAddr::V6),
+        };
+        same.or_else(|| self.primary())
+    }
+
+    /// The IPv4 address if there is one, else the IPv6 one.
+    pub fn primary(&self) -> Option<IpAddr> {
+        self.v4.map(IpAddr::V4).or_else(|| self.v6.map(IpAddr::V6))
+    }
+
+    /// Every address, IPv4 first.
+    pub fn iter(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.v4
+            .map(IpAddr::V4)
+            .into_iter()
+            .chain(self.v6.map(IpAddr::V6))
+    }
+}
+
+impl fmt::Display for Addresses {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for ip in self.iter() {
+            if !first {
+                f.write_str(", ")?;
+            }
+            first = false;
+            write!(f, "{ip}")?;
+        }
+        if first {
+            f.write_str("none")?;
+        }
+        Ok(())
+    }
 }
 
 /// Identifies one TCP connection of a node.
@@ -159,6 +291,10 @@ pub enum Transmit {
     Datagram(Datagram),
     /// Act on a TCP connection.
     Stream(StreamCommand),
+    /// Bind a port now; answered by [`crate::Node::handle_bound`].
+    Bind(Bind),
+    /// Close a UDP socket or stop a TCP listener (open connections stay up).
+    Unbind(Binding),
 }
 
 impl From<Datagram> for Transmit {

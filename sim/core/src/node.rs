@@ -1,4 +1,4 @@
-use crate::{Binding, Datagram, SimInstant, StreamEvent, Transmit};
+use crate::{Addresses, Binding, Bound, Datagram, SimInstant, StreamEvent, Transmit};
 
 /// The sans-IO surface of a protocol core.
 ///
@@ -9,8 +9,25 @@ pub trait Node {
     /// What the core reports (registration done, probe received, ICE failed...).
     type Event;
 
-    /// Ports to listen on from the start (and again after a restart).
+    /// Ports to listen on from the start (and again after a restart). Each is answered by
+    /// [`Node::handle_bound`] (with no id) before [`Node::handle_start`].
     fn bindings(&self) -> Vec<Binding>;
+
+    /// The node starts (or restarts after a crash) at `now` with these addresses. Called once,
+    /// after the start bindings are bound and before any other input.
+    fn handle_start(&mut self, now: SimInstant, addresses: Addresses) {
+        let _ = (now, addresses);
+    }
+
+    /// The node was renumbered (an IP change): sockets stay bound, on the new address.
+    fn handle_address_change(&mut self, now: SimInstant, old: Addresses, new: Addresses) {
+        let _ = (now, old, new);
+    }
+
+    /// A bind finished: a start binding or a [`Transmit::Bind`] request.
+    fn handle_bound(&mut self, now: SimInstant, bound: Bound) {
+        let _ = (now, bound);
+    }
 
     /// A datagram arrived on one of the node's UDP ports.
     fn handle_datagram(&mut self, now: SimInstant, datagram: Datagram);

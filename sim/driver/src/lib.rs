@@ -41,9 +41,11 @@
 
 pub mod live;
 
-use sim_core::{Binding, Datagram, Node, SimInstant, StreamEvent, Transmit};
+use sim_core::{
+    Addresses, BindError, Binding, Bound, Datagram, Node, SimInstant, StreamEvent, Transmit,
+};
 use std::io;
-use std::net::IpAddr;
+use std::net::SocketAddr;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 /// An input for a node from its transport.
@@ -53,6 +55,13 @@ pub enum Incoming {
     Datagram(Datagram),
     /// Something happened on one of the node's TCP connections.
     Stream(StreamEvent),
+    /// The node was renumbered (simulation: an `ip_change` fault).
+    AddressChanged {
+        /// Its addresses before.
+        old: Addresses,
+        /// Its addresses now.
+        new: Addresses,
+    },
 }
 
 /// A node's view of its network: its address, its ports, sending and receiving.
@@ -60,13 +69,21 @@ pub enum Incoming {
 /// `recv` must be cancel-safe: the drive loop races it against timers and control input.
 #[allow(async_fn_in_trait)]
 pub trait Transport {
-    /// The node's own address on its network (it may change: an IP change fault).
-    fn local_ip(&self) -> IpAddr;
+    /// The node's own addresses on its network (they may change: an IP change fault).
+    fn addresses(&self) -> Addresses;
 
     /// Starts listening: a UDP socket or a TCP listener on `binding.port` (0: any free port).
-    fn bind(&mut self, binding: Binding) -> io::Result<()>;
+    /// Returns the local address it got, with the real port.
+    ///
+    /// # Errors
+    /// When the port is taken, no port is free, or the OS refuses.
+    fn bind(&mut self, binding: Binding) -> Result<SocketAddr, BindError>;
 
-    /// Sends a datagram or acts on a TCP connection.
+    /// Closes a UDP socket or stops a TCP listener. Unbinding what is not bound does nothing.
+    fn unbind(&mut self, binding: Binding);
+
+    /// Sends a datagram or acts on a TCP connection. [`Transmit::Bind`] and
+    /// [`Transmit::Unbind`] never reach it: [`drive`] answers them with `bind` and `unbind`.
     async fn send(&mut self, transmit: Transmit) -> io::Result<()>;
 
     /// Waits for the next input.
@@ -89,21 +106,22 @@ pub type Control<N> = Box<dyn FnOnce(&mut N, SimInstant)>;
 /// Why the drive loop stopped early.
 #[derive(Debug, thiserror::Error)]
 pub enum DriveError {
-    /// Binding one of the node's ports failed.
+    /// Binding one of the node's start ports failed.
     #[error("failed to bind {binding:?}: {source}")]
     Bind {
         /// The binding.
         binding: Binding,
         /// Why.
-        source: io::Error,
+        source: BindError,
     },
     /// The transport failed to send or receive.
     #[error("transport failed: {0}")]
     Transport(#[from] io::Error),
 }
 
-/// Runs `node` until `control` closes: binds its ports, feeds it inputs and timeouts, and sends
-/// what it transmits. Every event goes to `sink` with the time it was polled.
+/// Runs `node` until `control` closes: binds its start ports, tells it its addresses, feeds it
+/// inputs and timeouts, sends what it transmits and answers its run-time binds. Every event goes
+/// to `sink` with the time it was polled.
 ///
 /// # Errors
 /// When a binding fails or the transport fails; the node's state is left as it was.
@@ -119,11 +137,7 @@ where
     T: Transport,
     C: Clock,
 {
-    for binding in node.bindings() {
-        transport
-            .bind(binding)
-            .map_err(|source| DriveError::Bind { binding, source })?;
-    }
+    start(node, transport, clock)?;
     loop {
         flush(node, transport, clock, sink).await?;
         let deadline = node.poll_timeout();
@@ -136,13 +150,37 @@ where
             input = transport.recv() => match input? {
                 Incoming::Datagram(d) => node.handle_datagram(clock.now(), d),
                 Incoming::Stream(e) => node.handle_stream(clock.now(), e),
+                Incoming::AddressChanged { old, new } => {
+                    node.handle_address_change(clock.now(), old, new);
+                }
             },
             () = sleep_until_some(clock, deadline) => node.handle_timeout(clock.now()),
         }
     }
 }
 
-/// Sends every pending transmit, then reports every pending event.
+/// Binds the start ports (a failure stops the node), answers each, then starts the node.
+fn start<N: Node, T: Transport, C: Clock>(
+    node: &mut N,
+    transport: &mut T,
+    clock: &C,
+) -> Result<(), DriveError> {
+    for binding in node.bindings() {
+        let local = transport
+            .bind(binding)
+            .map_err(|source| DriveError::Bind { binding, source })?;
+        let bound = Bound {
+            id: None,
+            binding,
+            result: Ok(local),
+        };
+        node.handle_bound(clock.now(), bound);
+    }
+    node.handle_start(clock.now(), transport.addresses());
+    Ok(())
+}
+
+/// Sends every pending transmit (answering binds at once), then reports every pending event.
 async fn flush<N: Node, T: Transport, C: Clock>(
     node: &mut N,
     transport: &mut T,
@@ -150,7 +188,19 @@ async fn flush<N: Node, T: Transport, C: Clock>(
     sink: &mut dyn FnMut(SimInstant, N::Event),
 ) -> io::Result<()> {
     while let Some(transmit) = node.poll_transmit() {
-        transport.send(transmit).await?;
+        match transmit {
+            Transmit::Bind(bind) => {
+                let result = transport.bind(bind.binding);
+                let bound = Bound {
+                    id: Some(bind.id),
+                    binding: bind.binding,
+                    result,
+                };
+                node.handle_bound(clock.now(), bound);
+            }
+            Transmit::Unbind(binding) => transport.unbind(binding),
+            other => transport.send(other).await?,
+        }
     }
     while let Some(event) = node.poll_event() {
         sink(clock.now(), event);

@@ -6,7 +6,7 @@
 
 use crate::{Clock, Incoming, Transport};
 use bytes::Bytes;
-use sim_core::{Binding, Datagram, Protocol, SimInstant, Transmit};
+use sim_core::{Addresses, BindError, Binding, Datagram, Protocol, SimInstant, Transmit};
 use std::collections::BTreeMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -24,7 +24,7 @@ const MAX_DATAGRAM: usize = 65_535;
 pub struct LiveTransport {
     ip: IpAddr,
     sockets: BTreeMap<u16, Rc<UdpSocket>>,
-    readers: Vec<JoinHandle<()>>,
+    readers: BTreeMap<u16, JoinHandle<()>>,
     tx: UnboundedSender<io::Result<Incoming>>,
     rx: UnboundedReceiver<io::Result<Incoming>>,
 }
@@ -36,7 +36,7 @@ impl LiveTransport {
         Self {
             ip,
             sockets: BTreeMap::new(),
-            readers: Vec::new(),
+            readers: BTreeMap::new(),
             tx,
             rx,
         }
@@ -52,51 +52,66 @@ impl LiveTransport {
         std.set_nonblocking(true)?;
         let socket = Rc::new(UdpSocket::from_std(std)?);
         let actual = socket.local_addr()?.port();
-        self.sockets.insert(port, Rc::clone(&socket));
-        if actual != port {
-            self.sockets.insert(actual, Rc::clone(&socket));
-        }
+        self.sockets.insert(actual, Rc::clone(&socket));
         let reader = Rc::clone(&socket);
         let tx = self.tx.clone();
-        self.readers.push(tokio::task::spawn_local(async move {
-            let mut buf = vec![0u8; MAX_DATAGRAM];
-            loop {
-                let input = match reader.recv_from(&mut buf).await {
-                    Ok((len, src)) => reader.local_addr().map(|dst| {
-                        let payload = Bytes::copy_from_slice(buf.get(..len).unwrap_or_default());
-                        Incoming::Datagram(Datagram { src, dst, payload })
-                    }),
-                    Err(e) => Err(e),
-                };
-                if tx.send(input).is_err() {
-                    return;
+        self.readers.insert(
+            actual,
+            tokio::task::spawn_local(async move {
+                let mut buf = vec![0u8; MAX_DATAGRAM];
+                loop {
+                    let input = match reader.recv_from(&mut buf).await {
+                        Ok((len, src)) => reader.local_addr().map(|dst| {
+                            let payload =
+                                Bytes::copy_from_slice(buf.get(..len).unwrap_or_default());
+                            Incoming::Datagram(Datagram { src, dst, payload })
+                        }),
+                        Err(e) => Err(e),
+                    };
+                    if tx.send(input).is_err() {
+                        return;
+                    }
                 }
-            }
-        }));
+            }),
+        );
         Ok(socket)
     }
 }
 
 impl Drop for LiveTransport {
     fn drop(&mut self) {
-        for reader in &self.readers {
+        for reader in self.readers.values() {
             reader.abort();
         }
     }
 }
 
 impl Transport for LiveTransport {
-    fn local_ip(&self) -> IpAddr {
-        self.ip
+    fn addresses(&self) -> Addresses {
+        Addresses::single(self.ip)
     }
 
-    fn bind(&mut self, binding: Binding) -> io::Result<()> {
+    fn bind(&mut self, binding: Binding) -> Result<SocketAddr, BindError> {
         match binding.protocol {
-            Protocol::Udp => self.bind_udp(binding.port).map(drop),
-            Protocol::Tcp => Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "TCP listeners are not available in live mode",
+            Protocol::Udp => {
+                if binding.port != 0 && self.sockets.contains_key(&binding.port) {
+                    return Err(BindError::InUse);
+                }
+                let socket = self.bind_udp(binding.port).map_err(bind_error)?;
+                socket.local_addr().map_err(bind_error)
+            }
+            Protocol::Tcp => Err(BindError::Os(
+                "TCP listeners are not available in live mode".into(),
             )),
+        }
+    }
+
+    fn unbind(&mut self, binding: Binding) {
+        if binding.protocol == Protocol::Udp {
+            self.sockets.remove(&binding.port);
+            if let Some(reader) = self.readers.remove(&binding.port) {
+                reader.abort();
+            }
         }
     }
 
@@ -113,6 +128,10 @@ impl Transport for LiveTransport {
                 io::ErrorKind::Unsupported,
                 "TCP streams are not available in live mode",
             )),
+            Transmit::Bind(_) | Transmit::Unbind(_) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "binds are answered by the drive loop, not sent",
+            )),
         }
     }
 
@@ -124,6 +143,13 @@ impl Transport for LiveTransport {
                 "socket readers stopped",
             )),
         }
+    }
+}
+
+fn bind_error(e: io::Error) -> BindError {
+    match e.kind() {
+        io::ErrorKind::AddrInUse => BindError::InUse,
+        _ => BindError::Os(e.to_string()),
     }
 }
 

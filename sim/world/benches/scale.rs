@@ -20,7 +20,7 @@
 use sim_core::{Seed, SimInstant};
 use sim_nat::{Behaviour, NatConfig};
 use sim_world::fabric::{LinkConfig, NetworkId, NodeId};
-use sim_world::nodes::probe::Wire;
+use sim_world::nodes::Wire;
 use sim_world::world::{NatPlan, NodeKind, NodePlan, ProbeTarget, Timed, WorldAction};
 use sim_world::{WorldSpec, run};
 use std::collections::BTreeSet;

@@ -14,7 +14,7 @@ use crate::record::Recorder;
 use crate::tcp::{Segment, TcpStack};
 use crate::underlay::Message;
 use bytes::Bytes;
-use sim_core::{Binding, Datagram, Protocol, Seed, SimInstant, Transmit};
+use sim_core::{Addresses, BindError, Binding, Datagram, Protocol, Seed, SimInstant, Transmit};
 use sim_driver::{Clock, Control, Incoming, Transport, drive};
 use std::cell::RefCell;
 use std::fs::File;
@@ -400,6 +400,14 @@ struct SimTransport {
 }
 
 impl SimTransport {
+    fn local_ip(&self) -> IpAddr {
+        let addresses = self.shared.addresses.borrow();
+        addresses
+            .get(self.node.0 as usize)
+            .copied()
+            .unwrap_or(Ipv4Addr::UNSPECIFIED.into())
+    }
+
     fn send_message(&self, message: &Message) -> io::Result<()> {
         self.socket
             .try_send_to(&message.encode(), self.core)
@@ -423,34 +431,30 @@ impl SimTransport {
 }
 
 impl Transport for SimTransport {
-    fn local_ip(&self) -> IpAddr {
-        let addresses = self.shared.addresses.borrow();
-        addresses
-            .get(self.node.0 as usize)
-            .copied()
-            .unwrap_or(Ipv4Addr::UNSPECIFIED.into())
+    fn addresses(&self) -> Addresses {
+        Addresses::single(self.local_ip())
     }
 
-    fn bind(&mut self, binding: Binding) -> io::Result<()> {
+    fn bind(&mut self, binding: Binding) -> Result<SocketAddr, BindError> {
+        let port = if binding.port == 0 {
+            self.next_ephemeral = self.next_ephemeral.checked_add(1).unwrap_or(49_152);
+            self.next_ephemeral
+        } else {
+            binding.port
+        };
         match binding.protocol {
-            Protocol::Udp => {
-                let port = if binding.port == 0 {
-                    self.next_ephemeral = self.next_ephemeral.checked_add(1).unwrap_or(49_152);
-                    self.next_ephemeral
-                } else {
-                    binding.port
-                };
-                self.send_message(&Message::Bind {
+            Protocol::Udp => self
+                .send_message(&Message::Bind {
                     node: self.node,
                     port,
                 })
-            }
-            Protocol::Tcp => {
-                self.tcp.listen(binding.port);
-                Ok(())
-            }
+                .map_err(|e| BindError::Os(e.to_string()))?,
+            Protocol::Tcp => self.tcp.listen(port),
         }
+        Ok(SocketAddr::new(self.local_ip(), port))
     }
+
+    fn unbind(&mut self, _binding: Binding) {}
 
     async fn send(&mut self, transmit: Transmit) -> io::Result<()> {
         match transmit {
@@ -466,6 +470,7 @@ impl Transport for SimTransport {
                 self.tcp.command(SimClock.now(), command);
                 self.flush_tcp()
             }
+            Transmit::Bind(_) | Transmit::Unbind(_) => Ok(()),
         }
     }
 

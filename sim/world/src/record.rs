@@ -70,6 +70,7 @@ impl Recorder {
                 } => c.echoes_received += 1,
                 Observation::StreamOpened { .. } => c.streams_opened += 1,
                 Observation::StreamFailed { .. } => c.streams_failed += 1,
+                _ => {}
             }
         }
         if !self.keep.as_ref().is_none_or(|k| k.contains(&node)) {

@@ -13,8 +13,7 @@ use crate::fabric::{
 };
 use crate::host::{self, CORE_HOST, RunIssue, Shared, Site, SiteCommand};
 use crate::nodes::SimNode;
-use crate::nodes::probe::{Series, UdpProbe, Wire};
-use crate::nodes::tcp_probe::TcpProbe;
+use crate::nodes::{Series, TcpProbe, UdpProbe, Wire};
 use crate::record::{Logged, NodeCounters, Recorder};
 use sim_core::{Seed, SimInstant};
 use sim_nat::{Nat, NatConfig};
@@ -489,14 +488,12 @@ impl Director<'_> {
             } => {
                 drop(fabric);
                 let to = self.resolve(&to)?;
-                let local_ip = self.address(node)?;
                 let series = Series {
                     to,
                     from_port,
                     remaining: count,
                     interval,
                     size,
-                    local_ip,
                 };
                 self.site(
                     node,

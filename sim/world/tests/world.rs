@@ -5,7 +5,7 @@
 use sim_core::{Seed, SimInstant};
 use sim_nat::{Behaviour, NatConfig};
 use sim_world::fabric::{DropReason, LinkConfig, NetworkId, NodeId};
-use sim_world::nodes::probe::Wire;
+use sim_world::nodes::Wire;
 use sim_world::nodes::{Observation, ProbeKind};
 use sim_world::world::{NatPlan, NodeKind, NodePlan, ProbeTarget, Timed, WorldAction};
 use sim_world::{WorldSpec, run};

@@ -1,68 +1,7 @@
 //! The cores the world runs, behind one enum, and what they report.
 
-pub mod probe;
-mod sip_ping;
-pub mod tcp_probe;
-
-use probe::UdpProbe;
-use sim_core::{Binding, Datagram, Node, SimInstant, StreamEvent, Transmit};
-use std::net::SocketAddr;
-use tcp_probe::TcpProbe;
-
-/// Whether a received probe packet was a probe or an echo reply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ProbeKind {
-    /// Sent by another probe's `send`.
-    Probe,
-    /// An echo reply.
-    Echo,
-}
-
-/// What a node reports. Every observation is recorded with the time and the node.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Observation {
-    /// A probe was sent.
-    ProbeSent {
-        /// Destination.
-        to: SocketAddr,
-        /// Local port.
-        from_port: u16,
-        /// Sequence number.
-        seq: u64,
-    },
-    /// A probe or echo arrived.
-    ProbeReceived {
-        /// Probe or echo.
-        kind: ProbeKind,
-        /// Id of the sending node, as its payload says (`None` for foreign traffic).
-        from: Option<u32>,
-        /// The sender's local port, as its payload says.
-        from_port: Option<u16>,
-        /// Sequence number, as the payload says.
-        seq: Option<u64>,
-        /// Source address as the packet arrived (after every NAT).
-        src: SocketAddr,
-        /// Local port it arrived on.
-        port: u16,
-        /// For an echo: the address the echoing node saw the probe come from.
-        seen: Option<SocketAddr>,
-    },
-    /// A TCP connection was established.
-    StreamOpened {
-        /// The remote end, as this node sees it.
-        remote: SocketAddr,
-        /// Accepted by a listener (else opened by this node).
-        accepted: bool,
-    },
-    /// A TCP connection this node had failed.
-    StreamFailed {
-        /// The remote end.
-        remote: SocketAddr,
-        /// Why: refused, reset, timed out.
-        error: String,
-    },
-}
+use sim_core::{Addresses, Binding, Bound, Datagram, Node, SimInstant, StreamEvent, Transmit};
+pub use sim_probe::{Observation, ProbeKind, Series, TcpProbe, UdpProbe, Wire};
 
 /// Any core the world can run.
 #[derive(Debug)]
@@ -80,6 +19,27 @@ impl Node for SimNode {
         match self {
             Self::UdpProbe(n) => n.bindings(),
             Self::TcpProbe(n) => n.bindings(),
+        }
+    }
+
+    fn handle_start(&mut self, now: SimInstant, addresses: Addresses) {
+        match self {
+            Self::UdpProbe(n) => n.handle_start(now, addresses),
+            Self::TcpProbe(n) => n.handle_start(now, addresses),
+        }
+    }
+
+    fn handle_address_change(&mut self, now: SimInstant, old: Addresses, new: Addresses) {
+        match self {
+            Self::UdpProbe(n) => n.handle_address_change(now, old, new),
+            Self::TcpProbe(n) => n.handle_address_change(now, old, new),
+        }
+    }
+
+    fn handle_bound(&mut self, now: SimInstant, bound: Bound) {
+        match self {
+            Self::UdpProbe(n) => n.handle_bound(now, bound),
+            Self::TcpProbe(n) => n.handle_bound(now, bound),
         }
     }
 

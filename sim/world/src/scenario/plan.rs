@@ -1,7 +1,7 @@
 //! From a validated scenario to a run plan.
 
 use crate::fabric::{Entity, LinkConfig, LossConfig, NatId, NetworkId, NodeId};
-use crate::nodes::probe::Wire;
+use crate::nodes::Wire;
 use crate::world::{
     LinkPatch, NatPlan, NodeKind, NodePlan, ProbeTarget, Timed, WorldAction, WorldSpec,
 };

@@ -18,8 +18,8 @@
 //! request and the `To` tag of a response, its port the `Via` sent-by port, the sequence number
 //! the `CSeq`.
 
-use super::ProbeKind;
-use super::probe::Parsed;
+use crate::ProbeKind;
+use crate::udp::Parsed;
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 

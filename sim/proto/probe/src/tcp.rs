@@ -1,7 +1,7 @@
 //! The TCP probe: opens a connection per series and writes probe lines over it; optionally
 //! echoes every probe line it receives on the connection it came from.
 //!
-//! Lines are the same text as the UDP probe's ([`super::probe`]), one per line. A series sends
+//! Lines are the same text as the UDP probe's ([`crate::UdpProbe`]), one per line. A series sends
 //! its first line as soon as the connection is established, then one per interval, and closes
 //! the connection after the last. Connection outcomes are reported too: established, refused,
 //! reset or timed out.
@@ -10,11 +10,12 @@
 //! After any input drain `poll_transmit`, then `poll_event`; call `handle_timeout` at
 //! `poll_timeout`. [`TcpProbe::send`] starts a series at `now`.
 
-use super::probe::{Series, parse_line, probe_line};
-use super::{Observation, ProbeKind};
+use crate::udp::{Series, parse_line, probe_line};
+use crate::{Observation, ProbeKind};
 use bytes::Bytes;
 use sim_core::{
-    Binding, Datagram, Node, Protocol, SimInstant, StreamCommand, StreamEvent, StreamId, Transmit,
+    Addresses, Binding, Datagram, Node, Protocol, SimInstant, StreamCommand, StreamEvent, StreamId,
+    Transmit,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
@@ -162,6 +163,15 @@ impl Node for TcpProbe {
         }]
     }
 
+    fn handle_start(&mut self, _now: SimInstant, addresses: Addresses) {
+        self.events.push_back(Observation::Started { addresses });
+    }
+
+    fn handle_address_change(&mut self, _now: SimInstant, old: Addresses, new: Addresses) {
+        self.events
+            .push_back(Observation::AddressChanged { old, new });
+    }
+
     fn handle_datagram(&mut self, _now: SimInstant, _datagram: Datagram) {}
 
     fn handle_stream(&mut self, now: SimInstant, event: StreamEvent) {
@@ -263,7 +273,7 @@ mod tests {
         std::iter::from_fn(|| p.poll_transmit())
             .map(|t| match t {
                 Transmit::Stream(c) => c,
-                Transmit::Datagram(_) => panic!("tcp probe sent a datagram"),
+                other => panic!("tcp probe asked for {other:?}"),
             })
             .collect()
     }
@@ -275,7 +285,6 @@ mod tests {
             remaining: Some(count),
             interval: Duration::from_secs(1),
             size: None,
-            local_ip: std::net::Ipv4Addr::new(10, 0, 0, 2).into(),
         }
     }
 

@@ -18,12 +18,15 @@
 //! After any input drain `poll_transmit`, then `poll_event`; call `handle_timeout` at
 //! `poll_timeout`. [`UdpProbe::send`] starts a series of probes at `now`.
 
-use super::{Observation, ProbeKind, sip_ping};
+use crate::{Observation, ProbeKind, sip_ping};
 use bytes::Bytes;
-use sim_core::{Binding, Datagram, Node, Protocol, SimInstant, Transmit};
+use sim_core::{
+    Addresses, Bind, BindId, Binding, Bound, Datagram, Node, Protocol, SimInstant, Transmit,
+};
+use std::collections::BTreeMap;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 /// A series of probes to one destination.
@@ -39,8 +42,6 @@ pub struct Series {
     pub interval: Duration,
     /// Payload size (padded), or just the text.
     pub size: Option<usize>,
-    /// The node's own address when the series starts (written into SIP probes).
-    pub local_ip: IpAddr,
 }
 
 /// What a probe's payload looks like on the wire.
@@ -68,7 +69,11 @@ pub struct UdpProbe {
     echo: bool,
     wire: Wire,
     seq: u64,
+    addresses: Addresses,
     series: Vec<Scheduled>,
+    /// Series waiting for the ephemeral port they asked for, by bind request.
+    waiting: BTreeMap<BindId, Series>,
+    next_bind: u32,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Observation>,
 }
@@ -84,19 +89,38 @@ impl UdpProbe {
             echo,
             wire,
             seq: 0,
+            addresses: Addresses::default(),
             series: Vec::new(),
+            waiting: BTreeMap::new(),
+            next_bind: 0,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
         }
     }
 
-    /// Starts a series of probes; the first goes out at once.
+    /// Starts a series of probes; the first goes out at once. A series from port 0 first binds
+    /// an ephemeral port and starts when the port is bound.
     pub fn send(&mut self, now: SimInstant, series: Series) {
         if series.remaining == Some(0) {
             return;
         }
+        if series.from_port == 0 {
+            let id = BindId(self.next_bind);
+            self.next_bind += 1;
+            self.waiting.insert(id, series);
+            self.transmits.push_back(Transmit::Bind(Bind {
+                id,
+                binding: Binding::udp(0),
+            }));
+            return;
+        }
         self.series.push(Scheduled { next: now, series });
         self.handle_timeout(now);
+    }
+
+    /// The addresses the probe last learnt.
+    pub const fn addresses(&self) -> Addresses {
+        self.addresses
     }
 
     fn emit(&mut self, series: &Series) {
@@ -106,7 +130,12 @@ impl UdpProbe {
             Wire::SipOptions => sip_ping::request(
                 &self.name,
                 self.id,
-                SocketAddr::new(series.local_ip, series.from_port),
+                SocketAddr::new(
+                    self.addresses
+                        .towards(series.to.ip())
+                        .unwrap_or(Ipv4Addr::UNSPECIFIED.into()),
+                    series.from_port,
+                ),
                 series.to,
                 self.seq,
                 series.size,
@@ -220,6 +249,38 @@ impl Node for UdpProbe {
             .collect()
     }
 
+    fn handle_start(&mut self, _now: SimInstant, addresses: Addresses) {
+        self.addresses = addresses;
+        self.events.push_back(Observation::Started { addresses });
+    }
+
+    fn handle_address_change(&mut self, _now: SimInstant, old: Addresses, new: Addresses) {
+        self.addresses = new;
+        self.events
+            .push_back(Observation::AddressChanged { old, new });
+    }
+
+    fn handle_bound(&mut self, now: SimInstant, bound: Bound) {
+        let Some(id) = bound.id else {
+            return;
+        };
+        let Some(mut series) = self.waiting.remove(&id) else {
+            return;
+        };
+        match bound.result {
+            Ok(local) => {
+                self.events.push_back(Observation::Bound { local });
+                series.from_port = local.port();
+                self.series.push(Scheduled { next: now, series });
+                self.handle_timeout(now);
+            }
+            Err(e) => self.events.push_back(Observation::BindFailed {
+                port: bound.binding.port,
+                error: e.to_string(),
+            }),
+        }
+    }
+
     fn handle_datagram(&mut self, _now: SimInstant, d: Datagram) {
         let p = parse(&d.payload);
         let kind = p.kind.unwrap_or(ProbeKind::Probe);
@@ -286,7 +347,6 @@ mod tests {
             remaining: count,
             interval: Duration::from_secs(1),
             size: None,
-            local_ip: Ipv4Addr::new(10, 0, 0, 2).into(),
         }
     }
 
@@ -294,7 +354,7 @@ mod tests {
         std::iter::from_fn(|| p.poll_transmit())
             .map(|t| match t {
                 Transmit::Datagram(d) => d,
-                Transmit::Stream(_) => panic!("udp probe opened a stream"),
+                other => panic!("udp probe asked for {other:?}"),
             })
             .collect()
     }
@@ -412,6 +472,8 @@ mod tests {
     fn probe_sip_options_round_trip_through_an_echoing_probe() {
         let mut alice = UdpProbe::new("alice", 3, vec![5000], false, Wire::SipOptions);
         let mut s1 = UdpProbe::new("s1", 0, vec![5000], true, Wire::Text);
+        alice.handle_start(s(0), Addresses::single(Ipv4Addr::new(10, 0, 0, 2).into()));
+        let _ = alice.poll_event();
         alice.send(s(0), series(Some(1)));
         let probe = datagrams(&mut alice).remove(0);
         assert!(
@@ -468,5 +530,89 @@ mod tests {
             (kind, from, seq, seen),
             (ProbeKind::Echo, Some(0), Some(1), Some(mapped))
         );
+    }
+
+    #[test]
+    fn probe_series_from_port_zero_binds_then_sends_from_the_bound_port() {
+        let mut p = UdpProbe::new("alice", 3, vec![5000], false, Wire::Text);
+        p.send(
+            s(2),
+            Series {
+                from_port: 0,
+                ..series(Some(2))
+            },
+        );
+        let Some(Transmit::Bind(bind)) = p.poll_transmit() else {
+            panic!("no bind request")
+        };
+        assert_eq!(bind.binding, Binding::udp(0));
+        assert_eq!(
+            p.poll_timeout(),
+            None,
+            "nothing is sent before the port is bound"
+        );
+        let local = addr("10.0.0.2:49153");
+        p.handle_bound(
+            s(3),
+            Bound {
+                id: Some(bind.id),
+                binding: bind.binding,
+                result: Ok(local),
+            },
+        );
+        assert_eq!(p.poll_event(), Some(Observation::Bound { local }));
+        let sent = datagrams(&mut p);
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].src.port(), 49153);
+        assert_eq!(p.poll_timeout(), Some(s(4)));
+    }
+
+    #[test]
+    fn probe_series_from_port_zero_bind_failure_is_reported_and_nothing_sent() {
+        let mut p = UdpProbe::new("alice", 3, vec![5000], false, Wire::Text);
+        p.send(
+            s(0),
+            Series {
+                from_port: 0,
+                ..series(Some(1))
+            },
+        );
+        let Some(Transmit::Bind(bind)) = p.poll_transmit() else {
+            panic!("no bind request")
+        };
+        p.handle_bound(
+            s(0),
+            Bound {
+                id: Some(bind.id),
+                binding: bind.binding,
+                result: Err(sim_core::BindError::NoFreePort),
+            },
+        );
+        assert!(matches!(
+            p.poll_event(),
+            Some(Observation::BindFailed { port: 0, .. })
+        ));
+        assert!(datagrams(&mut p).is_empty());
+    }
+
+    #[test]
+    fn probe_sip_options_after_address_change_carry_the_new_address() {
+        let old = Addresses::single(Ipv4Addr::new(10, 0, 0, 2).into());
+        let new = Addresses::single(Ipv4Addr::new(10, 0, 0, 9).into());
+        let mut p = UdpProbe::new("alice", 3, vec![5000], false, Wire::SipOptions);
+        p.handle_start(s(0), old);
+        p.handle_address_change(s(1), old, new);
+        assert_eq!(
+            p.poll_event(),
+            Some(Observation::Started { addresses: old })
+        );
+        assert_eq!(
+            p.poll_event(),
+            Some(Observation::AddressChanged { old, new })
+        );
+        p.send(s(1), series(Some(1)));
+        let sent = datagrams(&mut p).remove(0);
+        let text = String::from_utf8_lossy(&sent.payload);
+        assert!(text.contains("Via: SIP/2.0/UDP 10.0.0.9:5000"), "{text}");
     }
 }
