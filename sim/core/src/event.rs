@@ -10,6 +10,7 @@ pub struct LogEvent {
     /// The documented name (an AAE event such as `NATNL_TNL_EVENT_INIT_OK`, a softphone callback
     /// such as `onRegisterSuccess`) or, for natlab's own cores, their event name
     /// (`probe-started`).
+    #[serde(rename = "event")]
     pub name: Cow<'static, str>,
     /// The documented event number, where the catalog gives one.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -104,6 +104,15 @@ pub struct CaptureInfo {
     pub frames: u64,
 }
 
+/// The event log written next to the report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EventLogInfo {
+    /// File name, relative to the report.
+    pub file: String,
+    /// Events written.
+    pub events: u64,
+}
+
 /// Everything a scenario run showed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RunReport {
@@ -130,6 +139,9 @@ pub struct RunReport {
     /// The capture, if written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capture: Option<CaptureInfo>,
+    /// The event log, if written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<EventLogInfo>,
 }
 
 impl RunReport {
@@ -260,6 +272,10 @@ mod tests {
             capture: Some(CaptureInfo {
                 file: "capture.pcapng".into(),
                 frames: 9,
+            }),
+            events: Some(EventLogInfo {
+                file: "events.jsonl".into(),
+                events: 2,
             }),
         }
     }

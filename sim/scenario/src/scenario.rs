@@ -542,14 +542,16 @@ pub enum EventCode {
     Aae(&'static AaeEvent),
     /// A softphone SDK callback.
     Softphone(&'static SoftphoneCallback),
+    /// An event of natlab's own probes (`probe-started`, `address-changed`...).
+    Probe(&'static str),
 }
 
 impl EventCode {
-    /// The event number (AAE events; callbacks have none).
+    /// The event number (AAE events; callbacks and probe events have none).
     pub const fn code(&self) -> Option<u32> {
         match self {
             Self::Aae(e) => Some(e.code),
-            Self::Softphone(_) => None,
+            Self::Softphone(_) | Self::Probe(_) => None,
         }
     }
 
@@ -558,6 +560,7 @@ impl EventCode {
         match self {
             Self::Aae(e) => e.name,
             Self::Softphone(c) => c.name,
+            Self::Probe(name) => name,
         }
     }
 }

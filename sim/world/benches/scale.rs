@@ -4,10 +4,12 @@
 //! hour; endpoints sit behind NATs (port-restricted cones), 100 per NAT. Each configuration runs
 //! in its own process so that its peak memory (VmHWM) is its own. Prints one table row per
 //! configuration: simulated seconds per wall second, packets, wall time, peak memory.
+//! `watched` adds a `received` expectation on the echo server and an event log; `capture`
+//! writes the pcapng.
 //!
 //! ```text
-//! cargo bench -p sim-world --bench scale               # every configuration
-//! cargo bench -p sim-world --bench scale -- 1000 10ms  # one: endpoints, tick
+//! cargo bench -p sim-world --bench scale                       # every configuration
+//! cargo bench -p sim-world --bench scale -- 1000 10ms watched  # one: endpoints, tick, options
 //! ```
 
 #![allow(
@@ -21,6 +23,7 @@ use sim_core::{Seed, SimInstant};
 use sim_nat::{Behaviour, NatConfig};
 use sim_world::fabric::{LinkConfig, NetworkId, NodeId};
 use sim_world::nodes::Wire;
+use sim_world::watch::{WatchSpec, Window};
 use sim_world::world::{NatPlan, NodeKind, NodePlan, ProbeTarget, Timed, WorldAction};
 use sim_world::{WorldSpec, run};
 use std::collections::BTreeSet;
@@ -31,7 +34,7 @@ use std::time::{Duration, Instant};
 const PER_NAT: usize = 100;
 const HOUR: Duration = Duration::from_secs(3600);
 
-fn spec(endpoints: usize, tick: Duration, capture: bool) -> WorldSpec {
+fn spec(endpoints: usize, tick: Duration, capture: bool, watched: bool) -> WorldSpec {
     let nats = endpoints.div_ceil(PER_NAT).max(1);
     let link = LinkConfig {
         latency: Duration::from_millis(10),
@@ -106,16 +109,31 @@ fn spec(endpoints: usize, tick: Duration, capture: bool) -> WorldSpec {
         .collect();
     let capture =
         capture.then(|| std::env::temp_dir().join(format!("natlab-bench-{endpoints}.pcapng")));
+    let watches = if watched {
+        vec![WatchSpec::Received {
+            node: NodeId(0),
+            from: None,
+            kind: None,
+            window: Window::default(),
+        }]
+    } else {
+        Vec::new()
+    };
+    let events =
+        watched.then(|| std::env::temp_dir().join(format!("natlab-bench-{endpoints}.jsonl")));
     WorldSpec {
         seed: Seed::new(1),
         tick,
         duration: HOUR,
         capture,
+        events,
         public_name: "wan".into(),
         nats,
         nodes,
         timeline,
-        keep_log: Some(BTreeSet::new()),
+        watches,
+        observers: BTreeSet::new(),
+        keep_log: None,
     }
 }
 
@@ -133,8 +151,8 @@ fn parse_tick(s: &str) -> Duration {
     Duration::from_millis(ms)
 }
 
-fn one(endpoints: usize, tick: Duration, capture: bool) {
-    let spec = spec(endpoints, tick, capture);
+fn one(endpoints: usize, tick: Duration, capture: bool, watched: bool) {
+    let spec = spec(endpoints, tick, capture, watched);
     let start = Instant::now();
     let out = run(&spec).expect("run");
     let wall = start.elapsed().as_secs_f64();
@@ -145,10 +163,18 @@ fn one(endpoints: usize, tick: Duration, capture: bool) {
         echoes >= expected - endpoints as u64,
         "only {echoes} of about {expected} echoes"
     );
+    if watched {
+        let received = out.watches[0].tally.count;
+        assert!(
+            received >= expected - endpoints as u64,
+            "server received {received}"
+        );
+    }
     println!(
-        "| {endpoints:>6} | {:>3} | {:>4} ms | {:>9} | {:>8} | {:>8.1} s | {:>9.0}x | {:>8.0} MiB |",
+        "| {endpoints:>6} | {:>3} | {:>4} ms | {:>7} | {:>9} | {:>8} | {:>8.2} s | {:>9.0}x | {:>8.0} MiB |",
         spec.nats.len(),
         tick.as_millis(),
+        if watched { "yes" } else { "no" },
         out.stats.sent,
         out.frames,
         wall,
@@ -167,6 +193,7 @@ fn main() {
             endpoints.parse().expect("endpoint count"),
             parse_tick(tick),
             rest.iter().any(|a| a == "capture"),
+            rest.iter().any(|a| a == "watched"),
         );
         return;
     }
@@ -174,22 +201,27 @@ fn main() {
         "senders behind NATs (100 per NAT) send a keep-alive every 20 s to one public echo server, \
          for 1 simulated hour; release build"
     );
-    println!("| senders | NATs | tick | packets | frames | wall | sim/wall | peak RSS |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| senders | NATs | tick | watched | packets | frames | wall | sim/wall | peak RSS |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let me = std::env::current_exe().expect("bench binary");
-    for (endpoints, tick, capture) in [
-        (1, "1ms", false),
-        (1, "10ms", false),
-        (1, "10ms", true),
-        (1_000, "10ms", false),
-        (1_000, "10ms", true),
-        (10_000, "10ms", false),
-        (10_000, "100ms", false),
+    for (endpoints, tick, capture, watched) in [
+        (1, "1ms", false, false),
+        (1, "10ms", false, false),
+        (1, "1000ms", false, false),
+        (1, "10ms", true, true),
+        (1_000, "10ms", false, false),
+        (1_000, "10ms", true, true),
+        (10_000, "10ms", false, false),
+        (10_000, "10ms", false, true),
+        (10_000, "1000ms", false, true),
     ] {
         let mut cmd = Command::new(&me);
         cmd.arg(endpoints.to_string()).arg(tick);
         if capture {
             cmd.arg("capture");
+        }
+        if watched {
+            cmd.arg("watched");
         }
         let status = cmd.status().expect("spawn bench configuration");
         if !status.success() {

@@ -1,37 +1,35 @@
-//! The turmoil hosts of a world: one core host running the fabric, and site hosts running
-//! nodes.
+//! The world's one turmoil host: the fabric, every node and the timeline run as tasks of one
+//! paused tokio runtime.
 //!
-//! A site host multiplexes many nodes (turmoil's cost grows about with hosts³, so endpoints
-//! share hosts). Each node runs the one drive loop ([`sim_driver::drive`]) over a
-//! [`SimTransport`], whose packets travel over turmoil's network to the core host as underlay
-//! messages ([`crate::underlay`]). The core host feeds them to the fabric and sends deliveries
-//! back to the receiving node's site.
+//! Time is event-driven: a node that sends hands the packet to the fabric at once
+//! ([`SimTransport`]), the fabric task sleeps until its next scheduled arrival, node tasks sleep
+//! until their cores' deadlines, and the timeline task until its next action. tokio's paused
+//! clock jumps from one deadline to the next, so an idle hour costs nothing and the turmoil step
+//! (the scenario's `tick`) only decides how often control returns to turmoil: it has no effect
+//! on what happens or when. Timers have tokio's 1 ms granularity.
 
 use crate::capture::CaptureWriter;
-use crate::fabric::{Fabric, NodeId, Transport as FabricTransport};
+use crate::fabric::{Delivery, Fabric, NodeId, Transport as FabricTransport};
 use crate::nodes::{Observation, SimNode};
 use crate::record::Recorder;
+use crate::sip_tap;
 use crate::tcp::{Segment, TcpStack};
-use crate::underlay::Message;
-use bytes::Bytes;
+use crate::watch::SipResponseSeen;
 use sim_core::{Addresses, BindError, Binding, Datagram, Protocol, Seed, SimInstant, Transmit};
 use sim_driver::{Clock, Control, Incoming, Transport, drive};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, BufWriter};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use tokio::sync::Notify;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
-use turmoil::net::UdpSocket;
+use tokio::time::Instant;
 
-/// The turmoil host name of the core.
-pub(crate) const CORE_HOST: &str = "core";
-/// The underlay's UDP port on every host.
-const UNDERLAY_PORT: u16 = 9;
-/// Largest underlay datagram.
-const MAX_UNDERLAY: usize = 70_000;
+/// The first port a node gets when it binds port 0 (the IANA dynamic range).
+const EPHEMERAL_FIRST: u16 = 49_152;
 
 /// Something that went wrong during a run, with when.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -42,29 +40,141 @@ pub struct RunIssue {
     pub message: String,
 }
 
-/// State shared by every host of one world and the director stepping it. Turmoil runs all hosts
-/// on one thread, one at a time, so plain `RefCell`s suffice; no borrow is held across an
-/// `.await`.
-#[derive(Debug)]
+/// Simulated time: the paused tokio clock, counted from the start of the run.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SimClock {
+    origin: Instant,
+}
+
+impl SimClock {
+    /// A clock whose zero is now (call it inside the run's runtime).
+    pub(crate) fn start() -> Self {
+        Self {
+            origin: Instant::now(),
+        }
+    }
+}
+
+impl Clock for SimClock {
+    fn now(&self) -> SimInstant {
+        SimInstant::from_duration(self.origin.elapsed())
+    }
+
+    async fn sleep_until(&self, deadline: SimInstant) {
+        tokio::time::sleep_until(self.origin + deadline.since_start()).await;
+    }
+}
+
+/// Builds a fresh core for a node (at start and on restart).
+pub(crate) type NodeFactory = Rc<dyn Fn(NodeId) -> SimNode>;
+
+/// What a node's transport receives from the world.
+enum Inbound {
+    Datagram(Datagram),
+    Segment(Segment),
+    AddressChanged { old: Addresses, new: Addresses },
+}
+
+/// A running node: its task and the channels into it.
+struct Slot {
+    inbox: UnboundedSender<Inbound>,
+    control: UnboundedSender<Control<SimNode>>,
+    task: JoinHandle<()>,
+}
+
+/// State shared by the tasks of one world. They all run on one thread, one at a time, so plain
+/// `RefCell`s suffice; no borrow is held across an `.await`.
 pub(crate) struct Shared {
     /// The scenario seed, for per-node random streams.
     pub(crate) seed: Seed,
+    pub(crate) clock: SimClock,
     pub(crate) fabric: RefCell<Fabric>,
     pub(crate) recorder: RefCell<Recorder>,
     /// Current address of every node, by id.
     pub(crate) addresses: RefCell<Vec<IpAddr>>,
-    /// The site host of every node, by id.
-    pub(crate) site_of: Vec<usize>,
-    pub(crate) site_names: Vec<String>,
     pub(crate) capture: RefCell<Option<CaptureWriter<BufWriter<File>>>>,
     pub(crate) issues: RefCell<Vec<RunIssue>>,
-    /// Wakes the core when the director changed the fabric between steps.
-    pub(crate) wake: Notify,
+    /// Wakes the fabric task when a node sent or an action changed the fabric.
+    wake: Notify,
+    slots: RefCell<Vec<Option<Slot>>>,
+    factory: NodeFactory,
+    /// Whether SIP responses are looked for in deliveries.
+    tap_sip: bool,
+    /// Set when the run is over: nothing more is delivered or captured.
+    stopped: Cell<bool>,
+}
+
+/// What remains of a world after its run.
+pub(crate) struct Parts {
+    pub(crate) fabric: Fabric,
+    pub(crate) recorder: Recorder,
+    pub(crate) issues: Vec<RunIssue>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("seed", &self.seed)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Shared {
+    pub(crate) fn new(
+        seed: Seed,
+        fabric: Fabric,
+        recorder: Recorder,
+        addresses: Vec<IpAddr>,
+        capture: Option<CaptureWriter<BufWriter<File>>>,
+        factory: NodeFactory,
+    ) -> Self {
+        let nodes = addresses.len();
+        let tap_sip = recorder.wants_sip();
+        Self {
+            seed,
+            clock: SimClock::start(),
+            fabric: RefCell::new(fabric),
+            recorder: RefCell::new(recorder),
+            addresses: RefCell::new(addresses),
+            capture: RefCell::new(capture),
+            issues: RefCell::new(Vec::new()),
+            wake: Notify::new(),
+            slots: RefCell::new(std::iter::repeat_with(|| None).take(nodes).collect()),
+            factory,
+            tap_sip,
+            stopped: Cell::new(false),
+        }
+    }
+
+    pub(crate) fn now(&self) -> SimInstant {
+        self.clock.now()
+    }
+
+    /// Sleeps until the simulated time `t`.
+    pub(crate) async fn clock_sleep_until(&self, t: SimInstant) {
+        self.clock.sleep_until(t).await;
+    }
+
+    /// What remains of the run once every task is gone.
+    pub(crate) fn into_parts(self) -> Parts {
+        Parts {
+            fabric: self.fabric.into_inner(),
+            recorder: self.recorder.into_inner(),
+            issues: self.issues.into_inner(),
+        }
+    }
+
     pub(crate) fn issue(&self, time: SimInstant, message: String) {
         self.issues.borrow_mut().push(RunIssue { time, message });
+    }
+
+    /// Wakes the fabric task (after a send or a fault changed the fabric).
+    pub(crate) fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    fn node_name(&self, node: NodeId) -> String {
+        self.fabric.borrow().node_name(node).to_owned()
     }
 
     /// Writes what the fabric queued for the capture; a write error stops capturing.
@@ -77,356 +187,255 @@ impl Shared {
             };
             if let Err(e) = writer.write(&rec) {
                 *capture = None;
-                drop(capture);
+                drop((capture, fabric));
                 self.issue(rec.time, e.to_string());
                 return;
             }
         }
     }
-}
 
-/// Simulated time as turmoil keeps it.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct SimClock;
-
-impl Clock for SimClock {
-    fn now(&self) -> SimInstant {
-        SimInstant::from_duration(turmoil::sim_elapsed().unwrap_or_default())
+    /// Hands the fabric's deliveries to their nodes and its drops to the watches.
+    fn deliver(&self) {
+        let drops = self.fabric.borrow_mut().take_drops();
+        if !drops.is_empty() {
+            let mut recorder = self.recorder.borrow_mut();
+            for d in &drops {
+                recorder.watches_mut().offer_drop(d);
+            }
+        }
+        loop {
+            let Some(d) = self.fabric.borrow_mut().poll_delivery() else {
+                return;
+            };
+            if self.tap_sip {
+                self.tap(&d);
+            }
+            let slots = self.slots.borrow();
+            let Some(Some(slot)) = slots.get(d.node.0 as usize) else {
+                continue;
+            };
+            let packet = d.packet;
+            let inbound = match packet.transport {
+                FabricTransport::Udp => Inbound::Datagram(Datagram {
+                    src: packet.src,
+                    dst: packet.dst,
+                    payload: packet.payload,
+                }),
+                FabricTransport::Tcp(header) => Inbound::Segment(Segment {
+                    local_port: packet.dst.port(),
+                    remote: packet.src,
+                    header,
+                    payload: packet.payload,
+                }),
+            };
+            let _ = slot.inbox.send(inbound);
+        }
     }
 
-    async fn sleep_until(&self, deadline: SimInstant) {
-        let now = self.now();
-        tokio::time::sleep(deadline - now).await;
+    /// Counts a SIP response that reached a node over UDP.
+    fn tap(&self, d: &Delivery) {
+        if d.packet.transport != FabricTransport::Udp {
+            return;
+        }
+        if let Some((code, method)) = sip_tap::response(&d.packet.payload) {
+            let seen = SipResponseSeen {
+                code,
+                method,
+                origin: d.packet.origin,
+            };
+            self.recorder
+                .borrow_mut()
+                .watches_mut()
+                .offer_sip_response(d.time, seen);
+        }
+    }
+
+    /// Starts (or restarts) a node: a fresh core and transport in a new task.
+    pub(crate) fn spawn_node(self: &Rc<Self>, node: NodeId) {
+        let (inbox, inbox_rx) = unbounded_channel();
+        let (control, mut control_rx) = unbounded_channel();
+        let mut core = (self.factory)(node);
+        let mut transport = SimTransport {
+            node,
+            shared: Rc::clone(self),
+            inbox: inbox_rx,
+            udp: BTreeSet::new(),
+            tcp_listeners: BTreeSet::new(),
+            next_ephemeral: EPHEMERAL_FIRST,
+            tcp: TcpStack::new(self.seed.derive(&format!("tcp/{}", node.0))),
+        };
+        let shared = Rc::clone(self);
+        let task = tokio::task::spawn_local(async move {
+            let recorder = Rc::clone(&shared);
+            let mut sink = |time: SimInstant, observation: Observation| {
+                recorder
+                    .recorder
+                    .borrow_mut()
+                    .record(time, node, observation);
+            };
+            let clock = shared.clock;
+            if let Err(e) = drive(
+                &mut core,
+                &mut transport,
+                &clock,
+                &mut control_rx,
+                &mut sink,
+            )
+            .await
+            {
+                let name = shared.node_name(node);
+                shared.issue(shared.now(), format!("{name} stopped: {e}"));
+            }
+        });
+        let fresh = Slot {
+            inbox,
+            control,
+            task,
+        };
+        if let Some(old) = self
+            .slots
+            .borrow_mut()
+            .get_mut(node.0 as usize)
+            .and_then(|s| s.replace(fresh))
+        {
+            old.task.abort();
+        }
+    }
+
+    /// Stops a node: its task and its state are gone.
+    pub(crate) fn crash_node(&self, node: NodeId) {
+        let old = self
+            .slots
+            .borrow_mut()
+            .get_mut(node.0 as usize)
+            .and_then(Option::take);
+        if let Some(slot) = old {
+            slot.task.abort();
+        }
+    }
+
+    /// Applies a scenario action to a running node.
+    pub(crate) fn act(&self, node: NodeId, action: Control<SimNode>) {
+        let sent = match self.slots.borrow().get(node.0 as usize) {
+            Some(Some(slot)) => slot.control.send(action).is_ok(),
+            _ => false,
+        };
+        if !sent {
+            let name = self.node_name(node);
+            self.issue(
+                self.now(),
+                format!("{name} is crashed; the action is ignored"),
+            );
+        }
+    }
+
+    /// Tells a running node it was renumbered.
+    pub(crate) fn renumbered(&self, node: NodeId, old: IpAddr, new: IpAddr) {
+        if let Some(Some(slot)) = self.slots.borrow().get(node.0 as usize) {
+            let _ = slot.inbox.send(Inbound::AddressChanged {
+                old: Addresses::single(old),
+                new: Addresses::single(new),
+            });
+        }
+    }
+
+    /// Ends the run at `end`: processes what is due, then stops every node and the fabric.
+    pub(crate) fn stop(&self, end: SimInstant) {
+        self.fabric.borrow_mut().advance(end);
+        self.deliver();
+        self.drain_capture();
+        self.stopped.set(true);
+        for slot in self.slots.borrow_mut().iter_mut().filter_map(Option::take) {
+            slot.task.abort();
+        }
     }
 }
 
-fn underlay_addr(host: &str) -> SocketAddr {
-    SocketAddr::new(turmoil::lookup(host), UNDERLAY_PORT)
-}
-
-async fn bind_underlay() -> io::Result<UdpSocket> {
-    UdpSocket::bind(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), UNDERLAY_PORT)).await
-}
-
-// ---- core host ----
-
-/// The core host: receives what nodes send, runs the fabric, sends deliveries, writes the
-/// capture.
-pub(crate) async fn run_core(shared: Rc<Shared>) -> turmoil::Result {
-    let socket = bind_underlay().await?;
-    let sites: Vec<SocketAddr> = shared.site_names.iter().map(|s| underlay_addr(s)).collect();
-    let mut buf = vec![0u8; MAX_UNDERLAY];
+/// The fabric task: processes arrivals when they are due, then hands out deliveries and writes
+/// the capture.
+pub(crate) async fn run_fabric(shared: Rc<Shared>) {
     loop {
         let deadline = shared.fabric.borrow().poll_timeout();
         tokio::select! {
             biased;
-            r = socket.recv_from(&mut buf) => {
-                let (n, _) = r?;
-                accept(&shared, &buf[..n]);
-                // Take everything sent in the same step before time moves on.
-                while let Ok((n, _)) = socket.try_recv_from(&mut buf) {
-                    accept(&shared, &buf[..n]);
-                }
-            }
             () = shared.wake.notified() => {}
-            () = sleep_until(deadline) => {}
+            () = sleep_until(shared.clock, deadline) => {}
         }
-        let now = SimClock.now();
+        if shared.stopped.get() {
+            return;
+        }
+        let now = shared.now();
         shared.fabric.borrow_mut().advance(now);
-        deliver(&shared, &socket, &sites)?;
+        shared.deliver();
         shared.drain_capture();
     }
 }
 
-async fn sleep_until(deadline: Option<SimInstant>) {
+async fn sleep_until(clock: SimClock, deadline: Option<SimInstant>) {
     match deadline {
-        Some(d) => SimClock.sleep_until(d).await,
+        Some(d) => clock.sleep_until(d).await,
         None => std::future::pending().await,
     }
 }
 
-fn accept(shared: &Shared, bytes: &[u8]) {
-    let mut fabric = shared.fabric.borrow_mut();
-    match Message::decode(Bytes::copy_from_slice(bytes)) {
-        Ok(Message::Send {
-            node,
-            time,
-            transport,
-            src_port,
-            dst,
-            payload,
-        }) => {
-            fabric.send(time, node, transport, src_port, dst, payload);
-        }
-        Ok(Message::Bind { node, port }) => fabric.bind_udp(node, port),
-        Ok(Message::Deliver { .. }) | Err(_) => {
-            drop(fabric);
-            shared.issue(
-                SimClock.now(),
-                "core host received a malformed underlay message".into(),
-            );
-        }
-    }
-}
-
-fn deliver(shared: &Shared, socket: &UdpSocket, sites: &[SocketAddr]) -> io::Result<()> {
-    loop {
-        let Some(d) = shared.fabric.borrow_mut().poll_delivery() else {
-            return Ok(());
-        };
-        let Some(&site) = shared
-            .site_of
-            .get(d.node.0 as usize)
-            .and_then(|&s| sites.get(s))
-        else {
-            continue;
-        };
-        let message = Message::Deliver {
-            node: d.node,
-            transport: d.packet.transport,
-            src: d.packet.src,
-            dst: d.packet.dst,
-            payload: d.packet.payload,
-        };
-        socket.try_send_to(&message.encode(), site)?;
-    }
-}
-
-// ---- site hosts ----
-
-/// What the director asks of a site.
-pub(crate) enum SiteCommand {
-    /// Apply a scenario action to a node.
-    Act(NodeId, Control<SimNode>),
-    /// Stop a node: its task and its state are gone.
-    Crash(NodeId),
-    /// Start a crashed node again, fresh.
-    Restart(NodeId),
-}
-
-impl std::fmt::Debug for SiteCommand {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Act(n, _) => write!(f, "Act({n:?})"),
-            Self::Crash(n) => write!(f, "Crash({n:?})"),
-            Self::Restart(n) => write!(f, "Restart({n:?})"),
-        }
-    }
-}
-
-/// Builds a fresh core for a node (at start and on restart).
-pub(crate) type NodeFactory = Rc<dyn Fn(NodeId) -> SimNode>;
-
-/// One site host's configuration.
-pub(crate) struct Site {
-    pub(crate) nodes: Vec<NodeId>,
-    pub(crate) commands: RefCell<Option<UnboundedReceiver<SiteCommand>>>,
-    pub(crate) factory: NodeFactory,
-}
-
-impl std::fmt::Debug for Site {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Site")
-            .field("nodes", &self.nodes)
-            .finish_non_exhaustive()
-    }
-}
-
-/// What a site hands a node's transport.
-enum Inbound {
-    Datagram(Datagram),
-    Segment(Segment),
-}
-
-struct Slot {
-    inbox: UnboundedSender<Inbound>,
-    control: UnboundedSender<Control<SimNode>>,
-    task: JoinHandle<()>,
-}
-
-/// A site host: runs its nodes, routes deliveries to them, applies the director's commands.
-pub(crate) async fn run_site(shared: Rc<Shared>, site: Rc<Site>) -> turmoil::Result {
-    let socket = Rc::new(bind_underlay().await?);
-    let core = underlay_addr(CORE_HOST);
-    let mut commands = site
-        .commands
-        .borrow_mut()
-        .take()
-        .ok_or("site host started twice")?;
-    let mut slots: Vec<Option<Slot>> = std::iter::repeat_with(|| None)
-        .take(shared.site_of.len())
-        .collect();
-    for &node in &site.nodes {
-        if let Some(slot) = slots.get_mut(node.0 as usize) {
-            *slot = Some(spawn_node(&shared, &site, &socket, core, node));
-        }
-    }
-    let mut buf = vec![0u8; MAX_UNDERLAY];
-    loop {
-        tokio::select! {
-            biased;
-            command = commands.recv() => match command {
-                Some(c) => apply(&shared, &site, &socket, core, &mut slots, c),
-                None => return Ok(()),
-            },
-            r = socket.recv_from(&mut buf) => {
-                let (n, _) = r?;
-                route(&slots, &buf[..n]);
-            }
-        }
-    }
-}
-
-fn apply(
-    shared: &Rc<Shared>,
-    site: &Rc<Site>,
-    socket: &Rc<UdpSocket>,
-    core: SocketAddr,
-    slots: &mut [Option<Slot>],
-    command: SiteCommand,
-) {
-    match command {
-        SiteCommand::Act(node, action) => {
-            if let Some(Some(slot)) = slots.get(node.0 as usize) {
-                let _ = slot.control.send(action);
-            } else {
-                let name = shared.fabric.borrow().node_name(node).to_owned();
-                shared.issue(
-                    SimClock.now(),
-                    format!("{name} is crashed; the action is ignored"),
-                );
-            }
-        }
-        SiteCommand::Crash(node) => {
-            if let Some(slot) = slots.get_mut(node.0 as usize).and_then(Option::take) {
-                slot.task.abort();
-            }
-        }
-        SiteCommand::Restart(node) => {
-            let fresh = Some(spawn_node(shared, site, socket, core, node));
-            if let Some(Some(old)) = slots
-                .get_mut(node.0 as usize)
-                .map(|s| std::mem::replace(s, fresh))
-            {
-                old.task.abort();
-            }
-        }
-    }
-}
-
-fn route(slots: &[Option<Slot>], bytes: &[u8]) {
-    let Ok(Message::Deliver {
-        node,
-        transport,
-        src,
-        dst,
-        payload,
-    }) = Message::decode(Bytes::copy_from_slice(bytes))
-    else {
-        return;
-    };
-    let Some(Some(slot)) = slots.get(node.0 as usize) else {
-        return;
-    };
-    let inbound = match transport {
-        FabricTransport::Udp => Inbound::Datagram(Datagram { src, dst, payload }),
-        FabricTransport::Tcp(header) => Inbound::Segment(Segment {
-            local_port: dst.port(),
-            remote: src,
-            header,
-            payload,
-        }),
-    };
-    let _ = slot.inbox.send(inbound);
-}
-
-fn spawn_node(
-    shared: &Rc<Shared>,
-    site: &Rc<Site>,
-    socket: &Rc<UdpSocket>,
-    core: SocketAddr,
-    node: NodeId,
-) -> Slot {
-    let (inbox, inbox_rx) = unbounded_channel();
-    let (control, mut control_rx) = unbounded_channel();
-    let mut core_node = (site.factory)(node);
-    let mut transport = SimTransport {
-        node,
-        shared: Rc::clone(shared),
-        socket: Rc::clone(socket),
-        core,
-        inbox: inbox_rx,
-        next_ephemeral: 49_152,
-        tcp: TcpStack::new(shared.seed.derive(&format!("tcp/{}", node.0))),
-    };
-    let shared = Rc::clone(shared);
-    let task = tokio::task::spawn_local(async move {
-        let recorder = Rc::clone(&shared);
-        let mut sink = |time: SimInstant, observation: Observation| {
-            recorder
-                .recorder
-                .borrow_mut()
-                .record(time, node, observation);
-        };
-        if let Err(e) = drive(
-            &mut core_node,
-            &mut transport,
-            &SimClock,
-            &mut control_rx,
-            &mut sink,
-        )
-        .await
-        {
-            let name = shared.fabric.borrow().node_name(node).to_owned();
-            shared.issue(SimClock.now(), format!("{name} stopped: {e}"));
-        }
-    });
-    Slot {
-        inbox,
-        control,
-        task,
-    }
-}
-
-/// A node's transport in the simulation: its packets go to the core host as underlay messages.
+/// A node's transport in the simulation: sends go straight into the fabric; deliveries come
+/// through the node's inbox.
 struct SimTransport {
     node: NodeId,
     shared: Rc<Shared>,
-    socket: Rc<UdpSocket>,
-    core: SocketAddr,
     inbox: UnboundedReceiver<Inbound>,
+    udp: BTreeSet<u16>,
+    tcp_listeners: BTreeSet<u16>,
     next_ephemeral: u16,
     tcp: TcpStack,
 }
 
 impl SimTransport {
     fn local_ip(&self) -> IpAddr {
-        let addresses = self.shared.addresses.borrow();
-        addresses
-            .get(self.node.0 as usize)
-            .copied()
-            .unwrap_or(Ipv4Addr::UNSPECIFIED.into())
+        self.shared.fabric.borrow().node_ip(self.node)
     }
 
-    fn send_message(&self, message: &Message) -> io::Result<()> {
-        self.socket
-            .try_send_to(&message.encode(), self.core)
-            .map(drop)
+    fn send_packet(
+        &self,
+        transport: FabricTransport,
+        src_port: u16,
+        dst: SocketAddr,
+        payload: bytes::Bytes,
+    ) {
+        let now = self.shared.now();
+        self.shared
+            .fabric
+            .borrow_mut()
+            .send(now, self.node, transport, src_port, dst, payload);
+        self.shared.wake();
     }
 
     /// Sends every segment the TCP stack queued.
-    fn flush_tcp(&mut self) -> io::Result<()> {
+    fn flush_tcp(&mut self) {
         while let Some(seg) = self.tcp.poll_segment() {
-            self.send_message(&Message::Send {
-                node: self.node,
-                time: SimClock.now(),
-                transport: FabricTransport::Tcp(seg.header),
-                src_port: seg.local_port,
-                dst: seg.remote,
-                payload: seg.payload,
-            })?;
+            self.send_packet(
+                FabricTransport::Tcp(seg.header),
+                seg.local_port,
+                seg.remote,
+                seg.payload,
+            );
         }
-        Ok(())
+    }
+
+    /// A free port of the dynamic range for `protocol`.
+    fn ephemeral(&mut self, protocol: Protocol) -> Result<u16, BindError> {
+        for _ in EPHEMERAL_FIRST..=u16::MAX {
+            let port = self.next_ephemeral;
+            self.next_ephemeral = port.checked_add(1).unwrap_or(EPHEMERAL_FIRST);
+            let taken = match protocol {
+                Protocol::Udp => self.udp.contains(&port),
+                Protocol::Tcp => self.tcp_listeners.contains(&port),
+            };
+            if !taken {
+                return Ok(port);
+            }
+        }
+        Err(BindError::NoFreePort)
     }
 }
 
@@ -436,42 +445,52 @@ impl Transport for SimTransport {
     }
 
     fn bind(&mut self, binding: Binding) -> Result<SocketAddr, BindError> {
-        let port = if binding.port == 0 {
-            self.next_ephemeral = self.next_ephemeral.checked_add(1).unwrap_or(49_152);
-            self.next_ephemeral
-        } else {
-            binding.port
+        let port = match binding.port {
+            0 => self.ephemeral(binding.protocol)?,
+            port => port,
         };
+        let fresh = match binding.protocol {
+            Protocol::Udp => self.udp.insert(port),
+            Protocol::Tcp => self.tcp_listeners.insert(port),
+        };
+        if !fresh {
+            return Err(BindError::InUse);
+        }
         match binding.protocol {
-            Protocol::Udp => self
-                .send_message(&Message::Bind {
-                    node: self.node,
-                    port,
-                })
-                .map_err(|e| BindError::Os(e.to_string()))?,
+            Protocol::Udp => self.shared.fabric.borrow_mut().bind_udp(self.node, port),
             Protocol::Tcp => self.tcp.listen(port),
         }
         Ok(SocketAddr::new(self.local_ip(), port))
     }
 
-    fn unbind(&mut self, _binding: Binding) {}
+    fn unbind(&mut self, binding: Binding) {
+        match binding.protocol {
+            Protocol::Udp => {
+                if self.udp.remove(&binding.port) {
+                    let mut fabric = self.shared.fabric.borrow_mut();
+                    fabric.unbind_udp(self.node, binding.port);
+                }
+            }
+            Protocol::Tcp => {
+                if self.tcp_listeners.remove(&binding.port) {
+                    self.tcp.unlisten(binding.port);
+                }
+            }
+        }
+    }
 
     async fn send(&mut self, transmit: Transmit) -> io::Result<()> {
         match transmit {
-            Transmit::Datagram(d) => self.send_message(&Message::Send {
-                node: self.node,
-                time: SimClock.now(),
-                transport: FabricTransport::Udp,
-                src_port: d.src.port(),
-                dst: d.dst,
-                payload: d.payload,
-            }),
-            Transmit::Stream(command) => {
-                self.tcp.command(SimClock.now(), command);
-                self.flush_tcp()
+            Transmit::Datagram(d) => {
+                self.send_packet(FabricTransport::Udp, d.src.port(), d.dst, d.payload);
             }
-            Transmit::Bind(_) | Transmit::Unbind(_) => Ok(()),
+            Transmit::Stream(command) => {
+                self.tcp.command(self.shared.now(), command);
+                self.flush_tcp();
+            }
+            Transmit::Bind(_) | Transmit::Unbind(_) => {}
         }
+        Ok(())
     }
 
     async fn recv(&mut self) -> io::Result<Incoming> {
@@ -486,15 +505,20 @@ impl Transport for SimTransport {
                     Some(Inbound::Datagram(d)) => return Ok(Incoming::Datagram(d)),
                     Some(Inbound::Segment(seg)) => {
                         let local = SocketAddr::new(self.local_ip(), seg.local_port);
-                        self.tcp.segment(SimClock.now(), local, seg);
+                        self.tcp.segment(self.shared.now(), local, seg);
+                    }
+                    Some(Inbound::AddressChanged { old, new }) => {
+                        return Ok(Incoming::AddressChanged { old, new });
                     }
                     None => {
-                        return Err(io::Error::new(io::ErrorKind::BrokenPipe, "site stopped"));
+                        return Err(io::Error::new(io::ErrorKind::BrokenPipe, "world stopped"));
                     }
                 },
-                () = sleep_until(deadline) => self.tcp.handle_timeout(SimClock.now()),
+                () = sleep_until(self.shared.clock, deadline) => {
+                    self.tcp.handle_timeout(self.shared.now());
+                }
             }
-            self.flush_tcp()?;
+            self.flush_tcp();
         }
     }
 }

@@ -6,8 +6,9 @@ mod host;
 pub mod nodes;
 pub mod record;
 pub mod scenario;
+mod sip_tap;
 mod tcp;
-mod underlay;
+pub mod watch;
 pub mod world;
 
 pub use host::RunIssue;

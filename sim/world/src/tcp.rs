@@ -149,6 +149,11 @@ impl TcpStack {
         self.listeners.insert(port);
     }
 
+    /// Stops accepting on `port`; open connections stay up.
+    pub(crate) fn unlisten(&mut self, port: u16) {
+        self.listeners.remove(&port);
+    }
+
     fn isn(&mut self) -> u32 {
         self.isn_counter += 1;
         self.seed.derive(&self.isn_counter.to_string()).value() as u32

@@ -1,23 +1,23 @@
-//! A world: the run plan ([`WorldSpec`]) and the loop that steps turmoil through it.
+//! A world: the run plan ([`WorldSpec`]) and its run.
 //!
-//! [`run`] builds the fabric, registers the core host and one site host per group of nodes with
-//! turmoil, then steps the simulation tick by tick. Between steps it applies the timeline's
-//! actions that are due: network faults directly on the fabric, node actions through the node's
-//! site host. When the duration is reached it finishes the capture and returns what was
-//! observed.
+//! [`run`] builds the fabric, then runs one turmoil client whose tasks are the fabric, every
+//! node and the timeline (see [`crate::host`]). The timeline task applies each action at its
+//! exact time: network faults directly on the fabric, node actions through the node's control
+//! channel. When the duration is reached it stops every task, finishes the capture and the
+//! event log, and returns what was observed. Each run happens on a fresh thread inside a
+//! [`sim_entropy::seeded`] scope, so dependencies that draw from `rand::rng()` replay too.
 
 use crate::capture::{CaptureWriter, Interface};
 use crate::fabric::{
-    DropRecord, Entity, Fabric, LinkConfig, LossConfig, NatId, NetworkId, NodeId, Stats,
-    TopologyError,
+    Entity, Fabric, LinkConfig, LossConfig, NatId, NetworkId, NodeId, Stats, TopologyError,
 };
-use crate::host::{self, CORE_HOST, RunIssue, Shared, Site, SiteCommand};
+use crate::host::{self, RunIssue, Shared};
 use crate::nodes::SimNode;
 use crate::nodes::{Series, TcpProbe, UdpProbe, Wire};
-use crate::record::{Logged, NodeCounters, Recorder};
+use crate::record::{Logged, NodeCounters, Recorder, SeenAddresses};
+use crate::watch::{Watch, WatchSpec, Watches};
 use sim_core::{Seed, SimInstant};
 use sim_nat::{Nat, NatConfig};
-use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::BufWriter;
@@ -25,10 +25,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
-use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
-/// At most this many site hosts: turmoil's cost per step grows about with hosts³.
-pub const MAX_SITES: usize = 8;
+/// turmoil steps at least this long: the step only decides how often control returns to
+/// turmoil (results do not depend on it), and each step has a fixed cost.
+pub const MIN_STEP: Duration = Duration::from_secs(1);
 
 /// A NAT of the plan. NATs are listed upstream first.
 #[derive(Clone, Debug)]
@@ -209,19 +209,25 @@ pub struct WorldSpec {
     pub nodes: Vec<NodePlan>,
     /// Actions, sorted by time.
     pub timeline: Vec<Timed>,
-    /// Nodes whose every observation is kept (`None`: all); the others keep counters only.
-    pub keep_log: Option<BTreeSet<NodeId>>,
+    /// Where to write the event log (`events.jsonl`), if anywhere.
+    pub events: Option<PathBuf>,
+    /// What the expectations watch for, in expectation order.
+    pub watches: Vec<WatchSpec>,
+    /// Nodes whose seen source addresses are kept (mapping expectations and targets).
+    pub observers: BTreeSet<NodeId>,
+    /// Tests only: nodes whose every observation is kept in memory (`Some(None)`: all).
+    pub keep_log: Option<Option<BTreeSet<NodeId>>>,
 }
 
 /// What a run produced.
 #[derive(Debug)]
 pub struct RunOutput {
-    /// Kept observations, in report order.
+    /// Observations kept in memory (only when the spec asked, for tests).
     pub log: Vec<Logged>,
+    /// Every watch with what it saw, in expectation order.
+    pub watches: Vec<Watch>,
     /// Per-node counters.
     pub counters: Vec<NodeCounters>,
-    /// Every drop.
-    pub drops: Vec<DropRecord>,
     /// Fabric counters.
     pub stats: Stats,
     /// Capture frames written.
@@ -234,9 +240,8 @@ pub struct RunOutput {
     pub node_names: Vec<String>,
     /// NAT names, by id.
     pub nat_names: Vec<String>,
-    /// The observations `seen_by` made of `(endpoint, port)`: last source seen, for mapping
-    /// checks.
-    pub recorder: Recorder,
+    /// The source addresses observers saw, for mapping checks.
+    pub seen: SeenAddresses,
 }
 
 /// Why a run could not happen.
@@ -264,6 +269,14 @@ pub enum RunError {
     /// The capture could not be finished.
     #[error("{0}")]
     CaptureWrite(#[from] crate::capture::CaptureError),
+    /// The event log could not be created or written.
+    #[error("event log {}: {source}", path.display())]
+    Events {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// turmoil stopped with an error (a host failed).
     #[error("simulation failed: {0}")]
     Simulation(String),
@@ -308,17 +321,6 @@ fn build_fabric(spec: &WorldSpec) -> Result<(Fabric, Vec<Interface>), RunError> 
     Ok((fabric, interfaces))
 }
 
-/// Groups nodes into site hosts: one per network, at most [`MAX_SITES`] (networks share sites
-/// round-robin beyond that).
-fn sites(spec: &WorldSpec) -> Vec<usize> {
-    let networks: BTreeSet<NetworkId> = spec.nodes.iter().map(|n| n.network).collect();
-    let index: Vec<NetworkId> = networks.into_iter().collect();
-    spec.nodes
-        .iter()
-        .map(|n| index.iter().position(|&x| x == n.network).unwrap_or(0) % MAX_SITES)
-        .collect()
-}
-
 fn factory(spec: &WorldSpec) -> host::NodeFactory {
     let nodes: Vec<(String, NodeKind)> = spec
         .nodes
@@ -338,11 +340,46 @@ fn factory(spec: &WorldSpec) -> host::NodeFactory {
     })
 }
 
-/// Runs a world to the end of its duration.
+/// Runs a world to the end of its duration, on a fresh thread whose entropy comes from the
+/// scenario seed.
 ///
 /// # Errors
-/// When the topology or a NAT is invalid, the capture cannot be written, or a host fails.
+/// When the topology or a NAT is invalid, the capture or event log cannot be written, or the
+/// simulation fails.
 pub fn run(spec: &WorldSpec) -> Result<RunOutput, RunError> {
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .name("natlab-world".into())
+            .spawn_scoped(scope, || {
+                let _entropy = sim_entropy::seeded(spec.seed.derive("entropy").value());
+                run_here(spec)
+            })
+            .map_err(|e| RunError::Simulation(format!("cannot start the world's thread: {e}")))?;
+        thread
+            .join()
+            .map_err(|_| RunError::Simulation("the world's thread panicked".into()))?
+    })
+}
+
+fn recorder(spec: &WorldSpec) -> Result<Recorder, RunError> {
+    let names = spec.nodes.iter().map(|n| n.name.clone()).collect();
+    let watches = Watches::new(spec.nodes.len(), spec.watches.clone());
+    let mut recorder = Recorder::new(names, watches, spec.observers.clone());
+    if let Some(path) = &spec.events {
+        recorder
+            .log_events_to(path)
+            .map_err(|source| RunError::Events {
+                path: path.clone(),
+                source,
+            })?;
+    }
+    if let Some(keep) = &spec.keep_log {
+        recorder.keep_log(keep.clone());
+    }
+    Ok(recorder)
+}
+
+fn run_here(spec: &WorldSpec) -> Result<RunOutput, RunError> {
     let (fabric, interfaces) = build_fabric(spec)?;
     let capture = match &spec.capture {
         Some(path) => {
@@ -354,75 +391,63 @@ pub fn run(spec: &WorldSpec) -> Result<RunOutput, RunError> {
         }
         None => None,
     };
-    let site_of = sites(spec);
-    let site_count = site_of.iter().copied().max().map_or(0, |m| m + 1);
-    let shared = Rc::new(Shared {
-        seed: spec.seed,
-        fabric: RefCell::new(fabric),
-        recorder: RefCell::new(Recorder::new(spec.nodes.len(), spec.keep_log.clone())),
-        addresses: RefCell::new(spec.nodes.iter().map(|n| n.ip).collect()),
-        site_of: site_of.clone(),
-        site_names: (0..site_count).map(|i| format!("site-{i}")).collect(),
-        capture: RefCell::new(capture),
-        issues: RefCell::new(Vec::new()),
-        wake: tokio::sync::Notify::new(),
-    });
-
+    let recorder = recorder(spec)?;
+    let step = spec.tick.max(MIN_STEP);
     let mut sim = turmoil::Builder::new()
         .rng_seed(spec.seed.derive("turmoil").value())
         .epoch(UNIX_EPOCH + crate::capture::EPOCH)
-        .tick_duration(spec.tick)
-        .simulation_duration(spec.duration + spec.tick * 4)
-        .min_message_latency(Duration::ZERO)
-        .max_message_latency(Duration::ZERO)
-        .udp_capacity(1 << 22)
+        .tick_duration(step)
+        .simulation_duration(spec.duration + step * 2)
         .build();
-
-    let core_shared = Rc::clone(&shared);
-    sim.host(CORE_HOST, move || host::run_core(Rc::clone(&core_shared)));
-    let make = factory(spec);
-    let mut site_commands = Vec::new();
-    for (i, name) in shared.site_names.iter().enumerate() {
-        let (tx, rx) = unbounded_channel();
-        site_commands.push(tx);
-        let site = Rc::new(Site {
-            nodes: (0..spec.nodes.len())
-                .filter(|&n| site_of[n] == i)
-                .map(|n| NodeId(n as u32))
-                .collect(),
-            commands: RefCell::new(Some(rx)),
-            factory: Rc::clone(&make),
-        });
-        let site_shared = Rc::clone(&shared);
-        sim.host(name.as_str(), move || {
-            host::run_site(Rc::clone(&site_shared), Rc::clone(&site))
-        });
-    }
-
-    let end = SimInstant::from_duration(spec.duration);
-    let mut director = Director {
-        shared: &shared,
-        sites: &site_commands,
-        site_of: &site_of,
-    };
-    let mut timeline = spec.timeline.iter().peekable();
-    loop {
-        let now = SimInstant::from_duration(sim.elapsed());
-        while let Some(t) = timeline.next_if(|t| t.at <= now) {
-            director.apply(now, t);
-        }
-        if now >= end {
-            break;
-        }
-        sim.step()
-            .map_err(|e| RunError::Simulation(e.to_string()))?;
-    }
+    let parts = Rc::new(std::cell::RefCell::new(Some((fabric, recorder, capture))));
+    let result: Rc<std::cell::RefCell<Option<Rc<Shared>>>> = Rc::default();
+    let (world_parts, world_result) = (Rc::clone(&parts), Rc::clone(&result));
+    let spec_inner = spec.clone();
+    sim.client("world", async move {
+        let (fabric, recorder, capture) = world_parts
+            .borrow_mut()
+            .take()
+            .ok_or("the world started twice")?;
+        let shared = Rc::new(Shared::new(
+            spec_inner.seed,
+            fabric,
+            recorder,
+            spec_inner.nodes.iter().map(|n| n.ip).collect(),
+            capture,
+            factory(&spec_inner),
+        ));
+        run_world(&spec_inner, &shared).await;
+        *world_result.borrow_mut() = Some(shared);
+        Ok(())
+    });
+    sim.run().map_err(|e| RunError::Simulation(e.to_string()))?;
     drop(sim);
-    finish(spec, shared, end)
+    let shared = result
+        .borrow_mut()
+        .take()
+        .ok_or_else(|| RunError::Simulation("the world did not finish".into()))?;
+    finish(spec, shared, SimInstant::from_duration(spec.duration))
+}
+
+/// The world's client task: starts the fabric and the nodes, plays the timeline, stops at the
+/// end of the duration.
+async fn run_world(spec: &WorldSpec, shared: &Rc<Shared>) {
+    let fabric = tokio::task::spawn_local(host::run_fabric(Rc::clone(shared)));
+    for id in 0..spec.nodes.len() {
+        shared.spawn_node(NodeId(id as u32));
+    }
+    let end = SimInstant::from_duration(spec.duration);
+    let mut director = Director { shared };
+    for timed in spec.timeline.iter().take_while(|t| t.at <= end) {
+        shared.clock_sleep_until(timed.at).await;
+        director.apply(timed);
+    }
+    shared.clock_sleep_until(end).await;
+    shared.stop(end);
+    fabric.abort();
 }
 
 fn finish(spec: &WorldSpec, shared: Rc<Shared>, end: SimInstant) -> Result<RunOutput, RunError> {
-    shared.drain_capture();
     let frames = match shared.capture.borrow_mut().take() {
         Some(writer) => {
             let frames = writer.frames();
@@ -432,113 +457,92 @@ fn finish(spec: &WorldSpec, shared: Rc<Shared>, end: SimInstant) -> Result<RunOu
         None => 0,
     };
     let shared = Rc::try_unwrap(shared)
-        .map_err(|_| RunError::Simulation("hosts outlived the run".into()))?;
-    let fabric = shared.fabric.into_inner();
-    let recorder = shared.recorder.into_inner();
+        .map_err(|_| RunError::Simulation("tasks outlived the run".into()))?;
+    let parts = shared.into_parts();
+    let mut recorder = parts.recorder;
+    if let Err(source) = recorder.finish() {
+        return Err(RunError::Events {
+            path: spec.events.clone().unwrap_or_default(),
+            source,
+        });
+    }
     Ok(RunOutput {
         log: recorder.log().to_vec(),
         counters: recorder.counters().to_vec(),
-        drops: fabric.drops().to_vec(),
-        stats: fabric.stats().clone(),
+        stats: parts.fabric.stats().clone(),
         frames,
-        issues: shared.issues.into_inner(),
+        issues: parts.issues,
         end,
         node_names: spec.nodes.iter().map(|n| n.name.clone()).collect(),
         nat_names: spec.nats.iter().map(|n| n.name.clone()).collect(),
-        recorder,
+        seen: recorder.take_seen(),
+        watches: recorder.into_watches().into_vec(),
     })
 }
 
-/// Applies timeline actions between steps.
+/// Applies timeline actions when they are due.
 struct Director<'a> {
     shared: &'a Rc<Shared>,
-    sites: &'a [UnboundedSender<SiteCommand>],
-    site_of: &'a [usize],
 }
 
 impl Director<'_> {
-    fn site(&self, node: NodeId, command: SiteCommand) {
-        if let Some(tx) = self
-            .site_of
-            .get(node.0 as usize)
-            .and_then(|&s| self.sites.get(s))
-        {
-            let _ = tx.send(command);
-        }
-    }
-
-    fn apply(&mut self, now: SimInstant, timed: &Timed) {
+    fn apply(&mut self, timed: &Timed) {
+        let now = self.shared.now();
         if let Err(message) = self.try_apply(now, &timed.action) {
             self.shared
                 .issue(now, format!("{}: {message}", timed.label));
         }
-        self.shared.wake.notify_one();
+        self.shared.wake();
     }
 
     fn try_apply(&mut self, now: SimInstant, action: &WorldAction) -> Result<(), String> {
-        let mut fabric = self.shared.fabric.borrow_mut();
+        if let WorldAction::ProbeSend {
+            node,
+            to,
+            from_port,
+            count,
+            interval,
+            size,
+        } = action
+        {
+            let series = Series {
+                to: self.resolve(to)?,
+                from_port: *from_port,
+                remaining: *count,
+                interval: *interval,
+                size: *size,
+            };
+            self.shared.act(
+                *node,
+                Box::new(move |n: &mut SimNode, now| match n {
+                    SimNode::UdpProbe(p) => p.send(now, series),
+                    SimNode::TcpProbe(p) => p.send(now, series),
+                }),
+            );
+            return Ok(());
+        }
         match action.clone() {
-            WorldAction::ProbeSend {
-                node,
-                to,
-                from_port,
-                count,
-                interval,
-                size,
-            } => {
-                drop(fabric);
-                let to = self.resolve(&to)?;
-                let series = Series {
-                    to,
-                    from_port,
-                    remaining: count,
-                    interval,
-                    size,
-                };
-                self.site(
-                    node,
-                    SiteCommand::Act(
-                        node,
-                        Box::new(move |n: &mut SimNode, now| match n {
-                            SimNode::UdpProbe(p) => p.send(now, series),
-                            SimNode::TcpProbe(p) => p.send(now, series),
-                        }),
-                    ),
-                );
-            }
-            WorldAction::Partition(a, b, one_way) => fabric.partition(a, b, one_way),
-            WorldAction::Heal(a, b) => fabric.heal(a, b),
-            WorldAction::Isolate(e) => fabric.isolate(e),
-            WorldAction::Rejoin(e) => fabric.rejoin(e),
-            WorldAction::Hold(a, b, one_way) => fabric.hold(a, b, one_way),
-            WorldAction::Release(a, b) => fabric.release(now, a, b),
-            WorldAction::LossBurst(e, duration, loss) => fabric.loss_burst(now, e, duration, loss),
-            WorldAction::LinkChange(e, patch) => {
-                let config = patch.apply(fabric.link_config(e).clone());
-                fabric.set_link(e, config);
-            }
-            WorldAction::NatFlush(nat) => fabric.nat_flush(nat),
-            WorldAction::NatReboot(nat, down_for, new_public) => {
-                fabric
-                    .nat_reboot(now, nat, down_for, new_public)
-                    .map_err(|e| e.to_string())?;
-            }
             WorldAction::Crash(Entity::Node(node)) => {
-                fabric.set_node_up(node, false);
-                self.site(node, SiteCommand::Crash(node));
+                self.shared.fabric.borrow_mut().set_node_up(node, false);
+                self.shared.crash_node(node);
             }
             WorldAction::Restart(Entity::Node(node)) => {
-                fabric.set_node_up(node, true);
-                self.site(node, SiteCommand::Restart(node));
+                self.shared.fabric.borrow_mut().set_node_up(node, true);
+                self.shared.spawn_node(node);
             }
-            WorldAction::Crash(Entity::Nat(nat)) => fabric.set_nat_up(now, nat, false),
-            WorldAction::Restart(Entity::Nat(nat)) => fabric.set_nat_up(now, nat, true),
             WorldAction::IpChange(node, ip) => {
-                fabric.change_ip(node, ip).map_err(|e| e.to_string())?;
+                let old = self.address(node)?;
+                self.shared
+                    .fabric
+                    .borrow_mut()
+                    .change_ip(node, ip)
+                    .map_err(|e| e.to_string())?;
                 if let Some(slot) = self.shared.addresses.borrow_mut().get_mut(node.0 as usize) {
                     *slot = ip;
                 }
+                self.shared.renumbered(node, old, ip);
             }
+            other => fabric_fault(&mut self.shared.fabric.borrow_mut(), now, other)?,
         }
         Ok(())
     }
@@ -579,4 +583,34 @@ impl Director<'_> {
             }
         }
     }
+}
+
+/// Applies a fault that only concerns the fabric.
+fn fabric_fault(fabric: &mut Fabric, now: SimInstant, action: WorldAction) -> Result<(), String> {
+    match action {
+        WorldAction::Partition(a, b, one_way) => fabric.partition(a, b, one_way),
+        WorldAction::Heal(a, b) => fabric.heal(a, b),
+        WorldAction::Isolate(e) => fabric.isolate(e),
+        WorldAction::Rejoin(e) => fabric.rejoin(e),
+        WorldAction::Hold(a, b, one_way) => fabric.hold(a, b, one_way),
+        WorldAction::Release(a, b) => fabric.release(now, a, b),
+        WorldAction::LossBurst(e, duration, loss) => fabric.loss_burst(now, e, duration, loss),
+        WorldAction::LinkChange(e, patch) => {
+            let config = patch.apply(fabric.link_config(e).clone());
+            fabric.set_link(e, config);
+        }
+        WorldAction::NatFlush(nat) => fabric.nat_flush(nat),
+        WorldAction::NatReboot(nat, down_for, new_public) => {
+            fabric
+                .nat_reboot(now, nat, down_for, new_public)
+                .map_err(|e| e.to_string())?;
+        }
+        WorldAction::Crash(Entity::Nat(nat)) => fabric.set_nat_up(now, nat, false),
+        WorldAction::Restart(Entity::Nat(nat)) => fabric.set_nat_up(now, nat, true),
+        WorldAction::ProbeSend { .. }
+        | WorldAction::Crash(Entity::Node(_))
+        | WorldAction::Restart(Entity::Node(_))
+        | WorldAction::IpChange(..) => {}
+    }
+    Ok(())
 }

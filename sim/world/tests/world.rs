@@ -7,8 +7,10 @@ use sim_nat::{Behaviour, NatConfig};
 use sim_world::fabric::{DropReason, LinkConfig, NetworkId, NodeId};
 use sim_world::nodes::Wire;
 use sim_world::nodes::{Observation, ProbeKind};
+use sim_world::watch::{WatchSpec, Window};
 use sim_world::world::{NatPlan, NodeKind, NodePlan, ProbeTarget, Timed, WorldAction};
 use sim_world::{WorldSpec, run};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 fn link(ms: u64) -> LinkConfig {
@@ -29,6 +31,15 @@ fn probe(name: &str, network: u32, ip: &str, echo: bool) -> NodePlan {
             echo,
             wire: Wire::Text,
         },
+    }
+}
+
+fn drops(reason: DropReason) -> WatchSpec {
+    WatchSpec::Dropped {
+        reason: Some(reason),
+        at: None,
+        from: None,
+        window: Window::default(),
     }
 }
 
@@ -90,7 +101,10 @@ fn spec(seed: u64) -> WorldSpec {
                 label: "unsolicited".into(),
             },
         ],
-        keep_log: None,
+        events: None,
+        watches: vec![drops(DropReason::Filtered)],
+        observers: BTreeSet::from([NodeId(1)]),
+        keep_log: Some(None),
     }
 }
 
@@ -117,24 +131,14 @@ fn world_probe_behind_nat_gets_echoes_and_unsolicited_is_filtered() {
             .iter()
             .all(|(_, seen)| *seen == Some("198.51.100.1:5000".parse().unwrap()))
     );
-    // Round trip: 5 + 10 + 5 ms out and back = 40 ms, plus at most a tick per underlay leg.
-    let first = echoes[0].0;
-    assert!(
-        first >= SimInstant::from_micros(1_040_000) && first <= SimInstant::from_micros(1_045_000),
-        "{first}"
-    );
+    // Round trip: 5 + 10 + 5 ms out and back = 40 ms, exactly: time is event-driven.
+    assert_eq!(echoes[0].0, SimInstant::from_micros(1_040_000));
     assert_eq!(out.counters[2].probes_sent, 1);
     assert_eq!(
         out.counters[0].probes_received, 0,
         "stranger's probe must not arrive"
     );
-    assert_eq!(
-        out.drops
-            .iter()
-            .filter(|d| d.reason == DropReason::Filtered)
-            .count(),
-        1
-    );
+    assert_eq!(out.watches[0].tally.count, 1, "one filtered drop");
 }
 
 #[test]
@@ -142,7 +146,7 @@ fn world_same_seed_replays_the_same_log() {
     let a = run(&spec(7)).expect("run");
     let b = run(&spec(7)).expect("run");
     assert_eq!(a.log, b.log);
-    assert_eq!(a.drops, b.drops);
+    assert_eq!(a.watches, b.watches);
 }
 
 /// cam (0) behind a NAT with a TCP port forward 8080 → cam:7000; server (1) public, both
@@ -211,7 +215,10 @@ fn tcp_spec(forward: bool) -> WorldSpec {
                 2,
             ),
         ],
-        keep_log: None,
+        events: None,
+        watches: vec![drops(DropReason::NoMapping)],
+        observers: BTreeSet::new(),
+        keep_log: Some(None),
     }
 }
 
@@ -254,11 +261,7 @@ fn world_tcp_crosses_the_nat_outbound_and_inbound_only_through_a_forward() {
             && matches!(&l.observation, Observation::StreamFailed { error, .. } if error == "connection timed out")
     });
     assert!(failed, "the unanswered SYNs end in a timeout");
-    let syn_drops = without
-        .drops
-        .iter()
-        .filter(|d| d.reason == DropReason::NoMapping)
-        .count();
+    let syn_drops = without.watches[0].tally.count;
     assert_eq!(
         syn_drops, 7,
         "one SYN and six retransmissions die at the NAT"

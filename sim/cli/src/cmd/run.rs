@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 const CAPTURE_FILE: &str = "capture.pcapng";
 const REPORT_FILE: &str = "report.json";
+const EVENTS_FILE: &str = "events.jsonl";
 
 pub(crate) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<Exit, ExpectedError> {
     let files = scenario_files(&args.paths, true)?;
@@ -31,13 +32,16 @@ pub(crate) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<Exit, ExpectedE
         let output = sim_world::run(&spec)
             .map_err(|e| ExpectedError::Invalid(format!("{}: {e}", file.display())))?;
         let eval = sim_world::scenario::evaluate(scenario, &output);
-        let capture = spec.capture.as_ref().map(|_| CAPTURE_FILE);
+        let written = sim_world::scenario::Written {
+            capture: spec.capture.as_ref().map(|_| CAPTURE_FILE),
+            events: spec.events.as_ref().map(|_| EVENTS_FILE),
+        };
         let report = sim_world::scenario::report(
             scenario,
             &file.display().to_string(),
             &output,
             &eval,
-            capture,
+            written,
         );
         let path = dir.join(REPORT_FILE);
         std::fs::write(&path, report.to_json())
@@ -95,7 +99,11 @@ fn plan_all(
     let mut refused = Vec::new();
     for (file, scenario) in scenarios {
         let dir = out.join(&scenario.name);
-        match sim_world::scenario::plan(scenario, Some(dir.join(CAPTURE_FILE))) {
+        let outputs = sim_world::scenario::Outputs {
+            capture: Some(dir.join(CAPTURE_FILE)),
+            events: Some(dir.join(EVENTS_FILE)),
+        };
+        match sim_world::scenario::plan(scenario, outputs) {
             Ok(spec) => plans.push((dir, spec)),
             Err(e) => refused.push(format!("  {}: {e}", file.display())),
         }

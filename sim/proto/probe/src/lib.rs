@@ -109,7 +109,18 @@ pub enum Observation {
     },
 }
 
-/// The names of the probes' events, as `event` and `sequence` expectations name them.
+/// The events a probe writes to the event log, as `event` and `sequence` expectations name them
+/// (its per-packet traffic is counted instead: the `received` expectation reads it).
+pub const LOGGED_EVENTS: &[&str] = &[
+    "probe-started",
+    "address-changed",
+    "port-bound",
+    "bind-failed",
+    "stream-opened",
+    "stream-failed",
+];
+
+/// The names of every probe observation.
 pub const EVENT_NAMES: &[&str] = &[
     "probe-started",
     "address-changed",
@@ -211,5 +222,8 @@ mod tests {
             assert_eq!(o.log_event().name, o.name());
         }
         assert!(all[4].is_traffic() && !all[0].is_traffic());
+        for o in all.iter().filter(|o| !o.is_traffic()) {
+            assert!(LOGGED_EVENTS.contains(&o.name()), "{}", o.name());
+        }
     }
 }

@@ -17,6 +17,7 @@ use sim_catalog::{
 pub(crate) enum Source {
     Aae,
     Softphone,
+    Probe,
 }
 
 impl Source {
@@ -25,10 +26,14 @@ impl Source {
         match kind {
             "aae" => Some(Self::Aae),
             "softphone" => Some(Self::Softphone),
+            "udp-probe" | "tcp-probe" => Some(Self::Probe),
             _ => None,
         }
     }
 }
+
+const LIST_PROBE: &str = "probes report probe-started, address-changed, port-bound, bind-failed, \
+                          stream-opened and stream-failed (use `received` for probe traffic)";
 
 const LIST_EVENTS: &str = "`natlab codes --catalog aae-events` lists the AAE events";
 const LIST_STATUS: &str = "`natlab codes --catalog aae-status` lists the AAE status codes";
@@ -54,7 +59,36 @@ pub(crate) fn event(
             );
             None
         }
+        (Source::Probe, CodeRef::Name(name)) => probe_event(c, path, who, name),
+        (Source::Probe, CodeRef::Number(n)) => {
+            c.error_help(
+                path,
+                format!("probe events are named like `probe-started`, found the number {n}"),
+                LIST_PROBE,
+            );
+            None
+        }
     }
+}
+
+fn probe_event(c: &mut Checker<'_>, path: &YamlPath, who: &str, name: &str) -> Option<EventCode> {
+    if let Some(&known) = sim_probe::LOGGED_EVENTS.iter().find(|&&e| e == name) {
+        return Some(EventCode::Probe(known));
+    }
+    let message = if sim_probe::EVENT_NAMES.contains(&name) {
+        format!("`{name}` is probe traffic, counted rather than logged: expect it with `received`")
+    } else {
+        format!("unknown event `{name}` for probe `{who}`")
+    };
+    unknown(
+        c,
+        path,
+        &message,
+        name,
+        sim_probe::LOGGED_EVENTS,
+        LIST_PROBE,
+    );
+    None
 }
 
 fn aae_event_number(c: &mut Checker<'_>, path: &YamlPath, n: u64) -> Option<EventCode> {
@@ -190,6 +224,10 @@ pub(crate) fn status(
                 path,
                 format!("a softphone status is a SIP status number (such as 486), found `{name}`"),
             );
+            None
+        }
+        (Source::Probe, _) => {
+            c.error(path, "probe events carry no status");
             None
         }
     }

@@ -220,7 +220,7 @@ fn reporter(
                     "`{name}` is {}, which reports no events yet",
                     topo.names.describe(id)
                 ),
-                "events and sequences are checked for aae and softphone endpoints",
+                "events and sequences are checked for aae, softphone and probe endpoints",
             );
             None
         }

@@ -407,6 +407,11 @@ impl Fabric {
         self.node_mut(node).udp.insert(port);
     }
 
+    /// The node closed a UDP port: datagrams to it are dropped as port unreachable.
+    pub fn unbind_udp(&mut self, node: NodeId, port: u16) {
+        self.node_mut(node).udp.remove(&port);
+    }
+
     /// A node sends a packet at `at` (the fabric never goes back in time: an input older than
     /// the last processed instant is taken as happening then).
     pub fn send(
@@ -468,9 +473,15 @@ impl Fabric {
         self.capture.as_mut().and_then(VecDeque::pop_front)
     }
 
-    /// Every drop so far.
+    /// The drops not taken yet.
     pub fn drops(&self) -> &[DropRecord] {
         &self.drops
+    }
+
+    /// Takes the drops recorded since the last call (a run feeds them to its watches as they
+    /// happen, so they are never all kept).
+    pub fn take_drops(&mut self) -> Vec<DropRecord> {
+        std::mem::take(&mut self.drops)
     }
 
     /// Counters so far.

@@ -1,13 +1,12 @@
 //! Checking a scenario's expectations against what a run observed.
 
-use super::plan::kind_of;
-use crate::fabric::{DropReason, Entity, NatId, NodeId};
-use crate::nodes::{Observation, ProbeKind};
+use super::plan::{drop_reason, kind_of};
+use crate::fabric::NodeId;
+use crate::watch::{Tally, Watch};
 use crate::world::RunOutput;
-use sim_core::SimInstant;
 use sim_report::ExpectationResult;
 use sim_scenario::model::{self, Count, MappingRule};
-use sim_scenario::{ResolvedExpectation, Scenario, Subject};
+use sim_scenario::{EventCode, ResolvedExpectation, Scenario, StatusCode, Subject};
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -32,7 +31,8 @@ pub fn evaluate(scenario: &Scenario, out: &RunOutput) -> Evaluation {
         .iter()
         .enumerate()
         .map(|(index, e)| {
-            let (text, passed, observed) = check(scenario, out, e);
+            let watch = out.watches.get(index);
+            let (text, passed, observed) = check(scenario, out, watch, e);
             ExpectationResult {
                 index,
                 kind: kind_of(e).to_owned(),
@@ -49,10 +49,6 @@ fn name(scenario: &Scenario, id: sim_scenario::NodeId) -> &str {
     scenario.node(id).map_or("?", |n| n.name.as_str())
 }
 
-fn in_window(t: SimInstant, after: Option<Duration>, before: Option<Duration>) -> bool {
-    after.is_none_or(|a| t.since_start() >= a) && before.is_none_or(|b| t.since_start() <= b)
-}
-
 fn window(after: Option<Duration>, before: Option<Duration>) -> String {
     match (after, before) {
         (Some(a), Some(b)) => format!(" between {a:?} and {b:?}"),
@@ -62,7 +58,24 @@ fn window(after: Option<Duration>, before: Option<Duration>) -> String {
     }
 }
 
-fn check(scenario: &Scenario, out: &RunOutput, e: &ResolvedExpectation) -> (String, bool, String) {
+/// What a watch saw, for the report: the count and, when any matched, the first and last times.
+fn seen(tally: Tally, what: &str) -> String {
+    match (tally.first, tally.last) {
+        (Some(first), Some(last)) if tally.count > 1 => {
+            format!("{} {what} (first at {first}, last at {last})", tally.count)
+        }
+        (Some(first), _) => format!("{} {what} (at {first})", tally.count),
+        _ => format!("{} {what}", tally.count),
+    }
+}
+
+fn check(
+    scenario: &Scenario,
+    out: &RunOutput,
+    watch: Option<&Watch>,
+    e: &ResolvedExpectation,
+) -> (String, bool, String) {
+    let tally = watch.map(|w| w.tally).unwrap_or_default();
     match e {
         ResolvedExpectation::Received {
             endpoint,
@@ -73,7 +86,7 @@ fn check(scenario: &Scenario, out: &RunOutput, e: &ResolvedExpectation) -> (Stri
             before,
         } => received(
             scenario,
-            out,
+            tally,
             *endpoint,
             *from,
             *kind,
@@ -89,7 +102,7 @@ fn check(scenario: &Scenario, out: &RunOutput, e: &ResolvedExpectation) -> (Stri
             before,
         } => dropped(
             scenario,
-            out,
+            tally,
             *reason,
             *at,
             *from,
@@ -111,40 +124,108 @@ fn check(scenario: &Scenario, out: &RunOutput, e: &ResolvedExpectation) -> (Stri
             *rule,
             (*address, *ips),
         ),
-        ResolvedExpectation::Event { .. }
-        | ResolvedExpectation::Sequence { .. }
-        | ResolvedExpectation::SipResponse { .. } => {
-            ("not checkable by this simulator".into(), false, "-".into())
+        ResolvedExpectation::Event {
+            endpoint,
+            code,
+            status,
+            count,
+            after,
+            before,
+        } => {
+            let mut text = format!(
+                "{} reports {count} {}",
+                name(scenario, *endpoint),
+                code_text(code)
+            );
+            if let Some(s) = status {
+                let _ = write!(text, " with status {}", status_text(s));
+            }
+            text.push_str(&window(*after, *before));
+            (text, count.admits(tally.count), seen(tally, "reported"))
+        }
+        ResolvedExpectation::Sequence { endpoint, events } => {
+            sequence(scenario, watch, *endpoint, events)
+        }
+        ResolvedExpectation::SipResponse {
+            code,
+            method,
+            from,
+            count,
+        } => {
+            let mut text = format!("{count} SIP {code} responses");
+            if let Some(m) = method {
+                let _ = write!(text, " to {m}");
+            }
+            if let Some(f) = from {
+                let _ = write!(text, " from {}", name(scenario, *f));
+            }
+            text.push_str(" cross the network");
+            (text, count.admits(tally.count), seen(tally, "seen"))
         }
     }
 }
 
+fn code_text(code: &EventCode) -> String {
+    match code.code() {
+        Some(n) => format!("{n} {}", code.name()),
+        None => code.name().to_owned(),
+    }
+}
+
+fn status_text(status: &StatusCode) -> String {
+    match status {
+        StatusCode::Aae(s) => format!("{} {}", s.code, s.name),
+        StatusCode::Sip(n) => n.to_string(),
+    }
+}
+
+fn sequence(
+    scenario: &Scenario,
+    watch: Option<&Watch>,
+    endpoint: sim_scenario::NodeId,
+    events: &[EventCode],
+) -> (String, bool, String) {
+    let list: Vec<String> = events.iter().map(code_text).collect();
+    let text = format!(
+        "{} reports in order: {}",
+        name(scenario, endpoint),
+        list.join(", ")
+    );
+    let Some(watch) = watch else {
+        return (text, false, "not watched".into());
+    };
+    let matched = watch.tally.count;
+    if watch.sequence_done() {
+        let last = watch
+            .tally
+            .last
+            .map_or_else(String::new, |t| format!(", the last at {t}"));
+        return (text, true, format!("all {matched} in order{last}"));
+    }
+    let waiting = watch.sequence_waiting_for().map_or_else(
+        || "?".to_owned(),
+        |m| match m.code {
+            Some(n) => format!("{n} {}", m.name),
+            None => m.name.to_owned(),
+        },
+    );
+    (
+        text,
+        false,
+        format!("{matched} of {} in order, then no {waiting}", events.len()),
+    )
+}
+
 fn received(
     scenario: &Scenario,
-    out: &RunOutput,
+    tally: Tally,
     endpoint: sim_scenario::NodeId,
     from: Option<sim_scenario::NodeId>,
     kind: Option<model::ProbeKind>,
     count: Count,
     (after, before): (Option<Duration>, Option<Duration>),
 ) -> (String, bool, String) {
-    let me = NodeId(endpoint.0 as u32);
-    let want_from = from.map(|f| f.0 as u32);
-    let want_kind = kind.map(|k| match k {
-        model::ProbeKind::Probe => ProbeKind::Probe,
-        model::ProbeKind::Echo => ProbeKind::Echo,
-    });
-    let n = out
-        .log
-        .iter()
-        .filter(|l| l.node == me && in_window(l.time, after, before))
-        .filter(|l| match &l.observation {
-            Observation::ProbeReceived { kind, from, .. } => {
-                want_kind.is_none_or(|k| k == *kind) && want_from.is_none_or(|f| *from == Some(f))
-            }
-            _ => false,
-        })
-        .count() as u64;
+    let n = tally.count;
     let what = match kind {
         Some(model::ProbeKind::Probe) => "probes",
         Some(model::ProbeKind::Echo) => "echoes",
@@ -155,26 +236,12 @@ fn received(
         let _ = write!(text, " from {}", name(scenario, f));
     }
     text.push_str(&window(after, before));
-    (text, count.admits(n), format!("{n} received"))
-}
-
-const fn drop_reason(r: model::DropReason) -> DropReason {
-    match r {
-        model::DropReason::Filtered => DropReason::Filtered,
-        model::DropReason::NoMapping => DropReason::NoMapping,
-        model::DropReason::NoHairpin => DropReason::NoHairpin,
-        model::DropReason::LinkLoss => DropReason::LinkLoss,
-        model::DropReason::Partition => DropReason::Partition,
-        model::DropReason::Fragment => DropReason::Fragment,
-        model::DropReason::NodeDown => DropReason::NodeDown,
-        model::DropReason::NoRoute => DropReason::NoRoute,
-        model::DropReason::PortUnreachable => DropReason::PortUnreachable,
-    }
+    (text, count.admits(n), seen(tally, "received"))
 }
 
 fn dropped(
     scenario: &Scenario,
-    out: &RunOutput,
+    tally: Tally,
     reason: Option<model::DropReason>,
     at: Option<Subject>,
     from: Option<sim_scenario::NodeId>,
@@ -182,19 +249,7 @@ fn dropped(
     (after, before): (Option<Duration>, Option<Duration>),
 ) -> (String, bool, String) {
     let want_reason = reason.map(drop_reason);
-    let want_at = at.map(|s| match s {
-        Subject::Node(n) => Entity::Node(NodeId(n.0 as u32)),
-        Subject::Nat(n) => Entity::Nat(NatId(n.0 as u32)),
-    });
-    let want_from = from.map(|f| NodeId(f.0 as u32));
-    let n = out
-        .drops
-        .iter()
-        .filter(|d| in_window(d.time, after, before))
-        .filter(|d| want_reason.is_none_or(|r| r == d.reason))
-        .filter(|d| want_at.is_none_or(|a| a == d.at.entity()))
-        .filter(|d| want_from.is_none_or(|f| f == d.origin))
-        .count() as u64;
+    let n = tally.count;
     let mut text = format!("{count} packets dropped");
     if let Some(r) = want_reason {
         let _ = write!(text, " as {r}");
@@ -206,7 +261,7 @@ fn dropped(
         let _ = write!(text, " from {}", name(scenario, f));
     }
     text.push_str(&window(after, before));
-    (text, count.admits(n), format!("{n} dropped"))
+    (text, count.admits(n), seen(tally, "dropped"))
 }
 
 fn mapping(
@@ -220,7 +275,7 @@ fn mapping(
     let me = NodeId(endpoint.0 as u32);
     let seen: Vec<Option<std::net::SocketAddr>> = seen_by
         .iter()
-        .map(|(s, p)| out.recorder.seen((NodeId(s.0 as u32), *p), me, port))
+        .map(|(s, p)| out.seen.seen((NodeId(s.0 as u32), *p), me, port))
         .collect();
     let observers: Vec<String> = seen_by
         .iter()

@@ -7,5 +7,5 @@ mod plan;
 mod report;
 
 pub use expect::{Evaluation, evaluate};
-pub use plan::{Unsupported, plan};
-pub use report::report;
+pub use plan::{Outputs, Unsupported, plan};
+pub use report::{Written, report};

@@ -1,7 +1,8 @@
 //! From a validated scenario to a run plan.
 
-use crate::fabric::{Entity, LinkConfig, LossConfig, NatId, NetworkId, NodeId};
-use crate::nodes::Wire;
+use crate::fabric::{DropReason, Entity, LinkConfig, LossConfig, NatId, NetworkId, NodeId};
+use crate::nodes::{ProbeKind, Wire};
+use crate::watch::{EventMatch, WatchSpec, Window, blocks};
 use crate::world::{
     LinkPatch, NatPlan, NodeKind, NodePlan, ProbeTarget, Timed, WorldAction, WorldSpec,
 };
@@ -9,10 +10,12 @@ use sim_core::SimInstant;
 use sim_nat::{NatConfig, PortForward};
 use sim_scenario::model::{self, EndpointSpec, ForwardProtocol, ProbeWire};
 use sim_scenario::{
-    Link, Loss, ResolvedAction, ResolvedExpectation, ResolvedTarget, Role, Scenario, Subject,
+    EventCode, Link, Loss, ResolvedAction, ResolvedExpectation, ResolvedTarget, Role, Scenario,
+    StatusCode, Subject,
 };
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Something a scenario asks for that the simulator cannot run yet.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -28,11 +31,20 @@ fn unsupported(what: String, why: &'static str) -> Unsupported {
     Unsupported { what, why }
 }
 
-/// The run plan of `scenario`, writing its capture to `capture` when the scenario captures.
+/// Where a run writes its files.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outputs {
+    /// The pcapng capture (written only when the scenario captures).
+    pub capture: Option<PathBuf>,
+    /// The event log, `events.jsonl`.
+    pub events: Option<PathBuf>,
+}
+
+/// The run plan of `scenario`, writing its files to `outputs`.
 ///
 /// # Errors
-/// When the scenario uses a node kind, action or expectation the simulator does not run yet.
-pub fn plan(scenario: &Scenario, capture: Option<PathBuf>) -> Result<WorldSpec, Unsupported> {
+/// When the scenario uses a node kind or action the simulator does not run yet.
+pub fn plan(scenario: &Scenario, outputs: Outputs) -> Result<WorldSpec, Unsupported> {
     let nodes = scenario
         .nodes
         .iter()
@@ -50,30 +62,12 @@ pub fn plan(scenario: &Scenario, capture: Option<PathBuf>) -> Result<WorldSpec, 
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    for (i, e) in scenario.expectations.iter().enumerate() {
-        match e {
-            ResolvedExpectation::Event { .. } | ResolvedExpectation::Sequence { .. } => {
-                return Err(unsupported(
-                    format!("expect[{i}] ({})", kind_of(e)),
-                    "endpoint events need the AAE and SIP endpoint models",
-                ));
-            }
-            ResolvedExpectation::SipResponse { .. } => {
-                return Err(unsupported(
-                    format!("expect[{i}] (sip_response)"),
-                    "SIP responses need the SIP stack",
-                ));
-            }
-            ResolvedExpectation::Received { .. }
-            | ResolvedExpectation::Dropped { .. }
-            | ResolvedExpectation::Mapping { .. } => {}
-        }
-    }
     Ok(WorldSpec {
         seed: scenario.seed,
         tick: scenario.tick,
         duration: scenario.duration,
-        capture: capture.filter(|_| scenario.capture),
+        capture: outputs.capture.filter(|_| scenario.capture),
+        events: outputs.events,
         public_name: scenario
             .networks
             .first()
@@ -81,7 +75,9 @@ pub fn plan(scenario: &Scenario, capture: Option<PathBuf>) -> Result<WorldSpec, 
         nats: scenario.nats.iter().map(|n| nat(scenario, n)).collect(),
         nodes,
         timeline,
-        keep_log: Some(watched(scenario)),
+        watches: scenario.expectations.iter().map(watch).collect(),
+        observers: observers(scenario),
+        keep_log: None,
     })
 }
 
@@ -96,9 +92,8 @@ pub(super) const fn kind_of(e: &ResolvedExpectation) -> &'static str {
     }
 }
 
-/// Nodes whose observations an expectation or a timeline target reads; the others keep
-/// counters only.
-fn watched(scenario: &Scenario) -> BTreeSet<NodeId> {
+/// Nodes whose seen source addresses a mapping expectation or a timeline target reads.
+fn observers(scenario: &Scenario) -> BTreeSet<NodeId> {
     let mut set = BTreeSet::new();
     for t in &scenario.timeline {
         if let ResolvedAction::Send {
@@ -110,17 +105,96 @@ fn watched(scenario: &Scenario) -> BTreeSet<NodeId> {
         }
     }
     for e in &scenario.expectations {
-        match e {
-            ResolvedExpectation::Received { endpoint, .. } => {
-                set.insert(NodeId(endpoint.0 as u32));
-            }
-            ResolvedExpectation::Mapping { seen_by, .. } => {
-                set.extend(seen_by.iter().map(|(n, _)| NodeId(n.0 as u32)));
-            }
-            _ => {}
+        if let ResolvedExpectation::Mapping { seen_by, .. } = e {
+            set.extend(seen_by.iter().map(|(n, _)| node_id(*n)));
         }
     }
     set
+}
+
+const fn window(after: Option<Duration>, before: Option<Duration>) -> Window {
+    Window { after, before }
+}
+
+fn event_match(code: &EventCode, status: Option<&StatusCode>) -> EventMatch {
+    EventMatch {
+        name: code.name(),
+        code: code.code(),
+        status: status.map(StatusCode::code),
+    }
+}
+
+/// What a run must watch to check `e`.
+pub(super) fn watch(e: &ResolvedExpectation) -> WatchSpec {
+    match e {
+        ResolvedExpectation::Received {
+            endpoint,
+            from,
+            kind,
+            after,
+            before,
+            ..
+        } => WatchSpec::Received {
+            node: node_id(*endpoint),
+            from: from.map(node_id),
+            kind: kind.map(|k| match k {
+                model::ProbeKind::Probe => ProbeKind::Probe,
+                model::ProbeKind::Echo => ProbeKind::Echo,
+            }),
+            window: window(*after, *before),
+        },
+        ResolvedExpectation::Dropped {
+            reason,
+            at,
+            from,
+            after,
+            before,
+            ..
+        } => WatchSpec::Dropped {
+            reason: reason.map(drop_reason),
+            at: at.map(entity),
+            from: from.map(node_id),
+            window: window(*after, *before),
+        },
+        ResolvedExpectation::Mapping { .. } => WatchSpec::Seen,
+        ResolvedExpectation::Event {
+            endpoint,
+            code,
+            status,
+            after,
+            before,
+            ..
+        } => WatchSpec::Event {
+            node: node_id(*endpoint),
+            event: event_match(code, status.as_ref()),
+            window: window(*after, *before),
+        },
+        ResolvedExpectation::Sequence { endpoint, events } => WatchSpec::Sequence {
+            node: node_id(*endpoint),
+            blocks: blocks(events.iter().map(|c| event_match(c, None)).collect(), false),
+        },
+        ResolvedExpectation::SipResponse {
+            code, method, from, ..
+        } => WatchSpec::SipResponse {
+            code: *code,
+            method: method.clone(),
+            from: from.map(node_id),
+        },
+    }
+}
+
+pub(super) const fn drop_reason(r: model::DropReason) -> DropReason {
+    match r {
+        model::DropReason::Filtered => DropReason::Filtered,
+        model::DropReason::NoMapping => DropReason::NoMapping,
+        model::DropReason::NoHairpin => DropReason::NoHairpin,
+        model::DropReason::LinkLoss => DropReason::LinkLoss,
+        model::DropReason::Partition => DropReason::Partition,
+        model::DropReason::Fragment => DropReason::Fragment,
+        model::DropReason::NodeDown => DropReason::NodeDown,
+        model::DropReason::NoRoute => DropReason::NoRoute,
+        model::DropReason::PortUnreachable => DropReason::PortUnreachable,
+    }
 }
 
 pub(crate) fn link(l: &Link) -> LinkConfig {

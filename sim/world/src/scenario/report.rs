@@ -3,7 +3,8 @@
 use super::Evaluation;
 use crate::world::RunOutput;
 use sim_report::{
-    CaptureInfo, Issue, NetworkTotals, NodeSummary, RunReport, SCHEMA_VERSION, ScenarioInfo,
+    CaptureInfo, EventLogInfo, Issue, NetworkTotals, NodeSummary, RunReport, SCHEMA_VERSION,
+    ScenarioInfo,
 };
 use sim_scenario::Scenario;
 use std::collections::BTreeMap;
@@ -11,14 +12,22 @@ use std::collections::BTreeMap;
 /// Reports list nodes one by one up to this many; beyond it only totals.
 const MAX_NODES_LISTED: usize = 200;
 
-/// Builds the report of one run. `file` is the scenario file as given; `capture` the capture's
-/// file name next to the report, when one was written.
+/// The files written next to a report, by name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Written<'a> {
+    /// The capture's file name, when one was written.
+    pub capture: Option<&'a str>,
+    /// The event log's file name, when one was written.
+    pub events: Option<&'a str>,
+}
+
+/// Builds the report of one run. `file` is the scenario file as given.
 pub fn report(
     scenario: &Scenario,
     file: &str,
     out: &RunOutput,
     eval: &Evaluation,
-    capture: Option<&str>,
+    written: Written<'_>,
 ) -> RunReport {
     let issues: Vec<Issue> = out
         .issues
@@ -46,6 +55,7 @@ pub fn report(
                     ("echoes_received".to_owned(), c.echoes_received),
                     ("streams_opened".to_owned(), c.streams_opened),
                     ("streams_failed".to_owned(), c.streams_failed),
+                    ("events".to_owned(), c.events),
                 ])
                 .into_iter()
                 .filter(|(_, v)| *v > 0)
@@ -80,9 +90,13 @@ pub fn report(
                 .collect(),
         },
         nodes,
-        capture: capture.map(|f| CaptureInfo {
+        capture: written.capture.map(|f| CaptureInfo {
             file: f.to_owned(),
             frames: out.frames,
+        }),
+        events: written.events.map(|f| EventLogInfo {
+            file: f.to_owned(),
+            events: out.counters.iter().map(|c| c.events).sum(),
         }),
     }
 }
