@@ -264,3 +264,75 @@ fn run_with_nothing_to_run_exits_4() {
     ]);
     assert_eq!(result.status.code(), Some(4));
 }
+
+#[test]
+fn run_failing_expectations_exit_1_naming_each_with_what_happened() {
+    let dir = scratch("failing");
+    let out = dir.display().to_string();
+    let result = natlab(&["run", "tests/e2e/fixtures/run-failing.yaml", "--out", &out]);
+    assert_eq!(result.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    for needle in [
+        "expectation 1 (received) failed: alice receives exactly 3 echoes from proxy; observed: 2 received",
+        "expectation 2 (dropped) failed: exactly 2 packets dropped as filtered at home; observed: 1 dropped",
+        "expectation 3 (mapping) failed",
+        "expectation 4 (event) failed: alice reports at least 1 address-changed; observed: 0 reported",
+        "expectation 5 (sequence) failed: alice reports in order: port-bound, probe-started; observed: 0 of 2 in order, then no port-bound",
+        "expectation 6 (sip_response) failed: at least 1 SIP 486 responses to OPTIONS from proxy cross the network; observed: 0 seen",
+    ] {
+        assert!(stdout.contains(needle), "missing `{needle}` in:\n{stdout}");
+    }
+    assert!(
+        !stdout.contains("expectation 0 "),
+        "expectation 0 holds:\n{stdout}"
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("run-failing/report.json")).expect("report"),
+    )
+    .expect("report is JSON");
+    assert_eq!(report["passed"], false);
+    let passed: Vec<bool> = report["expectations"]
+        .as_array()
+        .expect("expectations")
+        .iter()
+        .map(|e| e["passed"].as_bool().expect("passed"))
+        .collect();
+    assert_eq!(passed, [true, false, false, false, false, false, false]);
+}
+
+#[test]
+fn run_writes_an_event_log_beside_every_report() {
+    let dir = scratch("events");
+    let out = dir.display().to_string();
+    let result = natlab(&[
+        "run",
+        "scenarios/network/runtime-events.yaml",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(
+        result.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&result.stdout)
+    );
+    let log = std::fs::read_to_string(dir.join("runtime-events/events.jsonl")).expect("events");
+    let events: Vec<(String, String)> = log
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("a JSON line");
+            (
+                v["node"].as_str().expect("node").to_owned(),
+                v["event"].as_str().expect("event").to_owned(),
+            )
+        })
+        .collect();
+    let alice: Vec<&str> = events
+        .iter()
+        .filter(|(n, _)| n == "alice")
+        .map(|(_, e)| e.as_str())
+        .collect();
+    assert_eq!(alice, ["probe-started", "port-bound", "address-changed"]);
+    let report = std::fs::read_to_string(dir.join("runtime-events/report.json")).expect("report");
+    assert!(report.contains("\"file\": \"events.jsonl\""), "{report}");
+}

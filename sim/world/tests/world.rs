@@ -267,3 +267,25 @@ fn world_tcp_crosses_the_nat_outbound_and_inbound_only_through_a_forward() {
         "one SYN and six retransmissions die at the NAT"
     );
 }
+
+#[test]
+fn world_tick_is_only_a_step_size_results_are_the_same() {
+    let capture = |tick_ms: u64| {
+        let path = std::env::temp_dir().join(format!(
+            "natlab-tick-{tick_ms}-{}.pcapng",
+            std::process::id()
+        ));
+        let mut s = spec(1);
+        s.tick = Duration::from_millis(tick_ms);
+        s.capture = Some(path.clone());
+        let out = run(&s).expect("run");
+        let bytes = std::fs::read(&path).expect("capture");
+        let _ = std::fs::remove_file(&path);
+        (out.log, out.watches, bytes)
+    };
+    let fine = capture(1);
+    assert!(!fine.2.is_empty());
+    for tick in [10, 1000, 5000] {
+        assert!(capture(tick) == fine, "tick {tick} ms changed the run");
+    }
+}

@@ -9,3 +9,6 @@ mod report;
 pub use expect::{Evaluation, evaluate};
 pub use plan::{Outputs, Unsupported, plan};
 pub use report::{Written, report};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,107 @@
+//! The verdict path in-process: a scenario with every expectation kind is planned, run,
+//! evaluated and reported.
+
+use super::*;
+use crate::watch::WatchSpec;
+
+const FAILING: &str = include_str!("../../../../tests/e2e/fixtures/run-failing.yaml");
+const EVENTS: &str = include_str!("../../../../scenarios/network/runtime-events.yaml");
+
+fn scenario(text: &str) -> sim_scenario::Scenario {
+    sim_scenario::from_str("test.yaml", text).expect("valid scenario")
+}
+
+fn outputs() -> Outputs {
+    Outputs::default()
+}
+
+#[test]
+fn plan_every_expectation_kind_becomes_its_watch_in_order() {
+    let spec = plan(&scenario(FAILING), outputs()).expect("plan");
+    let kinds: Vec<&str> = spec
+        .watches
+        .iter()
+        .map(|w| match w {
+            WatchSpec::Received { .. } => "received",
+            WatchSpec::Dropped { .. } => "dropped",
+            WatchSpec::Seen => "mapping",
+            WatchSpec::Event { .. } => "event",
+            WatchSpec::Sequence { .. } => "sequence",
+            WatchSpec::SipResponse { .. } => "sip_response",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "received",
+            "received",
+            "dropped",
+            "mapping",
+            "event",
+            "sequence",
+            "sip_response"
+        ]
+    );
+    assert!(
+        spec.observers.contains(&crate::fabric::NodeId(1)),
+        "proxy observes a mapping"
+    );
+    assert!(spec.capture.is_none() && spec.events.is_none());
+}
+
+#[test]
+fn plan_refuses_a_kind_without_a_model_and_says_why() {
+    let text =
+        "name: x\nseed: 1\nduration: 1s\ntopology:\n  servers:\n    - {name: s, kind: stun}\n";
+    let err = plan(&scenario(text), outputs()).expect_err("stun is not built yet");
+    assert!(err.what.contains("kind stun"), "{err}");
+}
+
+#[test]
+fn evaluate_failing_expectations_say_what_happened_instead() {
+    let s = scenario(FAILING);
+    let out = crate::run(&plan(&s, outputs()).expect("plan")).expect("run");
+    let eval = evaluate(&s, &out);
+    let verdicts: Vec<bool> = eval.results.iter().map(|r| r.passed).collect();
+    assert_eq!(verdicts, [true, false, false, false, false, false, false]);
+    assert!(!eval.passed());
+    let observed: Vec<&str> = eval.results.iter().map(|r| r.observed.as_str()).collect();
+    assert_eq!(
+        observed[0],
+        "2 received (first at 1.030000s, last at 2.030000s)"
+    );
+    assert_eq!(observed[4], "0 reported");
+    assert_eq!(observed[5], "0 of 2 in order, then no port-bound");
+    assert_eq!(observed[6], "0 seen");
+}
+
+#[test]
+fn evaluate_event_sequence_and_sip_response_pass_on_what_the_run_did() {
+    let s = scenario(EVENTS);
+    let out = crate::run(&plan(&s, outputs()).expect("plan")).expect("run");
+    let eval = evaluate(&s, &out);
+    for r in &eval.results {
+        assert!(r.passed, "{} ({}): {}", r.index, r.text, r.observed);
+    }
+    assert_eq!(eval.results[4].observed.split(' ').next(), Some("8"));
+}
+
+#[test]
+fn report_failing_run_fails_and_lists_the_written_files() {
+    let s = scenario(FAILING);
+    let out = crate::run(&plan(&s, outputs()).expect("plan")).expect("run");
+    let eval = evaluate(&s, &out);
+    let written = Written {
+        capture: Some("capture.pcapng"),
+        events: Some("events.jsonl"),
+    };
+    let r = report(&s, "run-failing.yaml", &out, &eval, written);
+    assert!(!r.passed);
+    assert_eq!(r.expectations.len(), 7);
+    assert_eq!(
+        r.events.as_ref().map(|e| e.file.as_str()),
+        Some("events.jsonl")
+    );
+    let json = r.to_json();
+    assert!(json.contains("\"seed\": 1"), "{json}");
+}
