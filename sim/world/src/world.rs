@@ -8,8 +8,8 @@
 
 use crate::capture::{CaptureWriter, Interface};
 use crate::fabric::{
-    DropRecord, Entity, Fabric, LinkConfig, LossConfig, NatId, NetworkId, NodeId, Stats,
-    TopologyError,
+    DropRecord, Entity, Fabric, FaultHits, LinkConfig, LossConfig, NatId, NetworkId, NodeId,
+    PacketRule, Stats, TopologyError,
 };
 use crate::host::{self, CORE_HOST, RunIssue, Shared, Site, SiteCommand};
 use crate::nodes::SimNode;
@@ -178,6 +178,10 @@ pub enum WorldAction {
     Restart(Entity),
     /// Move a node to a new address.
     IpChange(NodeId, IpAddr),
+    /// A packet-class fault rule comes into force.
+    PacketFault(Box<PacketRule>),
+    /// The packet fault rule of this name ends.
+    PacketFaultEnd(String),
 }
 
 /// A timeline entry.
@@ -227,6 +231,8 @@ pub struct RunOutput {
     pub stats: Stats,
     /// Capture frames written.
     pub frames: u64,
+    /// Every packet fault rule's hits, in the order the rules came into force.
+    pub faults: Vec<FaultHits>,
     /// Problems while running (failed actions, node failures).
     pub issues: Vec<RunIssue>,
     /// When the run stopped.
@@ -441,6 +447,7 @@ fn finish(spec: &WorldSpec, shared: Rc<Shared>, end: SimInstant) -> Result<RunOu
         counters: recorder.counters().to_vec(),
         drops: fabric.drops().to_vec(),
         stats: fabric.stats().clone(),
+        faults: fabric.fault_hits(),
         frames,
         issues: shared.issues.into_inner(),
         end,
@@ -540,6 +547,14 @@ impl Director<'_> {
                 fabric.change_ip(node, ip).map_err(|e| e.to_string())?;
                 if let Some(slot) = self.shared.addresses.borrow_mut().get_mut(node.0 as usize) {
                     *slot = ip;
+                }
+            }
+            WorldAction::PacketFault(rule) => {
+                fabric.add_packet_rule(*rule).map_err(|e| e.to_string())?;
+            }
+            WorldAction::PacketFaultEnd(name) => {
+                if !fabric.end_packet_rule(&name) {
+                    return Err(format!("no packet fault named `{name}` is in force"));
                 }
             }
         }

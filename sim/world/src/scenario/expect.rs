@@ -169,6 +169,7 @@ const fn drop_reason(r: model::DropReason) -> DropReason {
         model::DropReason::NodeDown => DropReason::NodeDown,
         model::DropReason::NoRoute => DropReason::NoRoute,
         model::DropReason::PortUnreachable => DropReason::PortUnreachable,
+        model::DropReason::Fault => DropReason::Fault,
     }
 }
 

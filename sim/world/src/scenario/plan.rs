@@ -1,5 +1,6 @@
 //! From a validated scenario to a run plan.
 
+use super::faults;
 use crate::fabric::{Entity, LinkConfig, LossConfig, NatId, NetworkId, NodeId};
 use crate::nodes::probe::Wire;
 use crate::world::{
@@ -244,7 +245,7 @@ fn node(n: &sim_scenario::Node) -> Result<NodePlan, Unsupported> {
     })
 }
 
-const fn entity(s: Subject) -> Entity {
+pub(super) const fn entity(s: Subject) -> Entity {
     match s {
         Subject::Node(n) => Entity::Node(NodeId(n.0 as u32)),
         Subject::Nat(n) => Entity::Nat(NatId(n.0 as u32)),
@@ -337,6 +338,8 @@ fn action(a: &ResolvedAction, label: &str) -> Result<WorldAction, Unsupported> {
         ResolvedAction::IpChange { node, address } => {
             WorldAction::IpChange(node_id(*node), *address)
         }
+        ResolvedAction::PacketFault(rule) => WorldAction::PacketFault(Box::new(faults::rule(rule))),
+        ResolvedAction::PacketFaultEnd(name) => WorldAction::PacketFaultEnd(name.clone()),
         ResolvedAction::ServerPolicy { .. }
         | ResolvedAction::Init(_)
         | ResolvedAction::Deinit(_)

@@ -3,7 +3,8 @@
 use super::Evaluation;
 use crate::world::RunOutput;
 use sim_report::{
-    CaptureInfo, Issue, NetworkTotals, NodeSummary, RunReport, SCHEMA_VERSION, ScenarioInfo,
+    CaptureInfo, FaultReport, Issue, NetworkTotals, NodeSummary, RunReport, SCHEMA_VERSION,
+    ScenarioInfo,
 };
 use sim_scenario::Scenario;
 use std::collections::BTreeMap;
@@ -80,6 +81,15 @@ pub fn report(
                 .collect(),
         },
         nodes,
+        faults: out
+            .faults
+            .iter()
+            .map(|f| FaultReport {
+                name: f.name.clone(),
+                matched: f.matched,
+                acted: f.acted,
+            })
+            .collect(),
         capture: capture.map(|f| CaptureInfo {
             file: f.to_owned(),
             frames: out.frames,
