@@ -433,3 +433,6 @@ fn rewrite(c: &mut Checker<'_>, path: &YamlPath, r: &Rewrite) -> Option<SipRewri
         value: r.value.trim().to_owned(),
     })
 }
+
+#[cfg(test)]
+mod tests;
