@@ -115,7 +115,10 @@ pub(crate) fn fault_end(
 }
 
 fn quoted<'a>(names: impl Iterator<Item = &'a str>) -> String {
-    names.map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    names
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `packet_fault` at `path` (the action's body), in force from `at`.
@@ -188,12 +191,17 @@ fn until(c: &mut Checker<'_>, path: &YamlPath, at: Duration, until: Option<Durat
     if u <= at {
         c.error(
             path,
-            format!("`until` {u:?} is not after the fault's `at` ({at:?}): the fault would never act"),
+            format!(
+                "`until` {u:?} is not after the fault's `at` ({at:?}): the fault would never act"
+            ),
         );
     } else if u > c.duration() {
         c.warning(
             path,
-            format!("`until` {u:?} is after the end of the run ({})", c.file.duration),
+            format!(
+                "`until` {u:?} is after the end of the run ({})",
+                c.file.duration
+            ),
             "leave `until` out to keep the fault until the end",
         );
     }
@@ -263,7 +271,8 @@ fn tcp(c: &mut Checker<'_>, path: &YamlPath, t: Option<&TcpMatch>) -> Option<Cla
         if t.flags.contains(flag) {
             c.error(
                 &path.key("without").index(i),
-                format!("`{flag:?}` is in both `flags` and `without`: no segment matches").to_lowercase(),
+                format!("`{flag:?}` is in both `flags` and `without`: no segment matches")
+                    .to_lowercase(),
             );
             return None;
         }
@@ -328,7 +337,10 @@ fn stun(c: &mut Checker<'_>, path: &YamlPath, s: Option<&StunMatch>) -> Option<C
                     .map(|(n, _)| *n)
                     .collect();
                 let help = did_you_mean(text, &names).map_or_else(
-                    || "write a name such as `USE-CANDIDATE` or a number such as `0x0025`".to_owned(),
+                    || {
+                        "write a name such as `USE-CANDIDATE` or a number such as `0x0025`"
+                            .to_owned()
+                    },
                     |s| format!("did you mean `{s}`?"),
                 );
                 c.error_help(
@@ -365,11 +377,25 @@ fn effect(
         }
         FaultAction::Corrupt(k) => FaultEffect::FlipBit(k.flip_bit),
         FaultAction::Rewrite(r) => {
-            needs(c, path, "rewrite", class, |k| matches!(k, ClassMatch::Sip { .. }), "sip")?;
+            needs(
+                c,
+                path,
+                "rewrite",
+                class,
+                |k| matches!(k, ClassMatch::Sip { .. }),
+                "sip",
+            )?;
             FaultEffect::Rewrite(rewrite(c, &path.key("rewrite"), r)?)
         }
         FaultAction::Reset => {
-            needs(c, path, "reset", class, |k| matches!(k, ClassMatch::Tcp { .. }), "tcp")?;
+            needs(
+                c,
+                path,
+                "reset",
+                class,
+                |k| matches!(k, ClassMatch::Tcp { .. }),
+                "tcp",
+            )?;
             FaultEffect::Reset
         }
     })
@@ -403,7 +429,11 @@ fn rewrite(c: &mut Checker<'_>, path: &YamlPath, r: &Rewrite) -> Option<SipRewri
     }
     let field = r.field.trim();
     if field == "status" {
-        let (code, phrase) = r.value.trim().split_once(' ').unwrap_or((r.value.trim(), ""));
+        let (code, phrase) = r
+            .value
+            .trim()
+            .split_once(' ')
+            .unwrap_or((r.value.trim(), ""));
         let code = code.parse::<u16>().ok().filter(|n| (100..=699).contains(n));
         let Some(code) = code else {
             c.error(
@@ -419,7 +449,10 @@ fn rewrite(c: &mut Checker<'_>, path: &YamlPath, r: &Rewrite) -> Option<SipRewri
         return method(c, &path.key("value"), Some(&r.value))
             .then(|| SipRewrite::Method(r.value.clone()));
     }
-    let token = !field.is_empty() && field.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-');
+    let token = !field.is_empty()
+        && field
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-');
     if !token {
         c.error_help(
             &path.key("field"),

@@ -191,7 +191,12 @@ fn endpoint(
 }
 
 /// A node or NAT.
-pub(crate) fn subject(c: &mut Checker<'_>, topo: &Topo, path: &YamlPath, name: &str) -> Option<Subject> {
+pub(crate) fn subject(
+    c: &mut Checker<'_>,
+    topo: &Topo,
+    path: &YamlPath,
+    name: &str,
+) -> Option<Subject> {
     match names::subject(c, &topo.names, path, name)? {
         Decl::Node(id) => Some(Subject::Node(id)),
         Decl::Nat(i) => topo.nat(i).map(|n| Subject::Nat(n.id)),

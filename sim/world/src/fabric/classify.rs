@@ -59,7 +59,7 @@ impl StunView<'_> {
             if t == kind {
                 return true;
             }
-            let padded = (usize::from(len) + 3) / 4 * 4;
+            let padded = usize::from(len).div_ceil(4) * 4;
             let Some(next) = rest.get(4 + padded..) else {
                 return false;
             };
@@ -106,7 +106,7 @@ pub(crate) fn stun(p: &[u8]) -> Option<StunView<'_>> {
     let t = be16(p, 0)?;
     let len = usize::from(be16(p, 2)?);
     let cookie_ok = p.get(4..8) == Some(&MAGIC_COOKIE[..]);
-    if t & 0xC000 != 0 || len % 4 != 0 || p.len() != 20 + len || !cookie_ok {
+    if t & 0xC000 != 0 || !len.is_multiple_of(4) || p.len() != 20 + len || !cookie_ok {
         return None;
     }
     let class = (((t >> 7) & 0b10) | ((t >> 4) & 0b01)) as u8;
@@ -129,9 +129,7 @@ fn channel_data(p: &[u8]) -> bool {
 /// RTP: version 2, at least a fixed header, a payload type outside RTCP's 72–76 (RFC 5761).
 fn rtp(p: &[u8]) -> bool {
     match (p.first(), p.get(1)) {
-        (Some(b0), Some(b1)) => {
-            p.len() >= 12 && b0 >> 6 == 2 && !(72..=76).contains(&(b1 & 0x7F))
-        }
+        (Some(b0), Some(b1)) => p.len() >= 12 && b0 >> 6 == 2 && !(72..=76).contains(&(b1 & 0x7F)),
         _ => false,
     }
 }
@@ -207,7 +205,7 @@ mod tests {
         for &(kind, len) in attrs {
             body.extend_from_slice(&kind.to_be_bytes());
             body.extend_from_slice(&len.to_be_bytes());
-            body.resize(body.len() + (usize::from(len) + 3) / 4 * 4, 0);
+            body.resize(body.len() + usize::from(len).div_ceil(4) * 4, 0);
         }
         let mut m = Vec::new();
         m.extend_from_slice(&t.to_be_bytes());
@@ -248,7 +246,10 @@ mod tests {
         let p = udp(b"natlab probe from=alice id=3 port=5000 seq=7\n", 5000);
         assert_eq!(classify(&p), App::Other);
         assert_eq!(classify(&udp(b"SIP/2.0 20 OK\r\n", 5060)), App::Other);
-        assert_eq!(classify(&udp(b"INVITE sip:x SIP/3.0\r\n", 5060)), App::Other);
+        assert_eq!(
+            classify(&udp(b"INVITE sip:x SIP/3.0\r\n", 5060)),
+            App::Other
+        );
     }
 
     #[test]
@@ -300,7 +301,10 @@ mod tests {
 
     #[test]
     fn classify_tcp_segment_starting_with_sip_is_sip() {
-        let mut p = udp(b"REGISTER sip:example.com SIP/2.0\r\nCSeq: 1 REGISTER\r\n", 5060);
+        let mut p = udp(
+            b"REGISTER sip:example.com SIP/2.0\r\nCSeq: 1 REGISTER\r\n",
+            5060,
+        );
         p.transport = Transport::Tcp(TcpHeader::default());
         assert!(matches!(classify(&p), App::Sip(s) if s.method == Some("REGISTER")));
         p.payload = Bytes::from_static(&[0x80, 0x60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);

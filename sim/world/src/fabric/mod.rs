@@ -29,12 +29,12 @@ mod packet_rules;
 mod rules;
 
 pub use link::{LinkConfig, LossConfig};
+pub use packet::{
+    Attachment, Entity, NatId, NetworkId, NodeId, Packet, TcpFlags, TcpHeader, Transport, Via,
+};
 pub use packet_rules::{
     ClassMatch, Effect, FaultHits, LinkDirection, MAX_PACKET_RULES, PacketRule, PacketRuleError,
     Selection, SipRewrite,
-};
-pub use packet::{
-    Attachment, Entity, NatId, NetworkId, NodeId, Packet, TcpFlags, TcpHeader, Transport, Via,
 };
 
 use bytes::Bytes;

@@ -97,7 +97,7 @@ impl Selection {
         match self {
             Self::All => true,
             Self::First(k) => n <= k as u64,
-            Self::Every(k) => k > 0 && n % (k as u64) == 0,
+            Self::Every(k) => k > 0 && n.is_multiple_of(k as u64),
             Self::Nth(k) => n == k as u64,
         }
     }
@@ -297,9 +297,9 @@ impl PacketRules {
 
 impl PacketRule {
     fn matches(&self, from: Attachment, to: Attachment, packet: &Packet) -> bool {
-        let from_ok = self.from.is_none_or(|e| {
-            from.entity() == e || packet.path().any(|p| p == e)
-        });
+        let from_ok = self
+            .from
+            .is_none_or(|e| from.entity() == e || packet.path().any(|p| p == e));
         let to_ok = self.to.is_none_or(|e| to.entity() == e);
         let link_ok = self.link.is_none_or(|(e, dir)| crosses(e, dir, from, to));
         from_ok && to_ok && link_ok && self.class_matches(packet)
@@ -313,9 +313,8 @@ impl PacketRule {
         match &self.class {
             ClassMatch::Any => true,
             ClassMatch::Udp => tcp.is_none(),
-            ClassMatch::Tcp { set, clear } => {
-                tcp.is_some_and(|f| bits(f) & bits(*set) == bits(*set) && bits(f) & bits(*clear) == 0)
-            }
+            ClassMatch::Tcp { set, clear } => tcp
+                .is_some_and(|f| bits(f) & bits(*set) == bits(*set) && bits(f) & bits(*clear) == 0),
             ClassMatch::Sip {
                 method,
                 status,
@@ -342,7 +341,11 @@ fn eq(want: &Option<String>, got: Option<&str>) -> bool {
 }
 
 const fn bits(f: TcpFlags) -> u8 {
-    (f.syn as u8) | (f.ack as u8) << 1 | (f.fin as u8) << 2 | (f.rst as u8) << 3 | (f.psh as u8) << 4
+    (f.syn as u8)
+        | (f.ack as u8) << 1
+        | (f.fin as u8) << 2
+        | (f.rst as u8) << 3
+        | (f.psh as u8) << 4
 }
 
 /// Whether a hop from `from` to `to` crosses `e`'s access link in `dir`.

@@ -107,7 +107,13 @@ fn faults_protocol_is_implied_by_class_fields_and_stun_attributes_resolve() {
         )
     );
     assert_eq!(class(&got[2]), (ClassMatch::Rtp, FaultEffect::FlipBit(9)));
-    assert!(matches!(class(&got[3]).0, ClassMatch::Stun { attribute: Some(0x8028), .. }));
+    assert!(matches!(
+        class(&got[3]).0,
+        ClassMatch::Stun {
+            attribute: Some(0x8028),
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -163,7 +169,9 @@ fn faults_two_class_field_sets_and_a_bad_method_are_errors() {
 #[test]
 fn faults_more_than_the_limit_is_an_error() {
     let many: String = (0..=super::MAX_PACKET_FAULTS)
-        .map(|i| format!("  - {{at: 1s, packet_fault: {{name: r{i}, match: {{}}, action: drop}}}}\n"))
+        .map(|i| {
+            format!("  - {{at: 1s, packet_fault: {{name: r{i}, match: {{}}, action: drop}}}}\n")
+        })
         .collect();
     let (path, message) = one_error(&many);
     assert_eq!(path, format!("timeline[{}]", super::MAX_PACKET_FAULTS));

@@ -77,7 +77,9 @@ fn fates(rules: &mut PacketRules, p: &Packet, n: usize) -> Vec<Fate> {
         .map(|_| {
             let mut q = p.clone();
             let from = Attachment::Node(ALICE);
-            rules.judge(at(0), from, Attachment::Node(PROXY), &mut q).fate
+            rules
+                .judge(at(0), from, Attachment::Node(PROXY), &mut q)
+                .fate
         })
         .collect()
 }
@@ -106,12 +108,26 @@ fn packet_rules_nth_ok_drops_only_the_second_and_counts_every_match() {
 
 #[test]
 fn packet_rules_marked_packet_is_not_counted_again_on_its_next_hop() {
-    let mut r = rules(rule(ClassMatch::Any, Selection::All, Effect::Delay(Duration::from_secs(1))));
+    let mut r = rules(rule(
+        ClassMatch::Any,
+        Selection::All,
+        Effect::Delay(Duration::from_secs(1)),
+    ));
     let mut p = udp(OPTIONS, ALICE);
-    let first = r.judge(at(0), Attachment::Node(ALICE), Attachment::NatInside(HOME), &mut p);
+    let first = r.judge(
+        at(0),
+        Attachment::Node(ALICE),
+        Attachment::NatInside(HOME),
+        &mut p,
+    );
     assert_eq!(first.fate, Fate::Delay(Duration::from_secs(1)));
     p.crossed(HOME);
-    let second = r.judge(at(5), Attachment::NatOutside(HOME), Attachment::Node(PROXY), &mut p);
+    let second = r.judge(
+        at(5),
+        Attachment::NatOutside(HOME),
+        Attachment::Node(PROXY),
+        &mut p,
+    );
     assert_eq!(second.fate, Fate::Pass);
     assert_eq!(r.hits()[0].matched, 1);
 }
@@ -123,10 +139,24 @@ fn packet_rules_from_matches_origin_behind_a_nat_and_to_the_receiver() {
     base.to = Some(Entity::Node(PROXY));
     let mut r = rules(base);
     let mut p = udp(OPTIONS, ALICE);
-    let into_nat = r.judge(at(0), Attachment::Node(ALICE), Attachment::NatInside(HOME), &mut p);
-    assert_eq!(into_nat.fate, Fate::Pass, "the hop into home does not go to the proxy");
+    let into_nat = r.judge(
+        at(0),
+        Attachment::Node(ALICE),
+        Attachment::NatInside(HOME),
+        &mut p,
+    );
+    assert_eq!(
+        into_nat.fate,
+        Fate::Pass,
+        "the hop into home does not go to the proxy"
+    );
     p.crossed(HOME);
-    let out = r.judge(at(0), Attachment::NatOutside(HOME), Attachment::Node(PROXY), &mut p);
+    let out = r.judge(
+        at(0),
+        Attachment::NatOutside(HOME),
+        Attachment::Node(PROXY),
+        &mut p,
+    );
     assert_eq!(out.fate, Fate::Drop("r".into()));
 }
 
@@ -136,9 +166,19 @@ fn packet_rules_link_direction_selects_the_nat_upstream_hops() {
     base.link = Some((Entity::Nat(HOME), Some(LinkDirection::Inbound)));
     let mut r = rules(base);
     let mut p = udp(OK, PROXY);
-    let outbound = r.judge(at(0), Attachment::NatOutside(HOME), Attachment::Node(PROXY), &mut p);
+    let outbound = r.judge(
+        at(0),
+        Attachment::NatOutside(HOME),
+        Attachment::Node(PROXY),
+        &mut p,
+    );
     assert_eq!(outbound.fate, Fate::Pass);
-    let inbound = r.judge(at(0), Attachment::Node(PROXY), Attachment::NatOutside(HOME), &mut p);
+    let inbound = r.judge(
+        at(0),
+        Attachment::Node(PROXY),
+        Attachment::NatOutside(HOME),
+        &mut p,
+    );
     assert_eq!(inbound.fate, Fate::Drop("r".into()));
 }
 
@@ -155,7 +195,10 @@ fn packet_rules_tcp_flags_and_without_pick_the_opening_syn() {
     let syn_ack = TcpFlags { ack: true, ..SYN };
     assert_eq!(fates(&mut r, &tcp(syn_ack), 1), [Fate::Pass]);
     assert_eq!(fates(&mut r, &udp(OK, PROXY), 1), [Fate::Pass]);
-    assert_eq!(fates(&mut r, &tcp(SYN), 2), [Fate::Drop("r".into()), Fate::Pass]);
+    assert_eq!(
+        fates(&mut r, &tcp(SYN), 2),
+        [Fate::Drop("r".into()), Fate::Pass]
+    );
 }
 
 #[test]
@@ -164,7 +207,12 @@ fn packet_rules_until_and_end_stop_counting() {
     base.until = Some(at(10));
     let mut r = rules(base);
     let mut p = udp(OK, PROXY);
-    let late = r.judge(at(10), Attachment::Node(PROXY), Attachment::Node(ALICE), &mut p);
+    let late = r.judge(
+        at(10),
+        Attachment::Node(PROXY),
+        Attachment::Node(ALICE),
+        &mut p,
+    );
     assert_eq!(late.fate, Fate::Pass);
     assert_eq!(r.hits()[0].matched, 0);
     let mut r = rules(rule(ClassMatch::Any, Selection::All, Effect::Drop));
@@ -180,20 +228,38 @@ fn packet_rules_duplicate_returns_a_marked_copy_and_the_next_rule_sees_the_origi
     second.name = "flip".into();
     r.add(second).unwrap();
     let mut p = udp(OK, PROXY);
-    let j = r.judge(at(0), Attachment::Node(PROXY), Attachment::Node(ALICE), &mut p);
+    let j = r.judge(
+        at(0),
+        Attachment::Node(PROXY),
+        Attachment::Node(ALICE),
+        &mut p,
+    );
     assert_eq!(j.fate, Fate::Pass);
     assert_eq!(j.copies.len(), 1);
-    assert_eq!(&p.payload[..1], b"\xd3", "the original was flipped by the second rule");
+    assert_eq!(
+        &p.payload[..1],
+        b"\xd3",
+        "the original was flipped by the second rule"
+    );
     let mut copy = j.copies.into_iter().next().unwrap();
     assert_eq!(&copy.payload[..1], b"S", "the copy left before the flip");
-    let again = r.judge(at(0), Attachment::Node(PROXY), Attachment::Node(ALICE), &mut copy);
+    let again = r.judge(
+        at(0),
+        Attachment::Node(PROXY),
+        Attachment::Node(ALICE),
+        &mut copy,
+    );
     assert!(again.copies.is_empty(), "the copy is not duplicated again");
     assert_eq!(&copy.payload[..1], b"\xd3");
 }
 
 #[test]
 fn packet_rules_flip_bit_past_the_payload_counts_a_match_only() {
-    let mut r = rules(rule(ClassMatch::Any, Selection::All, Effect::FlipBit(10_000)));
+    let mut r = rules(rule(
+        ClassMatch::Any,
+        Selection::All,
+        Effect::FlipBit(10_000),
+    ));
     assert_eq!(fates(&mut r, &udp(OK, PROXY), 1), [Fate::Pass]);
     assert_eq!((r.hits()[0].matched, r.hits()[0].acted), (1, 0));
 }
@@ -205,17 +271,32 @@ fn packet_rules_rewrite_status_method_and_header() {
         let ok = rewrite(&mut p, &rw);
         (ok, String::from_utf8(p.payload.to_vec()).unwrap())
     };
-    let (ok, text) = apply(OK, SipRewrite::Status(503, Some("Service Unavailable".into())));
+    let (ok, text) = apply(
+        OK,
+        SipRewrite::Status(503, Some("Service Unavailable".into())),
+    );
     assert!(ok);
-    assert!(text.starts_with("SIP/2.0 503 Service Unavailable\r\nCSeq: 1 OPTIONS\r\n"), "{text}");
+    assert!(
+        text.starts_with("SIP/2.0 503 Service Unavailable\r\nCSeq: 1 OPTIONS\r\n"),
+        "{text}"
+    );
     let (_, text) = apply(OK, SipRewrite::Status(486, None));
     assert!(text.starts_with("SIP/2.0 486 OK\r\n"), "{text}");
     let (ok, text) = apply(OPTIONS, SipRewrite::Method("INFO".into()));
     assert!(ok);
-    assert!(text.starts_with("INFO sip:203.0.113.10:5060 SIP/2.0\r\n"), "{text}");
-    let (ok, text) = apply(OPTIONS, SipRewrite::Header("user-agent".into(), "evil".into()));
+    assert!(
+        text.starts_with("INFO sip:203.0.113.10:5060 SIP/2.0\r\n"),
+        "{text}"
+    );
+    let (ok, text) = apply(
+        OPTIONS,
+        SipRewrite::Header("user-agent".into(), "evil".into()),
+    );
     assert!(ok);
-    assert!(text.contains("\r\nUser-Agent: evil\r\nContent-Length: 0\r\n\r\n"), "{text}");
+    assert!(
+        text.contains("\r\nUser-Agent: evil\r\nContent-Length: 0\r\n\r\n"),
+        "{text}"
+    );
     assert!(!apply(OPTIONS, SipRewrite::Header("Route".into(), "x".into())).0);
     assert!(!apply(OPTIONS, SipRewrite::Status(500, None)).0);
     assert!(!apply(OK, SipRewrite::Method("INFO".into())).0);
@@ -230,7 +311,12 @@ fn packet_rules_reset_turns_a_segment_into_rst_ack() {
         ..TcpFlags::default()
     });
     p.payload = Bytes::from_static(b"natlab probe\n");
-    r.judge(at(0), Attachment::Node(ALICE), Attachment::Node(PROXY), &mut p);
+    r.judge(
+        at(0),
+        Attachment::Node(ALICE),
+        Attachment::Node(PROXY),
+        &mut p,
+    );
     let Transport::Tcp(h) = p.transport else {
         panic!("not tcp")
     };
@@ -238,7 +324,12 @@ fn packet_rules_reset_turns_a_segment_into_rst_ack() {
     assert_eq!((h.seq, h.ack), (100, 7));
     assert!(p.payload.is_empty());
     let mut u = udp(OK, PROXY);
-    r.judge(at(0), Attachment::Node(PROXY), Attachment::Node(ALICE), &mut u);
+    r.judge(
+        at(0),
+        Attachment::Node(PROXY),
+        Attachment::Node(ALICE),
+        &mut u,
+    );
     assert_eq!((r.hits()[0].matched, r.hits()[0].acted), (2, 1));
 }
 
@@ -246,7 +337,8 @@ fn packet_rules_reset_turns_a_segment_into_rst_ack() {
 fn packet_rules_refuse_a_rule_past_the_limit() {
     let mut r = PacketRules::default();
     for _ in 0..MAX_PACKET_RULES {
-        r.add(rule(ClassMatch::Any, Selection::All, Effect::Drop)).unwrap();
+        r.add(rule(ClassMatch::Any, Selection::All, Effect::Drop))
+            .unwrap();
     }
     assert_eq!(
         r.add(rule(ClassMatch::Any, Selection::All, Effect::Drop)),
