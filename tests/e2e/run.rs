@@ -336,3 +336,36 @@ fn run_writes_an_event_log_beside_every_report() {
     let report = std::fs::read_to_string(dir.join("runtime-events/report.json")).expect("report");
     assert!(report.contains("\"file\": \"events.jsonl\""), "{report}");
 }
+
+/// Packet-class fault rules report their hits in `report.json`.
+#[test]
+fn run_packet_fault_scenarios_report_rule_hits() {
+    let dir = scratch("faults");
+    let out = dir.display().to_string();
+    let cases = [
+        ("fault-sip-second-ok", "second-ok", 5, 1),
+        ("fault-sip-every-third-delayed", "every-third-options", 6, 2),
+        ("fault-tcp-syn-drop", "lose-syn", 3, 2),
+        ("fault-tcp-reset", "reset-third-line", 4, 1),
+    ];
+    for (scenario, rule, matched, acted) in cases {
+        let file = format!("scenarios/network/{scenario}.yaml");
+        let result = natlab(&["run", &file, "--out", &out]);
+        assert_eq!(result.status.code(), Some(0), "{file} does not pass");
+        let report = std::fs::read_to_string(dir.join(scenario).join("report.json"))
+            .expect("report written");
+        let json: serde_json::Value = serde_json::from_str(&report).expect("report is JSON");
+        let faults = json["faults"].as_array().expect("a faults list");
+        assert_eq!(faults.len(), 1, "{scenario}: {faults:?}");
+        assert_eq!(faults[0]["name"], rule, "{scenario}");
+        assert_eq!(faults[0]["matched"], matched, "{scenario}");
+        assert_eq!(faults[0]["acted"], acted, "{scenario}");
+    }
+    let result = natlab(&["run", "scenarios/network/nat-eim-apdf.yaml", "--out", &out]);
+    assert_eq!(result.status.code(), Some(0));
+    let plain = std::fs::read_to_string(dir.join("nat-eim-apdf/report.json")).expect("report");
+    assert!(
+        !plain.contains("\"faults\""),
+        "no faults list without rules"
+    );
+}

@@ -16,6 +16,7 @@
 //! issues[]         time, message: timeline actions that could not be applied, node failures
 //! network          sent, delivered, hops, dropped {reason: count}
 //! nodes[]          name, kind, network, address, counters
+//! faults[]         name, matched, acted: each packet fault rule's hits (absent without rules)
 //! capture          file, frames (absent when capture is off)
 //! ```
 
@@ -95,6 +96,17 @@ pub struct NodeSummary {
     pub counters: BTreeMap<String, u64>,
 }
 
+/// One packet fault rule's hits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FaultReport {
+    /// The rule's name.
+    pub name: String,
+    /// Packets that matched it while it was in force.
+    pub matched: u64,
+    /// Packets it acted on (dropped, delayed, duplicated, modified).
+    pub acted: u64,
+}
+
 /// The capture of the run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CaptureInfo {
@@ -136,6 +148,9 @@ pub struct RunReport {
     pub network: NetworkTotals,
     /// Per-node summaries (omitted beyond 200 nodes; the totals stay).
     pub nodes: Vec<NodeSummary>,
+    /// Packet fault rules and their hits, in the order they came into force.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultReport>,
     /// The capture, if written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capture: Option<CaptureInfo>,
@@ -184,6 +199,8 @@ struct Row<'a> {
     packets: u64,
     #[tabled(rename = "dropped")]
     dropped: u64,
+    #[tabled(rename = "fault hits")]
+    faults: String,
     #[tabled(rename = "frames")]
     frames: String,
 }
@@ -201,6 +218,7 @@ pub fn summary_table(reports: &[RunReport]) -> String {
         duration: &r.duration,
         packets: r.network.sent,
         dropped: r.network.dropped.values().sum(),
+        faults: fault_hits(&r.faults),
         frames: r
             .capture
             .as_ref()
@@ -209,6 +227,16 @@ pub fn summary_table(reports: &[RunReport]) -> String {
     let mut table = Table::new(rows);
     table.with(Style::sharp());
     table.to_string()
+}
+
+/// `acted/matched` over every packet fault rule, `-` without rules.
+fn fault_hits(faults: &[FaultReport]) -> String {
+    if faults.is_empty() {
+        return "-".to_owned();
+    }
+    let acted: u64 = faults.iter().map(|f| f.acted).sum();
+    let matched: u64 = faults.iter().map(|f| f.matched).sum();
+    format!("{acted}/{matched}")
 }
 
 /// The `natlab run --format json` summary.
@@ -269,6 +297,15 @@ mod tests {
                 dropped: BTreeMap::from([("filtered".into(), 3)]),
             },
             nodes: vec![],
+            faults: if passed {
+                vec![]
+            } else {
+                vec![FaultReport {
+                    name: "second-ok".into(),
+                    matched: 5,
+                    acted: 1,
+                }]
+            },
             capture: Some(CaptureInfo {
                 file: "capture.pcapng".into(),
                 frames: 9,

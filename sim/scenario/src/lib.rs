@@ -53,6 +53,7 @@
 //! ```
 
 pub mod diag;
+pub mod fault;
 mod load;
 pub mod model;
 pub mod path;

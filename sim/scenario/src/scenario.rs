@@ -533,6 +533,10 @@ pub enum ResolvedAction {
         /// Bytes.
         bytes: u64,
     },
+    /// A packet-class fault rule comes into force.
+    PacketFault(Box<crate::fault::FaultRule>),
+    /// The packet fault of this name ends.
+    PacketFaultEnd(String),
 }
 
 /// An event code, resolved against the catalog of the reporting endpoint's kind.

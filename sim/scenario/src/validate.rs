@@ -9,6 +9,7 @@
 mod codes;
 mod endpoints;
 mod expect;
+mod faults;
 mod links;
 mod names;
 mod network;

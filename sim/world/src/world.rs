@@ -9,7 +9,8 @@
 
 use crate::capture::{CaptureWriter, Interface};
 use crate::fabric::{
-    Entity, Fabric, LinkConfig, LossConfig, NatId, NetworkId, NodeId, Stats, TopologyError,
+    Entity, Fabric, FaultHits, LinkConfig, LossConfig, NatId, NetworkId, NodeId, PacketRule, Stats,
+    TopologyError,
 };
 use crate::host::{self, RunIssue, Shared};
 use crate::nodes::SimNode;
@@ -177,6 +178,10 @@ pub enum WorldAction {
     Restart(Entity),
     /// Move a node to a new address.
     IpChange(NodeId, IpAddr),
+    /// A packet-class fault rule comes into force.
+    PacketFault(Box<PacketRule>),
+    /// The packet fault rule of this name ends.
+    PacketFaultEnd(String),
 }
 
 /// A timeline entry.
@@ -232,6 +237,8 @@ pub struct RunOutput {
     pub stats: Stats,
     /// Capture frames written.
     pub frames: u64,
+    /// Every packet fault rule's hits, in the order the rules came into force.
+    pub faults: Vec<FaultHits>,
     /// Problems while running (failed actions, node failures).
     pub issues: Vec<RunIssue>,
     /// When the run stopped.
@@ -470,6 +477,7 @@ fn finish(spec: &WorldSpec, shared: Rc<Shared>, end: SimInstant) -> Result<RunOu
         log: recorder.log().to_vec(),
         counters: recorder.counters().to_vec(),
         stats: parts.fabric.stats().clone(),
+        faults: parts.fabric.fault_hits(),
         frames,
         issues: parts.issues,
         end,
@@ -607,6 +615,14 @@ fn fabric_fault(fabric: &mut Fabric, now: SimInstant, action: WorldAction) -> Re
         }
         WorldAction::Crash(Entity::Nat(nat)) => fabric.set_nat_up(now, nat, false),
         WorldAction::Restart(Entity::Nat(nat)) => fabric.set_nat_up(now, nat, true),
+        WorldAction::PacketFault(rule) => {
+            fabric.add_packet_rule(*rule).map_err(|e| e.to_string())?;
+        }
+        WorldAction::PacketFaultEnd(name) => {
+            if !fabric.end_packet_rule(&name) {
+                return Err(format!("no packet fault named `{name}` is in force"));
+            }
+        }
         WorldAction::ProbeSend { .. }
         | WorldAction::Crash(Entity::Node(_))
         | WorldAction::Restart(Entity::Node(_))

@@ -159,6 +159,8 @@ pub enum DropReason {
     NoRoute,
     /// Nothing listens on the destination port.
     PortUnreachable,
+    /// A `packet_fault` rule dropped it.
+    Fault,
 }
 
 /// How the public addresses an endpoint's mappings show relate to each other.

@@ -6,6 +6,7 @@
 //! pass.
 
 mod expect;
+mod fault;
 mod network;
 mod nodes;
 mod required;
@@ -19,6 +20,10 @@ pub(crate) use tagged::KIND_TAGGED;
 pub use expect::{
     Count, DropReason, Dropped, Event, Expectation, Mapping, MappingRule, ProbeKind, Received,
     Sequence, SipResponse,
+};
+pub use fault::{
+    Corrupt, Direction, FaultAction, FaultRef, PacketFault, PacketMatch, PacketProtocol, Rewrite,
+    Select, SipMatch, StunClass, StunMatch, StunMethod, TcpFlag, TcpMatch,
 };
 pub use network::{
     Behaviour, Defaults, ForwardProtocol, GilbertElliott, LinkSpec, LossModel, NatPreset, NatSpec,

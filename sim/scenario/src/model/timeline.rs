@@ -7,6 +7,7 @@
 //!   partition: {between: [alice, stun1]}
 //! ```
 
+use super::fault::{FaultRef, PacketFault};
 use super::network::LinkSpec;
 use super::nodes::ServerPolicy;
 use super::values::{Probability, SimDuration, Target};
@@ -240,6 +241,10 @@ pub enum Action {
     MakeTunnel(MakeTunnel),
     /// `aae`: send application data through the tunnel.
     SendData(SendData),
+    /// A fault aimed at a class of packets (SIP method or status, STUN type, TCP flags...).
+    PacketFault(PacketFault),
+    /// End a `packet_fault` before its `until`.
+    PacketFaultEnd(FaultRef),
 }
 
 /// Every action key, in declaration order.
@@ -268,6 +273,8 @@ pub const ACTION_KEYS: &[&str] = &[
     "hangup",
     "make_tunnel",
     "send_data",
+    "packet_fault",
+    "packet_fault_end",
 ];
 
 impl Action {
@@ -298,6 +305,8 @@ impl Action {
             Self::Hangup(_) => "hangup",
             Self::MakeTunnel(_) => "make_tunnel",
             Self::SendData(_) => "send_data",
+            Self::PacketFault(_) => "packet_fault",
+            Self::PacketFaultEnd(_) => "packet_fault_end",
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Timeline entries: within the run, names resolved to nodes or NATs of the right kind.
 
 use super::names::{self, Decl, SERVER_KINDS};
-use super::{Checker, Topo, endpoints, links, port, probability};
+use super::{Checker, Topo, endpoints, faults, links, port, probability};
 use crate::model::{
     Action, Answer, Between, Call, EndpointSpec, LossBurst, MakeTunnel, NatReboot, PolicySwitch,
     Send, SendData, ServerSpec, Target,
@@ -21,6 +21,7 @@ pub(crate) fn resolve(c: &mut Checker<'_>, topo: &Topo) -> Option<Vec<Timed>> {
     let file = c.file;
     let seq = YamlPath::root().key("timeline");
     let mut out = Some(Vec::new());
+    faults::check_names(c);
     for (i, entry) in file.timeline.iter().enumerate() {
         let path = c.element(&seq, i);
         let at = entry.at.get();
@@ -97,6 +98,8 @@ fn action(
         Action::Answer(a) => answer(c, topo, path, a),
         Action::MakeTunnel(t) => make_tunnel(c, topo, path, t),
         Action::SendData(d) => send_data(c, topo, path, d),
+        Action::PacketFault(f) => faults::packet_fault(c, topo, path, at, f),
+        Action::PacketFaultEnd(r) => faults::fault_end(c, path, at, r),
     }
 }
 
@@ -188,7 +191,12 @@ fn endpoint(
 }
 
 /// A node or NAT.
-fn subject(c: &mut Checker<'_>, topo: &Topo, path: &YamlPath, name: &str) -> Option<Subject> {
+pub(crate) fn subject(
+    c: &mut Checker<'_>,
+    topo: &Topo,
+    path: &YamlPath,
+    name: &str,
+) -> Option<Subject> {
     match names::subject(c, &topo.names, path, name)? {
         Decl::Node(id) => Some(Subject::Node(id)),
         Decl::Nat(i) => topo.nat(i).map(|n| Subject::Nat(n.id)),

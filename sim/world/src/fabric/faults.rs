@@ -1,6 +1,7 @@
 //! The fault API: partitions, holds, link changes, NAT flush and reboot, crashes, IP changes.
 
 use super::link::Link;
+use super::packet_rules::{FaultHits, PacketRule, PacketRuleError};
 use super::{Attachment, Entity, Fabric, Hop, LinkConfig, NatId, NodeId, TopologyError};
 use sim_core::SimInstant;
 use std::net::IpAddr;
@@ -46,6 +47,24 @@ impl Fabric {
             };
             self.schedule(now, hop);
         }
+    }
+
+    /// Adds a packet-class fault rule, in force from now, checked after the rules added before.
+    ///
+    /// # Errors
+    /// When the fabric already holds [`super::MAX_PACKET_RULES`] rules.
+    pub fn add_packet_rule(&mut self, rule: PacketRule) -> Result<(), PacketRuleError> {
+        self.packet_rules.add(rule)
+    }
+
+    /// Ends the packet rule(s) named `name`; whether there was one. Their hits stay counted.
+    pub fn end_packet_rule(&mut self, name: &str) -> bool {
+        self.packet_rules.end(name)
+    }
+
+    /// Every packet rule's hits, in the order the rules were added.
+    pub fn fault_hits(&self) -> Vec<FaultHits> {
+        self.packet_rules.hits()
     }
 
     /// The access link of a node or NAT loses packets with probability `loss` for `duration`.

@@ -1,6 +1,7 @@
 //! Hop processing: routing, the two links of a hop, arrivals at nodes and NATs, records.
 
 use super::link::{Dir, Link};
+use super::packet_rules::Fate;
 use super::rules::{HeldHop, RuleVerdict};
 use super::{
     Attachment, CaptureRecord, Delivery, DropReason, DropRecord, Fabric, Hop, NatId, NetworkId,
@@ -42,13 +43,14 @@ impl Fabric {
             .filter(|&gw| gw != from)
     }
 
-    /// Puts a packet on `network` from `from` at `at`: route, sender's link, receiver's link.
+    /// Puts a packet on `network` from `from` at `at`: route, packet rules, sender's link,
+    /// receiver's link.
     pub(super) fn depart(
         &mut self,
         at: SimInstant,
         network: NetworkId,
         from: Attachment,
-        packet: Packet,
+        mut packet: Packet,
     ) {
         let Some(to) = self.route(network, from, packet.dst.ip()) else {
             let detail = format!(
@@ -72,8 +74,12 @@ impl Fabric {
             );
             return;
         };
+        let judgement = if self.packet_rules.is_empty() {
+            None
+        } else {
+            Some(self.packet_rules.judge(at, from, to, &mut packet))
+        };
         let mtu = self.mtu(from).min(self.mtu(to));
-        let fragments = packet.fragments(mtu);
         let hop = Hop {
             network,
             from,
@@ -81,6 +87,27 @@ impl Fabric {
             packet,
             mtu,
         };
+        let Some(judgement) = judgement else {
+            self.transmit(at, hop);
+            return;
+        };
+        match judgement.fate {
+            Fate::Pass => self.transmit(at, hop),
+            Fate::Drop(name) => {
+                let detail = format!("packet fault `{name}`");
+                self.drop_packet(at, hop, false, DropReason::Fault, detail);
+            }
+            Fate::Delay(d) => self.push(at + d, hop, true),
+        }
+        for copy in judgement.copies {
+            self.depart(at, network, from, copy);
+        }
+    }
+
+    /// Sends a routed hop over the sender's link (loss, delay, duplication).
+    fn transmit(&mut self, at: SimInstant, hop: Hop) {
+        let fragments = hop.packet.fragments(hop.mtu);
+        let from = hop.from;
         let Some(up) = self
             .link_mut(from)
             .map(|l| (l.lost(at, Dir::Up, fragments), l.delay(at, Dir::Up)))

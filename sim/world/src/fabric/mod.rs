@@ -20,19 +20,26 @@
 //! (after both access links), so the capture of every network is in time order. A packet lost
 //! on its sender's link is recorded at the moment it left, with the reason.
 
+mod classify;
 mod faults;
 mod hop;
 mod link;
 mod packet;
+mod packet_rules;
 mod rules;
 
 pub use link::{LinkConfig, LossConfig};
 pub use packet::{
     Attachment, Entity, NatId, NetworkId, NodeId, Packet, TcpFlags, TcpHeader, Transport, Via,
 };
+pub use packet_rules::{
+    ClassMatch, Effect, FaultHits, LinkDirection, MAX_PACKET_RULES, PacketRule, PacketRuleError,
+    Selection, SipRewrite,
+};
 
 use bytes::Bytes;
 use link::Link;
+use packet_rules::PacketRules;
 use rules::Rules;
 use sim_core::{Seed, SimInstant};
 use sim_nat::Nat;
@@ -65,6 +72,8 @@ pub enum DropReason {
     NoRoute,
     /// Nothing listens on the destination UDP port.
     PortUnreachable,
+    /// A packet-class fault rule dropped it.
+    Fault,
 }
 
 impl DropReason {
@@ -81,6 +90,7 @@ impl DropReason {
             Self::NodeDown => "node-down",
             Self::NoRoute => "no-route",
             Self::PortUnreachable => "port-unreachable",
+            Self::Fault => "fault",
         }
     }
 
@@ -201,6 +211,8 @@ struct Scheduled {
     at: SimInstant,
     seq: u64,
     hop: Hop,
+    /// The hop leaves its sender again (a packet rule delayed it) instead of arriving.
+    resume: bool,
 }
 
 impl PartialEq for Scheduled {
@@ -242,6 +254,7 @@ pub struct Fabric {
     nodes: Vec<NodeState>,
     nats: Vec<NatState>,
     rules: Rules,
+    packet_rules: PacketRules,
     queue: BinaryHeap<Reverse<Scheduled>>,
     seq: u64,
     next_ip_id: u32,
@@ -266,6 +279,7 @@ impl Fabric {
             nodes: Vec::new(),
             nats: Vec::new(),
             rules: Rules::default(),
+            packet_rules: PacketRules::default(),
             queue: BinaryHeap::new(),
             seq: 0,
             next_ip_id: 0,
@@ -453,7 +467,11 @@ impl Fabric {
                 break;
             };
             self.now = self.now.max(s.at);
-            self.arrive(s.at, s.hop);
+            if s.resume {
+                self.depart(s.at, s.hop.network, s.hop.from, s.hop.packet);
+            } else {
+                self.arrive(s.at, s.hop);
+            }
         }
         self.now = self.now.max(now);
     }
@@ -490,11 +508,16 @@ impl Fabric {
     }
 
     fn schedule(&mut self, at: SimInstant, hop: Hop) {
+        self.push(at, hop, false);
+    }
+
+    fn push(&mut self, at: SimInstant, hop: Hop, resume: bool) {
         self.seq += 1;
         self.queue.push(Reverse(Scheduled {
             at,
             seq: self.seq,
             hop,
+            resume,
         }));
     }
 

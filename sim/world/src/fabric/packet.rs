@@ -84,12 +84,14 @@ pub enum Transport {
     Tcp(TcpHeader),
 }
 
-/// The NATs a packet crossed, in order (at most four are remembered, enough for NAT444 both
-/// ways).
+/// Where a packet has been: the NATs it crossed, in order (at most four are remembered, enough
+/// for NAT444 both ways), and the packet-class fault rules that already counted it (one bit per
+/// rule).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Via {
     nats: [u32; 4],
     len: u8,
+    judged: u64,
 }
 
 impl Via {
@@ -97,6 +99,21 @@ impl Via {
         if let Some(slot) = self.nats.get_mut(usize::from(self.len)) {
             *slot = nat.0;
             self.len += 1;
+        }
+    }
+
+    /// Whether packet rule `rule` already counted this packet (rules past 63 never do).
+    pub(crate) fn judged(&self, rule: usize) -> bool {
+        u32::try_from(rule)
+            .ok()
+            .and_then(|r| 1u64.checked_shl(r))
+            .is_some_and(|bit| self.judged & bit != 0)
+    }
+
+    /// Marks the packet as counted by packet rule `rule`.
+    pub(crate) fn judge(&mut self, rule: usize) {
+        if let Some(bit) = u32::try_from(rule).ok().and_then(|r| 1u64.checked_shl(r)) {
+            self.judged |= bit;
         }
     }
 

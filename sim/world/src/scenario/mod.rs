@@ -3,6 +3,7 @@
 //! ([`evaluate`]).
 
 mod expect;
+mod faults;
 mod plan;
 mod report;
 

@@ -1,5 +1,6 @@
 //! From a validated scenario to a run plan.
 
+use super::faults;
 use crate::fabric::{DropReason, Entity, LinkConfig, LossConfig, NatId, NetworkId, NodeId};
 use crate::nodes::{ProbeKind, Wire};
 use crate::watch::{EventMatch, WatchSpec, Window, blocks};
@@ -194,6 +195,7 @@ pub(super) const fn drop_reason(r: model::DropReason) -> DropReason {
         model::DropReason::NodeDown => DropReason::NodeDown,
         model::DropReason::NoRoute => DropReason::NoRoute,
         model::DropReason::PortUnreachable => DropReason::PortUnreachable,
+        model::DropReason::Fault => DropReason::Fault,
     }
 }
 
@@ -318,7 +320,7 @@ fn node(n: &sim_scenario::Node) -> Result<NodePlan, Unsupported> {
     })
 }
 
-const fn entity(s: Subject) -> Entity {
+pub(super) const fn entity(s: Subject) -> Entity {
     match s {
         Subject::Node(n) => Entity::Node(NodeId(n.0 as u32)),
         Subject::Nat(n) => Entity::Nat(NatId(n.0 as u32)),
@@ -411,6 +413,8 @@ fn action(a: &ResolvedAction, label: &str) -> Result<WorldAction, Unsupported> {
         ResolvedAction::IpChange { node, address } => {
             WorldAction::IpChange(node_id(*node), *address)
         }
+        ResolvedAction::PacketFault(rule) => WorldAction::PacketFault(Box::new(faults::rule(rule))),
+        ResolvedAction::PacketFaultEnd(name) => WorldAction::PacketFaultEnd(name.clone()),
         ResolvedAction::ServerPolicy { .. }
         | ResolvedAction::Init(_)
         | ResolvedAction::Deinit(_)

@@ -3,8 +3,8 @@
 use super::Evaluation;
 use crate::world::RunOutput;
 use sim_report::{
-    CaptureInfo, EventLogInfo, Issue, NetworkTotals, NodeSummary, RunReport, SCHEMA_VERSION,
-    ScenarioInfo,
+    CaptureInfo, EventLogInfo, FaultReport, Issue, NetworkTotals, NodeSummary, RunReport,
+    SCHEMA_VERSION, ScenarioInfo,
 };
 use sim_scenario::Scenario;
 use std::collections::BTreeMap;
@@ -90,6 +90,15 @@ pub fn report(
                 .collect(),
         },
         nodes,
+        faults: out
+            .faults
+            .iter()
+            .map(|f| FaultReport {
+                name: f.name.clone(),
+                matched: f.matched,
+                acted: f.acted,
+            })
+            .collect(),
         capture: written.capture.map(|f| CaptureInfo {
             file: f.to_owned(),
             frames: out.frames,
