@@ -369,3 +369,27 @@ fn run_packet_fault_scenarios_report_rule_hits() {
         "no faults list without rules"
     );
 }
+
+/// rtc-stun draws STUN transaction ids from `rand::rng()`: the scenario seed decides them, so
+/// two processes write the same capture, and another seed writes other ids with the same timing.
+#[test]
+fn run_dependency_randomness_replays_across_processes_and_follows_the_seed() {
+    let capture = |name: &str, seed: &str| {
+        let dir = scratch(name);
+        let out = dir.display().to_string();
+        let file = "scenarios/network/stun-binding-keepalive.yaml";
+        let result = natlab(&["run", file, "--out", &out, "--seed", seed]);
+        assert_eq!(result.status.code(), Some(0), "{name}");
+        std::fs::read(dir.join("stun-binding-keepalive/capture.pcapng")).expect("capture")
+    };
+    let a = capture("stun-seed-1a", "1");
+    let b = capture("stun-seed-1b", "1");
+    let c = capture("stun-seed-2", "2");
+    assert_eq!(a, b, "same seed, same transaction ids");
+    assert_eq!(
+        a.len(),
+        c.len(),
+        "same packets and sizes under another seed"
+    );
+    assert_ne!(a, c, "another seed draws other transaction ids");
+}

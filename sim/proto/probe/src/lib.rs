@@ -21,6 +21,7 @@
 //! observations ([`Observation::is_traffic`]) are counted, not logged one by one.
 
 mod sip_ping;
+mod stun_ping;
 mod tcp;
 mod udp;
 

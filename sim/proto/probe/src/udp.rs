@@ -18,7 +18,7 @@
 //! After any input drain `poll_transmit`, then `poll_event`; call `handle_timeout` at
 //! `poll_timeout`. [`UdpProbe::send`] starts a series of probes at `now`.
 
-use crate::{Observation, ProbeKind, sip_ping};
+use crate::{Observation, ProbeKind, sip_ping, stun_ping};
 use bytes::Bytes;
 use sim_core::{
     Addresses, Bind, BindId, Binding, Bound, Datagram, Node, Protocol, SimInstant, Transmit,
@@ -52,6 +52,8 @@ pub enum Wire {
     Text,
     /// SIP OPTIONS requests; echoes are `200 OK` with `received` and `rport`.
     SipOptions,
+    /// STUN Binding requests; echoes are Binding success responses with XOR-MAPPED-ADDRESS.
+    Stun,
 }
 
 #[derive(Clone, Debug)]
@@ -127,6 +129,11 @@ impl UdpProbe {
         self.seq += 1;
         let payload = match self.wire {
             Wire::Text => probe_line(&self.name, self.id, series.from_port, self.seq, series.size),
+            Wire::Stun => {
+                let line = probe_line(&self.name, self.id, series.from_port, self.seq, None);
+                let text = String::from_utf8_lossy(&line);
+                stun_ping::request(text.trim_end()).unwrap_or(line)
+            }
             Wire::SipOptions => sip_ping::request(
                 &self.name,
                 self.id,
@@ -156,6 +163,14 @@ impl UdpProbe {
 
     fn echo_reply(&mut self, d: &Datagram, seq: Option<u64>) {
         let src = SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), d.dst.port());
+        if let Some(payload) = stun_ping::response(&self.name, self.id, &d.payload, d.src) {
+            self.transmits.push_back(Transmit::Datagram(Datagram {
+                src,
+                dst: d.src,
+                payload: Bytes::from(payload),
+            }));
+            return;
+        }
         if let Some(payload) = sip_ping::response(self.id, &d.payload, d.src) {
             self.transmits.push_back(Transmit::Datagram(Datagram {
                 src,
@@ -205,7 +220,9 @@ pub(crate) struct Parsed {
 
 /// Parses a probe or echo payload in either wire format.
 pub(crate) fn parse(payload: &[u8]) -> Parsed {
-    sip_ping::parse(payload).unwrap_or_else(|| parse_line(payload))
+    sip_ping::parse(payload)
+        .or_else(|| stun_ping::parse(payload))
+        .unwrap_or_else(|| parse_line(payload))
 }
 
 /// Parses the first line of a probe or echo payload.

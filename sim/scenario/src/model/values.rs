@@ -503,6 +503,9 @@ pub enum ProbeWire {
     /// SIP OPTIONS requests with `rport` (the SIP keep-alive); echoes are `200 OK` with
     /// `received` and `rport`, so SIP tools and `natlab analyze` read the capture.
     SipOptions,
+    /// STUN Binding requests (random transaction ids, seeded in a run); echoes are Binding
+    /// success responses with XOR-MAPPED-ADDRESS.
+    Stun,
 }
 
 #[cfg(test)]

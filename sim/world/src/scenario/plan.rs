@@ -291,6 +291,7 @@ fn node(n: &sim_scenario::Node) -> Result<NodePlan, Unsupported> {
                 wire: match p.wire.unwrap_or_default() {
                     ProbeWire::Text => Wire::Text,
                     ProbeWire::SipOptions => Wire::SipOptions,
+                    ProbeWire::Stun => Wire::Stun,
                 },
             }
         }
