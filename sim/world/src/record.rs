@@ -88,9 +88,7 @@ pub struct Recorder {
     watches: Watches,
     /// Observers whose seen addresses are kept (mapping expectations and targets).
     observers: BTreeSet<NodeId>,
-    /// `(observer, observer's port, sender, sender's local port)` → the source address the
-    /// observer saw last.
-    seen: BTreeMap<(NodeId, u16, NodeId, u16), SocketAddr>,
+    seen: SeenAddresses,
     events: Option<EventLog>,
     keep: Option<BTreeSet<NodeId>>,
     log: Vec<Logged>,
@@ -105,7 +103,7 @@ impl Recorder {
             names,
             watches,
             observers,
-            seen: BTreeMap::new(),
+            seen: SeenAddresses::default(),
             events: None,
             keep: None,
             log: Vec::new(),
@@ -154,7 +152,7 @@ impl Recorder {
             if let (ProbeKind::Probe, Some(from), Some(from_port)) = (kind, from, from_port)
                 && self.observers.contains(&node)
             {
-                self.seen.insert((node, *port, from, *from_port), *src);
+                self.seen.0.insert((node, *port, from, *from_port), *src);
             }
         } else if !observation.is_traffic() {
             self.event(time, node, &observation.log_event());
@@ -232,14 +230,12 @@ impl Recorder {
         sender: NodeId,
         port: u16,
     ) -> Option<SocketAddr> {
-        self.seen
-            .get(&(observer, observer_port, sender, port))
-            .copied()
+        self.seen.seen((observer, observer_port), sender, port)
     }
 
     /// Takes the seen addresses, for mapping checks after the run.
     pub fn take_seen(&mut self) -> SeenAddresses {
-        SeenAddresses(std::mem::take(&mut self.seen))
+        std::mem::take(&mut self.seen)
     }
 
     /// The kept log, in the order observations were reported.
