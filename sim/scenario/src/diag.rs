@@ -191,9 +191,10 @@ impl Diagnostics {
 
     /// The human form of every diagnostic, each followed by a blank line.
     pub fn render(&self) -> String {
+        let lines = Lines::new(&self.source);
         let mut out = String::new();
         for d in &self.items {
-            self.render_one(d, &mut out);
+            self.render_one(d, &lines, &mut out);
             out.push('\n');
         }
         out
@@ -214,7 +215,7 @@ impl Diagnostics {
         serde_json::Value::Array(items.collect())
     }
 
-    fn render_one(&self, d: &Diagnostic, out: &mut String) {
+    fn render_one(&self, d: &Diagnostic, lines: &Lines<'_>, out: &mut String) {
         let _ = writeln!(out, "{}: {}", d.severity, d.message);
         let Some(loc) = d.location else {
             let _ = writeln!(out, "  --> {}", self.source_name);
@@ -228,11 +229,7 @@ impl Diagnostics {
         };
         let number = loc.line.to_string();
         let pad = " ".repeat(number.len() + 1);
-        let text = self
-            .source
-            .lines()
-            .nth(loc.line.saturating_sub(1))
-            .unwrap_or("");
+        let text = lines.line(loc.line);
         let _ = writeln!(
             out,
             "{pad}--> {}:{}:{}",
@@ -246,6 +243,42 @@ impl Diagnostics {
         }
         if let Some(help) = &d.help {
             let _ = writeln!(out, "{pad} = help: {help}");
+        }
+    }
+}
+
+/// The lines of a source text, found once: a diagnostic's line is then looked up in constant
+/// time (scanning the text per diagnostic made rendering quadratic in large files).
+#[derive(Debug)]
+struct Lines<'a> {
+    text: &'a str,
+    /// Byte offset where each line starts.
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i + 1)
+                .filter(|&start| start < text.len()),
+        );
+        Self { text, starts }
+    }
+
+    /// Line `number` (counting from 1) without its line ending, as [`str::lines`] gives it;
+    /// empty past the end.
+    fn line(&self, number: usize) -> &'a str {
+        let Some(&start) = number.checked_sub(1).and_then(|i| self.starts.get(i)) else {
+            return "";
+        };
+        let rest = self.text.get(start..).unwrap_or("");
+        match rest.split_once('\n') {
+            Some((line, _)) => line.strip_suffix('\r').unwrap_or(line),
+            None => rest,
         }
     }
 }
@@ -331,6 +364,28 @@ mod tests {
     fn render_without_location_names_file_and_path() {
         let d = Diagnostic::error(YamlPath::root().key("seed"), "missing");
         assert_eq!(one(d), "error: missing\n  --> f.yaml\n  = at: seed\n\n");
+    }
+
+    #[test]
+    fn lines_lookup_matches_str_lines_on_every_line() {
+        for text in [
+            "",
+            "\n",
+            "a",
+            "a\n",
+            "a\r\nb\r\n\r\nc",
+            "\n\nx\n",
+            "é\n\tü\r\n",
+            "a\r",
+        ] {
+            let lines = Lines::new(text);
+            let want: Vec<&str> = text.lines().collect();
+            let got: Vec<&str> = (1..=want.len()).map(|n| lines.line(n)).collect();
+            assert_eq!(got, want, "{text:?}");
+            assert_eq!(lines.starts.len(), want.len().max(1), "{text:?}");
+            assert_eq!(lines.line(want.len() + 1), "", "{text:?}");
+            assert_eq!(lines.line(0), "", "{text:?}");
+        }
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub(crate) struct Loaded {
     pub(crate) diagnostics: Vec<Diagnostic>,
     /// Positions and what was dropped, for validation.
     pub(crate) source: SourceMap,
+    /// How many times the tree was read into the model (a run ends at the first problem that
+    /// needs the tree read again without the part that failed).
+    pub(crate) runs: usize,
 }
 
 /// Reads `text`.
@@ -60,18 +63,21 @@ pub(crate) fn load(text: &str) -> Loaded {
             file: None,
             diagnostics,
             source: SourceMap::default(),
+            runs: 0,
         };
     };
     let mut source = SourceMap::default();
     index(&root, &YamlPath::root(), None, &mut source);
     let (file, ctx) = decode(&root);
+    let runs = ctx.runs;
     diagnostics.extend(ctx.diagnostics);
-    source.dropped = ctx.masks;
+    source.set_dropped(ctx.masks);
     source.broken_names = broken_names(&root, &source);
     Loaded {
         file,
         diagnostics,
         source,
+        runs,
     }
 }
 
@@ -131,11 +137,7 @@ fn broken_names(root: &Node, source: &SourceMap) -> std::collections::BTreeSet<S
         let seq_path = seq.split('.').fold(YamlPath::root(), |p, k| p.key(k));
         for (i, item) in items.iter().enumerate() {
             let path = seq_path.index(i);
-            let dropped = source
-                .dropped
-                .iter()
-                .any(|m| *m == path || path.is_below(m));
-            if !dropped {
+            if !source.is_dropped(&path) {
                 continue;
             }
             // AAE devices are also named by their device id (`make_tunnel.to`).

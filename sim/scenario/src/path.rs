@@ -72,6 +72,14 @@ impl YamlPath {
         };
         Self(s[..cut.unwrap_or(0)].to_owned())
     }
+
+    /// The sequence and index of an element path (`a.b[3]` → `a.b`, 3); `None` for other paths.
+    pub(crate) fn split_index(&self) -> Option<(Self, usize)> {
+        let inner = self.0.strip_suffix(']')?;
+        let start = bracket_start(&self.0)?;
+        let index = inner.get(start + 1..)?.parse().ok()?;
+        Some((Self(self.0.get(..start)?.to_owned()), index))
+    }
 }
 
 /// Where the last `[...]` segment of `s` starts.
@@ -126,6 +134,15 @@ mod tests {
         assert_eq!(p.parent().parent().parent().as_str(), "");
         let q = YamlPath::root().key("a").key("x.[y]");
         assert_eq!(q.parent().as_str(), "a");
+    }
+
+    #[test]
+    fn path_split_index_only_for_elements() {
+        let seq = YamlPath::root().key("a").index(2).key("b");
+        assert_eq!(seq.index(14).split_index(), Some((seq.clone(), 14)));
+        assert_eq!(seq.split_index(), None);
+        assert_eq!(YamlPath::root().key("a b").split_index(), None);
+        assert_eq!(YamlPath::root().split_index(), None);
     }
 
     #[test]

@@ -19,7 +19,10 @@ pub(crate) struct Spans {
 pub(crate) struct SourceMap {
     pub(crate) spans: BTreeMap<YamlPath, Spans>,
     /// Entries and elements that failed to decode and are missing from the decoded file.
-    pub(crate) dropped: BTreeSet<YamlPath>,
+    dropped: BTreeSet<YamlPath>,
+    /// For each sequence with dropped elements, `d - i` for its `i`-th dropped index `d` (in
+    /// increasing order; never decreasing, so it can be searched).
+    skips: BTreeMap<YamlPath, Vec<usize>>,
     /// Names declared by topology items that failed to decode.
     pub(crate) broken_names: BTreeSet<String>,
 }
@@ -39,26 +42,50 @@ impl SourceMap {
         }
     }
 
-    /// The path, as written, of the `index`-th decoded element of the sequence at `seq` (elements
-    /// that failed to decode are missing from the decoded sequence, so the numbers differ).
-    pub(crate) fn element(&self, seq: &YamlPath, index: usize) -> YamlPath {
-        let prefix = format!("{}[", seq.as_str());
-        let mut dropped: Vec<usize> = self
-            .dropped
-            .iter()
-            .filter_map(|p| {
-                let rest = p.as_str().strip_prefix(&prefix)?.strip_suffix(']')?;
-                rest.parse().ok()
-            })
-            .collect();
-        dropped.sort_unstable();
-        let mut written = index;
-        for d in dropped {
-            if d <= written {
-                written += 1;
+    /// Records what decoding dropped.
+    pub(crate) fn set_dropped(&mut self, dropped: BTreeSet<YamlPath>) {
+        let mut by_seq: BTreeMap<YamlPath, Vec<usize>> = BTreeMap::new();
+        for p in &dropped {
+            if let Some((seq, index)) = p.split_index() {
+                by_seq.entry(seq).or_default().push(index);
             }
         }
-        seq.index(written)
+        for indices in by_seq.values_mut() {
+            indices.sort_unstable();
+            for (rank, d) in indices.iter_mut().enumerate() {
+                *d -= rank;
+            }
+        }
+        self.dropped = dropped;
+        self.skips = by_seq;
+    }
+
+    /// Whether the item at `path`, or an item holding it, was dropped.
+    pub(crate) fn is_dropped(&self, path: &YamlPath) -> bool {
+        let mut p = path.clone();
+        loop {
+            if self.dropped.contains(&p) {
+                return true;
+            }
+            if p.is_root() {
+                return false;
+            }
+            p = p.parent();
+        }
+    }
+
+    /// The path, as written, of the `index`-th decoded element of the sequence at `seq` (elements
+    /// that failed to decode are missing from the decoded sequence, so the numbers differ).
+    ///
+    /// With the dropped indices `d_0 < d_1 < ...`, the written index is `index + j`, where `j`
+    /// counts the dropped elements before it: those with `d_i - i <= index`. A binary search
+    /// finds `j`, so the cost does not grow with the number of dropped elements.
+    pub(crate) fn element(&self, seq: &YamlPath, index: usize) -> YamlPath {
+        let before = self
+            .skips
+            .get(seq)
+            .map_or(0, |skips| skips.partition_point(|&s| s <= index));
+        seq.index(index + before)
     }
 
     /// Whether `name` was declared by an item that failed to decode (references to it are not
@@ -76,18 +103,57 @@ mod tests {
     fn element_skips_dropped_elements_only() {
         let seq = YamlPath::root().key("expect");
         let mut src = SourceMap::default();
-        for dropped in [
-            "expect[0]",
-            "expect[2]",
-            "expect[1].event.code",
-            "expected[3]",
-        ] {
-            src.dropped.insert(path(dropped));
-        }
+        src.set_dropped(
+            [
+                "expect[0]",
+                "expect[2]",
+                "expect[1].event.code",
+                "expected[3]",
+            ]
+            .into_iter()
+            .map(path)
+            .collect(),
+        );
         let written: Vec<String> = (0..3)
             .map(|i| src.element(&seq, i).as_str().to_owned())
             .collect();
         assert_eq!(written, ["expect[1]", "expect[3]", "expect[4]"]);
+    }
+
+    /// The written index of the `index`-th kept element, counting one element at a time.
+    fn element_by_counting(dropped: &BTreeSet<usize>, index: usize) -> usize {
+        (0..)
+            .filter(|i| !dropped.contains(i))
+            .nth(index)
+            .unwrap_or(usize::MAX)
+    }
+
+    #[test]
+    fn element_agrees_with_counting_for_many_dropped_patterns() {
+        let seq = YamlPath::root().key("topology").key("endpoints");
+        for pattern in 0u32..64 {
+            // Elements 0..12 dropped by the bits of `pattern`, then every third of 12..60.
+            let dropped: BTreeSet<usize> = (0..12)
+                .filter(|i| pattern & (1 << (i % 6)) != 0)
+                .chain((12..60).filter(|i| i % 3 == (pattern as usize) % 3))
+                .collect();
+            let mut src = SourceMap::default();
+            src.set_dropped(dropped.iter().map(|&i| seq.index(i)).collect());
+            for index in 0..40 {
+                let want = seq.index(element_by_counting(&dropped, index));
+                assert_eq!(src.element(&seq, index), want, "{pattern:#b} {index}");
+            }
+        }
+    }
+
+    #[test]
+    fn is_dropped_covers_the_item_and_what_it_holds() {
+        let mut src = SourceMap::default();
+        src.set_dropped([path("topology.nats[1]")].into_iter().collect());
+        assert!(src.is_dropped(&path("topology.nats[1]")));
+        assert!(src.is_dropped(&path("topology.nats[1].lan")));
+        assert!(!src.is_dropped(&path("topology.nats[10]")));
+        assert!(!src.is_dropped(&path("topology.nats")));
     }
 
     fn path(s: &str) -> YamlPath {

@@ -507,3 +507,27 @@ fn load_is_deterministic() {
         assert_eq!(problems(&text), a);
     }
 }
+
+#[test]
+fn load_many_bad_items_are_all_reported_in_a_few_runs() {
+    // A run used to stop at the first bad item, so each bad item cost one more reading of the
+    // whole file (quadratic, and cut off at MAX_RUNS).
+    let mut text = format!("{HEAD}topology:\n  endpoints:\n");
+    for i in 0..300 {
+        text.push_str(&format!(
+            "    - {{kind: udp-probe, name: p{i}, port: [1]}}\n"
+        ));
+        text.push_str(&format!("    - {{kind: nope, name: n{i}}}\n"));
+        text.push_str(&format!("    - {{kind: udp-probe, name: ok{i}}}\n"));
+    }
+    text.push_str("timeline:\n");
+    for i in 0..300 {
+        text.push_str(&format!("  - {{at: {i}x, send: {{from: ok0, to: ok1}}}}\n"));
+    }
+    let l = load(&text);
+    assert_eq!(l.diagnostics.len(), 900, "{:#?}", &l.diagnostics[..3]);
+    assert!(l.runs <= 3, "{} runs", l.runs);
+    let file = l.file.expect("decoded without the bad items");
+    assert_eq!(file.topology.endpoints.len(), 600);
+    assert!(file.timeline.is_empty());
+}

@@ -7,6 +7,7 @@
 
 mod expect;
 mod fault;
+mod items;
 mod network;
 mod nodes;
 mod required;
@@ -69,10 +70,18 @@ pub struct ScenarioFile {
     /// Hosts, NAT boxes, links, servers and endpoints.
     pub topology: Topology,
     /// Actions and injected faults, each at a simulated time.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "items::every_item"
+    )]
     pub timeline: Vec<TimelineEntry>,
     /// What the run must show.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "items::every_item"
+    )]
     pub expect: Vec<Expectation>,
 }
 
@@ -84,12 +93,24 @@ pub struct Topology {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defaults: Option<Defaults>,
     /// NAT boxes. Each one owns a private LAN; endpoints and servers sit `behind` it.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "items::every_item"
+    )]
     pub nats: Vec<NatSpec>,
     /// Servers: SIP registrar/proxy, STUN, TURN, AAE web service, DNS.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "items::every_item"
+    )]
     pub servers: Vec<ServerSpec>,
     /// Endpoints: AAE devices, softphones, intercoms, ICE agents, UDP probes.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "items::every_item"
+    )]
     pub endpoints: Vec<EndpointSpec>,
 }

@@ -17,6 +17,8 @@ pub(crate) struct Ctx {
     /// Paths masked, or targets of diagnostics first recorded, in this run.
     run_new: Vec<YamlPath>,
     progress: bool,
+    /// Reading runs started.
+    pub(crate) runs: usize,
 }
 
 impl Ctx {
@@ -24,6 +26,7 @@ impl Ctx {
     pub(crate) fn begin_run(&mut self) {
         self.run_new.clear();
         self.progress = false;
+        self.runs += 1;
     }
 
     /// Whether the run recorded or masked anything new.

@@ -27,9 +27,11 @@ impl NodeDe<'_> {
         let ctx = self.ctx.borrow();
         match kind {
             ErrorKind::MissingField(f) => ctx.masked(&self.path.key(f)) || self.misspelt(&ctx, f),
+            // Masked paths inside this node sort right after it: look at those only.
             ErrorKind::InvalidLength { .. } => ctx
                 .masks
-                .iter()
+                .range(self.path.clone()..)
+                .take_while(|m| m.as_str().starts_with(self.path.as_str()))
                 .any(|m| m.is_below(&self.path) && m.parent() == self.path),
             _ => false,
         }
