@@ -42,6 +42,10 @@ pub(crate) struct Loaded {
     pub(crate) source: SourceMap,
     /// How many times the tree was read into the model (a run ends at the first problem that
     /// needs the tree read again without the part that failed).
+    #[allow(
+        dead_code,
+        reason = "read by tests, which show a return to one run per problem"
+    )]
     pub(crate) runs: usize,
 }
 
