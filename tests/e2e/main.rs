@@ -4,5 +4,6 @@
 mod analyze;
 mod check;
 mod codes;
+mod determinism;
 mod run;
 mod support;

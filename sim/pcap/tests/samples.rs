@@ -218,6 +218,17 @@ fn sample_edge_captures_match_their_sidecars() {
     ] {
         assert!(!findings(&a, kind).is_empty(), "{kind:?} missing");
     }
+    let a = sample("edge-ice-unanswered.pcap");
+    assert_eq!((a.summary.packets.sip, a.summary.packets.stun), (18, 29));
+    let silent = findings(&a, FindingKind::StunUnanswered);
+    assert_eq!(silent.len(), 3, "{silent:?}");
+    assert!(
+        silent
+            .iter()
+            .all(|f| f.2.starts_with("9 Binding request(s)"))
+    );
+    assert_eq!(findings(&a, FindingKind::NatMappingChanged).len(), 3);
+    assert_eq!(findings(&a, FindingKind::NatPrivateContact).len(), 3);
 }
 
 #[test]

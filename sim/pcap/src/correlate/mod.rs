@@ -90,6 +90,7 @@ impl Hasher for IdentityHasher {
     }
 }
 
+/// A table keyed by a hash. Only looked up, never iterated; its hasher has no seed either.
 type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdentityHasher>>;
 
 /// Shares the few distinct strings that repeat across calls (reason phrases, user agents).

@@ -159,6 +159,8 @@ struct At {
 /// The reassembly table.
 #[derive(Debug, Default)]
 pub(crate) struct Reassembler {
+    /// Streams by direction. Its iteration order changes from process to process (std's
+    /// per-process hash seed): every walk over it sorts by flow key (or age, then key) first.
     flows: HashMap<FlowKey, Dir>,
     segments: u64,
 }

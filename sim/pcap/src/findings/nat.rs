@@ -8,7 +8,7 @@ use crate::decode::PacketMeta;
 use crate::sip::sdp::SdpSummary;
 use crate::sip::value::{self, host_ip, is_private};
 use crate::sip::{Method, SipMessage};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
 /// Most registrations followed at once.
@@ -49,7 +49,9 @@ pub(crate) struct NatTracker {
     via: BTreeMap<(IpAddr, IpAddr), Seen>,
     contact: BTreeMap<(IpAddr, IpAddr), Seen>,
     sdp: BTreeMap<(IpAddr, IpAddr), Seen>,
-    registrations: HashMap<u64, Registration>,
+    /// By a hash of (address-of-record, contact, method, side of the NAT); a `BTreeMap`, so that
+    /// nothing here depends on a per-process hash seed.
+    registrations: BTreeMap<u64, Registration>,
 }
 
 impl NatTracker {
@@ -189,6 +191,7 @@ impl NatTracker {
             .values()
             .filter(|r| r.change.is_some())
             .collect();
+        // By the frame of the change (one frame changes one registration, so no ties).
         regs.sort_by_key(|r| r.change.as_ref().map(|c| c.3));
         out.extend(regs.into_iter().filter_map(mapping_changed));
         out

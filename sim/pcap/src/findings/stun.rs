@@ -42,6 +42,8 @@ struct Silent {
 
 #[derive(Debug, Default)]
 pub(crate) struct StunTracker {
+    /// Open transactions by id. Its iteration order changes from process to process (std's
+    /// per-process hash seed): it is only ever drained sorted by first frame.
     txns: HashMap<[u8; 12], Txn>,
     order: VecDeque<[u8; 12]>,
     errors: BTreeMap<(u16, u16, SocketAddr, SocketAddr), Errors>,
@@ -139,6 +141,7 @@ impl StunTracker {
                 first_ts: t.first_ts,
                 ..Silent::default()
             });
+        s.first_ts = s.first_ts.min(t.first_ts);
         for f in t.frames.list() {
             s.frames.push(*f);
         }
@@ -147,7 +150,13 @@ impl StunTracker {
 
     /// The findings, once the capture has ended at `end_ns`.
     pub(crate) fn findings(&mut self, end_ns: i64) -> Vec<Finding> {
-        for (_, t) in std::mem::take(&mut self.txns) {
+        // Settled in the order of their first frame, never in the table's (hash) order: several
+        // transactions of one pair add up to one finding, whose frames and time come from the
+        // transactions settled first.
+        let mut open: Vec<Txn> = std::mem::take(&mut self.txns).into_values().collect();
+        open.sort_unstable_by_key(|t| (t.frames.list().first().copied(), t.first_ts));
+        self.order.clear();
+        for t in open {
             self.settle(t, end_ns);
         }
         let mut out: Vec<Finding> = self
@@ -267,4 +276,60 @@ fn mapping_finding(
     f.endpoints = Some(local.to_string());
     f.ts_ns = by.values().map(|v| v.2).min().unwrap_or(0);
     Some(f.with_frames(by.values().map(|v| v.1), by.len() as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Carrier;
+
+    const S: i64 = 1_000_000_000;
+
+    /// Twelve unanswered Binding requests, four to each of three peers, each sent twice.
+    fn unanswered(t: &mut StunTracker) {
+        let local: SocketAddr = "192.0.2.50:4000".parse().unwrap();
+        let mut frame = 0;
+        for n in 0u8..4 {
+            for peer in 0u8..3 {
+                let m = StunMessage {
+                    method: 1,
+                    class: Some(StunClass::Request),
+                    txid: [n * 16 + peer + 1; 12],
+                    ..StunMessage::default()
+                };
+                for retry in 0..2 {
+                    frame += 1;
+                    let meta = PacketMeta {
+                        frame,
+                        ts_ns: i64::from(n * 3 + peer) * S / 10 + retry * S / 100,
+                        src: local,
+                        dst: SocketAddr::from(([198, 51, 100, 60 + peer], 6000)),
+                        carrier: Carrier::Udp,
+                    };
+                    t.on_stun(&meta, &m);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn stun_unanswered_many_transactions_findings_do_not_follow_table_order() {
+        // Each table gets its own hash keys, so every tracker iterates its transactions in a
+        // different order: the findings must be the same anyway.
+        let runs: Vec<Vec<(Vec<u64>, u64, i64)>> = (0..16)
+            .map(|_| {
+                let mut t = StunTracker::default();
+                unanswered(&mut t);
+                t.findings(60 * S)
+                    .into_iter()
+                    .map(|f| (f.frames, f.frames_total, f.ts_ns))
+                    .collect()
+            })
+            .collect();
+        let first = &runs[0];
+        assert_eq!(first.len(), 3, "{first:?}");
+        // Peer 0's requests: frames 1-2, 7-8, 13-14, 19-20; the first six are kept.
+        assert_eq!(first[0], (vec![1, 2, 7, 8, 13, 14], 8, 0));
+        assert!(runs.iter().all(|r| r == first), "{runs:?}");
+    }
 }

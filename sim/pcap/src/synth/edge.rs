@@ -1,13 +1,16 @@
 //! The hand-built edge-case sample captures of `pcaps/` (written by `pcap-gen edge DIR`): link
 //! types mixed in one pcapng, IPv6, a fragmented INVITE, SIP over TCP with coalesced, split,
-//! retransmitted and reordered segments, a truncated file, a corrupt record, and NAT / STUN
-//! symptoms. Each comes with its sidecar text. Deterministic: same bytes on every run.
+//! retransmitted and reordered segments, a truncated file, a corrupt record, NAT / STUN
+//! symptoms, and many unanswered ICE checks beside NAT keep-alives. Each comes with its sidecar
+//! text. Deterministic: same bytes on every run.
 
 use super::{
     Link, PcapFile, PcapNgFile, PcapOptions, SipText, TcpFlags, ip_tcp, ip_udp, sdp, udp_fragments,
     wrap,
 };
 use std::net::SocketAddr;
+
+mod ice;
 
 /// 2024-01-15T10:00:00Z.
 const T0: i64 = 1_705_312_800_000_000_000;
@@ -85,6 +88,7 @@ pub fn edge_captures() -> Vec<EdgeCapture> {
         truncated(),
         corrupt(),
         nat_stun(),
+        ice::ice_unanswered(),
     ]
 }
 
