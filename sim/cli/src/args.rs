@@ -1,7 +1,11 @@
 //! Command-line arguments, as clap reads them. [`crate::main`] turns them into a plan.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use sim_scenario::model::SimDuration;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::str::FromStr;
 
 /// natlab: simulate NATs, SIP, STUN/TURN/ICE and the AAE tunnel SDK deterministically, and
 /// analyse customer captures for SIP failures.
@@ -54,6 +58,17 @@ pub enum Command {
     /// Print the JSON Schema of scenario files (for editor completion).
     #[command(after_help = "Example:\n  natlab schema > scenario.schema.json")]
     Schema,
+    /// Run a server core on real sockets (loopback unless told otherwise), with the simulator's
+    /// drive loop, until Ctrl-C or --duration.
+    #[command(
+        after_help = "Prints one `listening PROTO ADDR` line per bound socket, then one line \
+        per event (unless --quiet), then a summary when stopped.\n\n\
+        Examples:\n  \
+        natlab serve echo\n  \
+        natlab serve echo --bind 127.0.0.1:5060 --port 5062 --duration 10m\n  \
+        natlab serve echo --bind 192.0.2.10:5060 --allow-non-loopback --quiet"
+    )]
+    Serve(ServeArgs),
 }
 
 /// Output format of commands whose output is data.
@@ -164,4 +179,88 @@ pub struct CodesArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+}
+
+/// The server cores `natlab serve` can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ServeKind {
+    /// UDP echo (answers natlab probe lines with `natlab echo … seen=ADDR`, SIP OPTIONS
+    /// keep-alives with `200 OK` carrying `received`/`rport`) and a TCP echo of probe lines,
+    /// on the same port numbers.
+    Echo,
+}
+
+/// Where `natlab serve` listens: an IP, with or without a port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BindAddr {
+    /// The local IP.
+    pub ip: IpAddr,
+    /// The port, when one was written (0: any free port).
+    pub port: Option<u16>,
+}
+
+impl Default for BindAddr {
+    fn default() -> Self {
+        Self {
+            ip: Ipv4Addr::LOCALHOST.into(),
+            port: Some(0),
+        }
+    }
+}
+
+impl fmt::Display for BindAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.port {
+            Some(port) => write!(f, "{}", SocketAddr::new(self.ip, port)),
+            None => write!(f, "{}", self.ip),
+        }
+    }
+}
+
+/// Why `--bind` did not parse.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an address: write IP or IP:PORT, such as 127.0.0.1:5060 or [::1]:5060")]
+pub struct BindAddrError(String);
+
+impl FromStr for BindAddr {
+    type Err = BindAddrError;
+
+    fn from_str(s: &str) -> Result<Self, BindAddrError> {
+        if let Ok(addr) = s.parse::<SocketAddr>() {
+            return Ok(Self {
+                ip: addr.ip(),
+                port: Some(addr.port()),
+            });
+        }
+        let bare = s.strip_prefix('[').and_then(|r| r.strip_suffix(']'));
+        match bare.unwrap_or(s).parse::<IpAddr>() {
+            Ok(ip) => Ok(Self { ip, port: None }),
+            Err(_) => Err(BindAddrError(s.to_owned())),
+        }
+    }
+}
+
+/// `natlab serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Which server core to run.
+    #[arg(value_enum)]
+    pub kind: ServeKind,
+    /// Local address to listen on, IP or IP:PORT (port 0: any free port, printed at start).
+    /// Without a port, the ports come from --port (or any free port when none is given).
+    #[arg(long, value_name = "ADDR", default_value_t)]
+    pub bind: BindAddr,
+    /// One more port to listen on, on the same IP (repeatable).
+    #[arg(long = "port", value_name = "P")]
+    pub ports: Vec<u16>,
+    /// Allow an address outside loopback (127.0.0.0/8, ::1). Without it, anything else is
+    /// refused.
+    #[arg(long)]
+    pub allow_non_loopback: bool,
+    /// Stop after this long (`30s`, `10m`, `1h`); without it, run until Ctrl-C.
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<SimDuration>,
+    /// Print only the listening lines and the summary, not every event.
+    #[arg(long)]
+    pub quiet: bool,
 }

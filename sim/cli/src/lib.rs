@@ -43,5 +43,6 @@ fn dispatch(command: Command, out: &mut dyn Write) -> Result<Exit, ExpectedError
         Command::Analyze(a) => cmd::analyze::run(&a, out),
         Command::Codes(a) => cmd::codes::run(&a, out),
         Command::Schema => cmd::check::schema(out),
+        Command::Serve(a) => cmd::serve::run(&a, out),
     }
 }

@@ -4,3 +4,4 @@ pub(crate) mod analyze;
 pub(crate) mod check;
 pub(crate) mod codes;
 pub(crate) mod run;
+pub(crate) mod serve;

@@ -1,0 +1,304 @@
+//! `natlab serve`: runs a server core on real sockets with the simulator's drive loop
+//! ([`sim_driver::drive`] over [`LiveTransport`] and [`LiveClock`]) until Ctrl-C or
+//! `--duration`, printing what it binds, what it sees and, at the end, what went through each
+//! socket.
+//!
+//! Live mode keeps the OS's entropy: the server runs outside a `sim_entropy::seeded` scope.
+
+mod echo;
+
+use crate::args::{ServeArgs, ServeKind};
+use crate::exit::{Exit, ExpectedError};
+use echo::{EchoServer, ServeEvent, Socket};
+use sim_core::{Protocol, SimInstant};
+use sim_driver::live::{LiveClock, LiveTransport};
+use sim_driver::{Clock, Control, DriveError, drive};
+use std::future::Future;
+use std::io::{self, Write};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+
+/// A validated `natlab serve`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Plan {
+    kind: ServeKind,
+    ip: IpAddr,
+    /// UDP ports (and TCP twins) to listen on; 0 for any free port.
+    ports: Vec<u16>,
+    duration: Option<Duration>,
+    quiet: bool,
+}
+
+/// Why the server stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Stop {
+    Interrupted,
+    Elapsed(Duration),
+    /// A run-time bind failed: the message.
+    Failed(String),
+}
+
+pub(crate) fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<Exit, ExpectedError> {
+    let plan = plan(args)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ExpectedError::Invalid(format!("cannot start the runtime: {e}")))?;
+    let local = tokio::task::LocalSet::new();
+    runtime.block_on(local.run_until(serve(&plan, out)))
+}
+
+/// Checks the arguments: loopback unless allowed, each fixed port once.
+fn plan(args: &ServeArgs) -> Result<Plan, ExpectedError> {
+    let ip = args.bind.ip;
+    if !ip.is_loopback() && !args.allow_non_loopback {
+        return Err(ExpectedError::Invalid(format!(
+            "refusing to serve on {ip}: not a loopback address (127.0.0.0/8, ::1); \
+             pass --allow-non-loopback to serve on it"
+        )));
+    }
+    let mut ports: Vec<u16> = args
+        .bind
+        .port
+        .into_iter()
+        .chain(args.ports.iter().copied())
+        .collect();
+    if ports.is_empty() {
+        ports.push(0);
+    }
+    let mut fixed: Vec<u16> = ports.iter().copied().filter(|&p| p != 0).collect();
+    fixed.sort_unstable();
+    if let Some(w) = fixed.windows(2).find(|w| w[0] == w[1]) {
+        return Err(ExpectedError::Invalid(format!(
+            "port {} is given twice",
+            w[0]
+        )));
+    }
+    Ok(Plan {
+        kind: args.kind,
+        ip,
+        ports,
+        duration: args.duration.map(|d| d.get()),
+        quiet: args.quiet,
+    })
+}
+
+async fn serve(plan: &Plan, out: &mut dyn Write) -> Result<Exit, ExpectedError> {
+    let interrupt = interrupt()
+        .map_err(|e| ExpectedError::Invalid(format!("cannot listen for Ctrl-C: {e}")))?;
+    let ServeKind::Echo = plan.kind;
+    let mut node = EchoServer::new(plan.ports.clone());
+    let mut transport = LiveTransport::new(plan.ip);
+    let clock = LiveClock::start();
+    let (failed_tx, mut failed) = unbounded_channel();
+    let mut printer = Printer {
+        out,
+        quiet: plan.quiet,
+        failed: failed_tx,
+        broken: None,
+    };
+    let (control, mut controls) = unbounded_channel::<Control<EchoServer>>();
+    let (result, stop) = {
+        let mut sink = |now, event| printer.event(now, event);
+        let run = drive(&mut node, &mut transport, &clock, &mut controls, &mut sink);
+        tokio::pin!(run);
+        let stop = tokio::select! {
+            biased;
+            result = &mut run => return Err(drive_error(result.err())),
+            () = interrupt => Stop::Interrupted,
+            () = elapsed(plan.duration) => Stop::Elapsed(plan.duration.unwrap_or_default()),
+            Some(message) = failed.recv() => Stop::Failed(message),
+        };
+        drop(control);
+        (run.await, stop)
+    };
+    result.map_err(|e| drive_error(Some(e)))?;
+    if let Stop::Failed(message) = stop {
+        return Err(ExpectedError::Invalid(message));
+    }
+    printer.summary(clock.now(), &stop, node.sockets());
+    printer.finish()
+}
+
+/// The error for a drive loop that ended by itself (it only ends early on an error).
+fn drive_error(e: Option<DriveError>) -> ExpectedError {
+    match e {
+        Some(DriveError::Bind { binding, source }) => ExpectedError::Invalid(format!(
+            "cannot listen on {} port {}: {source}",
+            binding.protocol, binding.port
+        )),
+        Some(DriveError::Transport(e)) => ExpectedError::Unreadable(format!("socket failed: {e}")),
+        None => ExpectedError::Unreadable("the server stopped by itself".into()),
+    }
+}
+
+/// Waits for Ctrl-C. The handler is installed when this is called, not when the future is first
+/// polled: a SIGINT sent as soon as the listening lines are read is caught, not fatal.
+#[cfg(unix)]
+fn interrupt() -> io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut sigint = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        sigint.recv().await;
+    })
+}
+
+/// Waits for Ctrl-C.
+#[cfg(not(unix))]
+fn interrupt() -> io::Result<impl Future<Output = ()>> {
+    let mut ctrl_c = tokio::signal::windows::ctrl_c()?;
+    Ok(async move {
+        ctrl_c.recv().await;
+    })
+}
+
+async fn elapsed(duration: Option<Duration>) {
+    match duration {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Writes the server's lines to stdout as they happen.
+struct Printer<'a> {
+    out: &'a mut dyn Write,
+    quiet: bool,
+    /// Where a fatal event goes (it stops the server).
+    failed: UnboundedSender<String>,
+    /// The first write error; nothing more is written after it.
+    broken: Option<io::Error>,
+}
+
+impl Printer<'_> {
+    fn event(&mut self, now: SimInstant, event: ServeEvent) {
+        match event {
+            ServeEvent::Listening { protocol, local } => {
+                self.line(&format!("listening {protocol} {local}"));
+            }
+            ServeEvent::BindFailed { binding, error } => {
+                let message = format!(
+                    "cannot listen on {} port {}: {error}",
+                    binding.protocol, binding.port
+                );
+                let _ = self.failed.send(message);
+            }
+            ServeEvent::Probe(_) if self.quiet => {}
+            ServeEvent::Probe(o) => {
+                let e = o.log_event();
+                let detail = e.detail.unwrap_or_default();
+                self.line(&format!("{now} {} {detail}", e.name));
+            }
+        }
+    }
+
+    fn summary<'s>(
+        &mut self,
+        now: SimInstant,
+        stop: &Stop,
+        sockets: impl Iterator<Item = &'s Socket>,
+    ) {
+        let why = match stop {
+            Stop::Interrupted => "interrupted".to_owned(),
+            Stop::Elapsed(d) => format!("--duration {}s elapsed", d.as_secs_f64()),
+            Stop::Failed(message) => message.clone(),
+        };
+        self.line(&format!("summary: ran {now}, stopped: {why}"));
+        for s in sockets {
+            let c = s.counts;
+            let line = match s.protocol {
+                Protocol::Udp => format!(
+                    "  udp {}  datagrams received {}, sent {}, echoes sent {}",
+                    s.local, c.received, c.sent, c.echoes
+                ),
+                Protocol::Tcp => format!(
+                    "  tcp {}  streams received {}, sent {}, echoes sent {}",
+                    s.local, c.received, c.sent, c.echoes
+                ),
+            };
+            self.line(&line);
+        }
+    }
+
+    fn line(&mut self, line: &str) {
+        if self.broken.is_some() {
+            return;
+        }
+        if let Err(e) = writeln!(self.out, "{line}").and_then(|()| self.out.flush()) {
+            self.broken = Some(e);
+        }
+    }
+
+    fn finish(self) -> Result<Exit, ExpectedError> {
+        match self.broken {
+            None => Ok(Exit::Ok),
+            Some(source) => Err(ExpectedError::Write {
+                path: PathBuf::from("<stdout>"),
+                source,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::BindAddr;
+
+    fn args(bind: &str, ports: &[u16]) -> ServeArgs {
+        ServeArgs {
+            kind: ServeKind::Echo,
+            bind: bind.parse().expect("address"),
+            ports: ports.to_vec(),
+            allow_non_loopback: false,
+            duration: None,
+            quiet: false,
+        }
+    }
+
+    #[test]
+    fn plan_loopback_bind_with_port_listens_there_and_on_extra_ports() {
+        let plan = plan(&args("127.0.0.1:5060", &[5062])).expect("plan");
+        assert_eq!(plan.ports, vec![5060, 5062]);
+        assert_eq!(plan.ip, IpAddr::from([127, 0, 0, 1]));
+    }
+
+    #[test]
+    fn plan_bare_ip_without_ports_takes_any_free_port() {
+        let plan = plan(&args("::1", &[])).expect("plan");
+        assert_eq!(plan.ports, vec![0]);
+        let bracketed: BindAddr = "[::1]".parse().expect("address");
+        assert_eq!(bracketed.port, None);
+    }
+
+    #[test]
+    fn plan_non_loopback_without_flag_is_refused_naming_the_flag() {
+        let e = plan(&args("192.0.2.1:5060", &[])).expect_err("refused");
+        assert_eq!(e.exit(), Exit::Invalid);
+        assert!(e.to_string().contains("--allow-non-loopback"), "{e}");
+        let allowed = ServeArgs {
+            allow_non_loopback: true,
+            ..args("192.0.2.1:5060", &[])
+        };
+        assert!(plan(&allowed).is_ok());
+    }
+
+    #[test]
+    fn plan_same_port_twice_is_refused() {
+        let e = plan(&args("127.0.0.1:5060", &[5060])).expect_err("refused");
+        assert!(e.to_string().contains("5060"), "{e}");
+        assert!(
+            plan(&args("127.0.0.1:0", &[0])).is_ok(),
+            "two free ports are fine"
+        );
+    }
+
+    #[test]
+    fn bind_addr_garbage_is_an_error_with_an_example() {
+        let e = "localhost:x"
+            .parse::<BindAddr>()
+            .expect_err("not an address");
+        assert!(e.to_string().contains("127.0.0.1:5060"), "{e}");
+    }
+}
