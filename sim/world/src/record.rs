@@ -222,15 +222,9 @@ impl Recorder {
         &mut self.watches
     }
 
-    /// The source address `observer` (on its port) last saw on a probe from `sender`'s local
-    /// `port`.
-    pub fn seen(
-        &self,
-        (observer, observer_port): (NodeId, u16),
-        sender: NodeId,
-        port: u16,
-    ) -> Option<SocketAddr> {
-        self.seen.seen((observer, observer_port), sender, port)
+    /// The source addresses observers have seen so far (for mapping targets during the run).
+    pub const fn seen(&self) -> &SeenAddresses {
+        &self.seen
     }
 
     /// Takes the seen addresses, for mapping checks after the run.

@@ -575,11 +575,12 @@ impl Director<'_> {
                 seen_by,
                 seen_port,
             } => {
-                let seen = self
-                    .shared
-                    .recorder
-                    .borrow()
-                    .seen((seen_by, seen_port), of, port);
+                let seen =
+                    self.shared
+                        .recorder
+                        .borrow()
+                        .seen()
+                        .seen((seen_by, seen_port), of, port);
                 seen.ok_or_else(|| {
                     let fabric = self.shared.fabric.borrow();
                     format!(
