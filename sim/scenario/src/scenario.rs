@@ -507,6 +507,8 @@ pub enum ResolvedAction {
         to: Callee,
         /// Offer video.
         video: bool,
+        /// Extra headers on the INVITE.
+        headers: std::collections::BTreeMap<String, String>,
     },
     /// `softphone`: answer or reject.
     Answer {
@@ -517,6 +519,42 @@ pub enum ResolvedAction {
     },
     /// Hang up.
     Hangup(NodeId),
+    /// `softphone`: put the call on hold.
+    HoldCall(NodeId),
+    /// `softphone`: take the call off hold.
+    UnholdCall(NodeId),
+    /// `softphone`: blind transfer.
+    Refer {
+        /// The transferring softphone.
+        endpoint: NodeId,
+        /// The transfer target.
+        to: Callee,
+    },
+    /// `softphone`: DTMF digits.
+    Dtmf {
+        /// The sender.
+        endpoint: NodeId,
+        /// The digits.
+        digits: String,
+        /// SIP INFO rather than RFC 2833.
+        info: bool,
+    },
+    /// `softphone`: a SIP MESSAGE.
+    Message {
+        /// The sender.
+        from: NodeId,
+        /// The recipient.
+        to: Callee,
+        /// The text.
+        text: String,
+    },
+    /// `softphone`: do-not-disturb on or off.
+    Dnd {
+        /// The softphone.
+        endpoint: NodeId,
+        /// On.
+        on: bool,
+    },
     /// `aae`: open a tunnel.
     MakeTunnel {
         /// Caller.

@@ -42,6 +42,7 @@ fn spec(endpoints: usize, tick: Duration, capture: bool, watched: bool) -> World
     };
     let mut nodes = vec![NodePlan {
         name: "echo".into(),
+        aliases: Vec::new(),
         network: NetworkId(0),
         ip: "203.0.113.10".parse().unwrap(),
         link: link.clone(),
@@ -58,6 +59,7 @@ fn spec(endpoints: usize, tick: Duration, capture: bool, watched: bool) -> World
         let id = nodes.len() as u32;
         nodes.push(NodePlan {
             name: format!("ep-{i}"),
+            aliases: Vec::new(),
             network: NetworkId(nat as u32 + 1),
             ip: IpAddr::V4(Ipv4Addr::new(
                 10,

@@ -10,7 +10,7 @@
 
 use crate::capture::CaptureWriter;
 use crate::fabric::{Delivery, Fabric, NodeId, Transport as FabricTransport};
-use crate::nodes::{Observation, SimNode};
+use crate::nodes::{NodeEvent, SimNode};
 use crate::record::Recorder;
 use crate::sip_tap;
 use crate::tcp::{Segment, TcpStack};
@@ -267,11 +267,8 @@ impl Shared {
         let shared = Rc::clone(self);
         let task = tokio::task::spawn_local(async move {
             let recorder = Rc::clone(&shared);
-            let mut sink = |time: SimInstant, observation: Observation| {
-                recorder
-                    .recorder
-                    .borrow_mut()
-                    .record(time, node, observation);
+            let mut sink = |time: SimInstant, reported: NodeEvent| {
+                recorder.recorder.borrow_mut().record(time, node, reported);
             };
             let clock = shared.clock;
             if let Err(e) = drive(
@@ -482,7 +479,16 @@ impl Transport for SimTransport {
     async fn send(&mut self, transmit: Transmit) -> io::Result<()> {
         match transmit {
             Transmit::Datagram(d) => {
-                self.send_packet(FabricTransport::Udp, d.src.port(), d.dst, d.payload);
+                let now = self.shared.now();
+                self.shared.fabric.borrow_mut().send_from(
+                    now,
+                    self.node,
+                    FabricTransport::Udp,
+                    d.src,
+                    d.dst,
+                    d.payload,
+                );
+                self.shared.wake();
             }
             Transmit::Stream(command) => {
                 self.tcp.command(self.shared.now(), command);

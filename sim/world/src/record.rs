@@ -6,7 +6,7 @@
 //! can ask for the full observation log ([`Recorder::keep_log`]).
 
 use crate::fabric::NodeId;
-use crate::nodes::{Observation, ProbeKind};
+use crate::nodes::{NodeEvent, Observation, ProbeKind};
 use crate::watch::{Reception, Watches};
 use sim_core::{LogEvent, SimInstant};
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,7 +23,7 @@ pub struct Logged {
     /// The reporting node.
     pub node: NodeId,
     /// What it reported.
-    pub observation: Observation,
+    pub observation: NodeEvent,
 }
 
 /// Per-node totals, kept for every node.
@@ -128,8 +128,28 @@ impl Recorder {
             Some(keep.unwrap_or_else(|| (0..self.names.len() as u32).map(NodeId).collect()));
     }
 
-    /// Records one observation.
-    pub fn record(&mut self, time: SimInstant, node: NodeId, observation: Observation) {
+    /// Records what a node reported.
+    pub fn record(&mut self, time: SimInstant, node: NodeId, reported: NodeEvent) {
+        match reported {
+            NodeEvent::Probe(observation) => self.observe(time, node, observation),
+            NodeEvent::Log(event) => {
+                self.event(time, node, &event);
+                self.keep(time, node, NodeEvent::Log(event));
+            }
+        }
+    }
+
+    fn keep(&mut self, time: SimInstant, node: NodeId, observation: NodeEvent) {
+        if self.keep.as_ref().is_some_and(|k| k.contains(&node)) {
+            self.log.push(Logged {
+                time,
+                node,
+                observation,
+            });
+        }
+    }
+
+    fn observe(&mut self, time: SimInstant, node: NodeId, observation: Observation) {
         self.count(node, &observation);
         if let Observation::ProbeReceived {
             kind,
@@ -157,13 +177,7 @@ impl Recorder {
         } else if !observation.is_traffic() {
             self.event(time, node, &observation.log_event());
         }
-        if self.keep.as_ref().is_some_and(|k| k.contains(&node)) {
-            self.log.push(Logged {
-                time,
-                node,
-                observation,
-            });
-        }
+        self.keep(time, node, NodeEvent::Probe(observation));
     }
 
     fn count(&mut self, node: NodeId, observation: &Observation) {

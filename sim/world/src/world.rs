@@ -78,6 +78,8 @@ pub struct NodePlan {
     pub network: NetworkId,
     /// Its address there.
     pub ip: IpAddr,
+    /// Further addresses it owns there (a STUN server's alternate address).
+    pub aliases: Vec<IpAddr>,
     /// Its access link.
     pub link: LinkConfig,
     /// What it runs.
@@ -323,7 +325,10 @@ fn build_fabric(spec: &WorldSpec) -> Result<(Fabric, Vec<Interface>), RunError> 
         });
     }
     for node in &spec.nodes {
-        fabric.add_node(&node.name, node.network, node.ip, node.link.clone())?;
+        let id = fabric.add_node(&node.name, node.network, node.ip, node.link.clone())?;
+        for &alias in &node.aliases {
+            fabric.add_alias(id, alias)?;
+        }
     }
     Ok((fabric, interfaces))
 }

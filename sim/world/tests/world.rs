@@ -6,7 +6,7 @@ use sim_core::{Seed, SimInstant};
 use sim_nat::{Behaviour, NatConfig};
 use sim_world::fabric::{DropReason, LinkConfig, NetworkId, NodeId};
 use sim_world::nodes::Wire;
-use sim_world::nodes::{Observation, ProbeKind};
+use sim_world::nodes::{NodeEvent, Observation, ProbeKind};
 use sim_world::watch::{WatchSpec, Window};
 use sim_world::world::{NatPlan, NodeKind, NodePlan, ProbeTarget, Timed, WorldAction};
 use sim_world::{WorldSpec, run};
@@ -23,6 +23,7 @@ fn link(ms: u64) -> LinkConfig {
 fn probe(name: &str, network: u32, ip: &str, echo: bool) -> NodePlan {
     NodePlan {
         name: name.into(),
+        aliases: Vec::new(),
         network: NetworkId(network),
         ip: ip.parse().unwrap(),
         link: link(5),
@@ -117,11 +118,11 @@ fn world_probe_behind_nat_gets_echoes_and_unsolicited_is_filtered() {
         .iter()
         .filter(|l| l.node == NodeId(0))
         .filter_map(|l| match &l.observation {
-            Observation::ProbeReceived {
+            NodeEvent::Probe(Observation::ProbeReceived {
                 kind: ProbeKind::Echo,
                 seen,
                 ..
-            } => Some((l.time, *seen)),
+            }) => Some((l.time, *seen)),
             _ => None,
         })
         .collect();
@@ -166,6 +167,7 @@ fn tcp_spec(forward: bool) -> WorldSpec {
     }
     let tcp = |name: &str, network: u32, ip: &str| NodePlan {
         name: name.into(),
+        aliases: Vec::new(),
         network: NetworkId(network),
         ip: ip.parse().unwrap(),
         link: link(5),
@@ -229,10 +231,10 @@ fn echoes(out: &sim_world::RunOutput, node: u32) -> usize {
         .filter(|l| {
             matches!(
                 l.observation,
-                Observation::ProbeReceived {
+                NodeEvent::Probe(Observation::ProbeReceived {
                     kind: ProbeKind::Echo,
                     ..
-                }
+                })
             )
         })
         .count()
@@ -258,7 +260,7 @@ fn world_tcp_crosses_the_nat_outbound_and_inbound_only_through_a_forward() {
     assert_eq!(echoes(&without, 1), 0);
     let failed = without.log.iter().any(|l| {
         l.node == NodeId(1)
-            && matches!(&l.observation, Observation::StreamFailed { error, .. } if error == "connection timed out")
+            && matches!(&l.observation, NodeEvent::Probe(Observation::StreamFailed { error, .. }) if error == "connection timed out")
     });
     assert!(failed, "the unanswered SYNs end in a timeout");
     let syn_drops = without.watches[0].tally.count;

@@ -31,14 +31,15 @@ pub use network::{
     Pooling, PortAllocation, PortForward, Reorder,
 };
 pub use nodes::{
-    AaeSpec, Account, AlternateAddress, Common, DnsRecord, DnsSpec, EndpointSpec, Firmware,
-    IceAgentSpec, IceRole, IntercomSpec, IntercomStun, NodeSpec, PrackMode, ServerPolicy,
-    ServerSpec, SipServerSpec, SoftphoneSpec, SrtpPolicy, StunSpec, TcpProbeSpec, TurnCredentials,
-    TurnSpec, UdpProbeSpec, WebServiceSpec,
+    AaeSpec, Account, AlternateAddress, Block, Common, DnsRecord, DnsSpec, Encryption,
+    EndpointSpec, Firmware, IceAgentSpec, IceRole, IntercomSpec, IntercomStun, NodeSpec, PrackMode,
+    ServerPolicy, ServerSpec, SipServerSpec, SoftphoneSpec, SrtpPolicy, StunSpec, TcpProbeSpec,
+    TurnCredentials, TurnSpec, UdpProbeSpec, WebServiceSpec,
 };
 pub use timeline::{
-    ACTION_KEYS, Action, Answer, Between, Call, EndpointRef, IpChange, LinkChange, LossBurst,
-    MakeTunnel, NatReboot, NatRef, NodeRef, PolicySwitch, Send, SendData, TimelineEntry,
+    ACTION_KEYS, Action, Answer, Between, Call, Dnd, Dtmf, DtmfMethod, EndpointRef, IpChange,
+    LinkChange, LossBurst, MakeTunnel, Message, NatReboot, NatRef, NodeRef, PolicySwitch, Refer,
+    Send, SendData, TimelineEntry,
 };
 pub use values::{
     CodeRef, DurationError, Prefix, Probability, ProbeWire, SimDuration, Target, Transport,

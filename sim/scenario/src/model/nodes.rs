@@ -6,6 +6,7 @@ use super::tagged::kind_tagged;
 use super::values::{ProbeWire, SimDuration, Transport};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// Defines a node struct: the fields every node has, then the kind's own.
@@ -173,7 +174,9 @@ pub struct Account {
     pub password: String,
 }
 
-/// Knobs that a `server_policy` action switches at run time.
+/// Knobs that a `server_policy` action switches at run time. On a `sip` server the trunk fields
+/// are the operator's rules: each makes the server refuse a request for the reason the
+/// operator's error table gives, with the operator's reason phrase.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServerPolicy {
@@ -183,6 +186,63 @@ pub struct ServerPolicy {
     /// Silently drop every request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drop: Option<bool>,
+    /// Answered calls the account can still pay for; each answered call costs one, and an
+    /// INVITE with nothing left is refused (409 Not enough money).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance: Option<u32>,
+    /// Simultaneous calls allowed per account (503 Simultaneous calls limit reached beyond).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_calls: Option<u32>,
+    /// The form a called number must have: `#` is any digit, other characters stand for
+    /// themselves, e.g. `380#########` (403 Invalid Phone Number otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_format: Option<String>,
+    /// Media encryption the numbers require: `rtp` or `srtp` (488 Not Acceptable Here for an
+    /// offer with the other profile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Encryption>,
+    /// The trunk's SIP service is failing (500 Service Unavailable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outage: Option<bool>,
+    /// Called-number prefixes whose route is disabled (501 Not Implemented).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disabled_routes: Vec<String>,
+    /// Called-number prefixes whose downstream gateway fails (502 Bad Gateway).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failing_gateways: Vec<String>,
+    /// IP-based authorisation: only requests from these source addresses are accepted (407
+    /// Proxy Authentication Required for any other).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorized_ips: Vec<IpAddr>,
+    /// Callers each callee blocks (607 Unwanted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub block: Vec<Block>,
+    /// Callees that decline every call (603 Declined).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decline: Vec<String>,
+    /// Callees that bar incoming calls (486 Busy Here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bar_incoming: Vec<String>,
+}
+
+/// One entry of a callee's block list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Block {
+    /// The callee (user) that blocks.
+    pub callee: String,
+    /// The caller (user) it blocks.
+    pub caller: String,
+}
+
+/// Media encryption of a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encryption {
+    /// Plain RTP (`RTP/AVP`).
+    Rtp,
+    /// SRTP (`RTP/SAVP`).
+    Srtp,
 }
 
 node_spec! {
@@ -416,6 +476,16 @@ node_spec! {
         /// Session timer; at least `90s` when set.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         session_timer: Option<SimDuration>,
+        /// Do not disturb: incoming calls are refused with 486. Default false.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dnd: Option<bool>,
+        /// Extra headers added to every request it sends (addSipMessageHeader).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        headers: BTreeMap<String, String>,
+        /// A misbehaving UA: its PRACK carries an RAck whose CSeq number is one off. Default
+        /// false.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wrong_rack: Option<bool>,
     }
 }
 

@@ -153,6 +153,65 @@ pub struct Call {
     /// Offer video too. Default false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video: Option<bool>,
+    /// Extra headers on this INVITE (addSipMessageHeader), e.g. `X-FWD-ORIGINAL`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub headers: std::collections::BTreeMap<String, String>,
+}
+
+/// A blind transfer: the endpoint sends REFER to its peer, naming the transfer target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Refer {
+    /// Transferring endpoint (in a connected call).
+    pub endpoint: String,
+    /// Transfer target: an endpoint name, a user or a SIP URI.
+    pub to: String,
+}
+
+/// How DTMF digits are sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DtmfMethod {
+    /// RFC 2833 / 4733 telephone events in the media stream.
+    #[default]
+    Rfc2833,
+    /// SIP INFO requests.
+    Info,
+}
+
+/// DTMF digits in a connected call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dtmf {
+    /// Sending endpoint.
+    pub endpoint: String,
+    /// Digits: `0`-`9`, `*`, `#`, `A`-`D`.
+    pub digits: String,
+    /// Method. Default `rfc2833`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<DtmfMethod>,
+}
+
+/// A SIP MESSAGE.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Message {
+    /// Sending endpoint.
+    pub from: String,
+    /// Recipient: an endpoint name, a user or a SIP URI.
+    pub to: String,
+    /// Text.
+    pub text: String,
+}
+
+/// Do-not-disturb switch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dnd {
+    /// Endpoint.
+    pub endpoint: String,
+    /// On or off.
+    pub on: bool,
 }
 
 /// Answer (2xx) or reject (another final status) the ringing call.
@@ -237,6 +296,18 @@ pub enum Action {
     Answer(Answer),
     /// `softphone`, `aae`: hang up.
     Hangup(EndpointRef),
+    /// `softphone`: put the connected call on hold (re-INVITE with `sendonly`).
+    HoldCall(EndpointRef),
+    /// `softphone`: take the call off hold.
+    UnholdCall(EndpointRef),
+    /// `softphone`: blind transfer of the connected call.
+    Refer(Refer),
+    /// `softphone`: send DTMF digits.
+    Dtmf(Dtmf),
+    /// `softphone`: send a SIP MESSAGE.
+    Message(Message),
+    /// `softphone`: switch do-not-disturb.
+    Dnd(Dnd),
     /// `aae`: open a tunnel.
     MakeTunnel(MakeTunnel),
     /// `aae`: send application data through the tunnel.
@@ -271,6 +342,12 @@ pub const ACTION_KEYS: &[&str] = &[
     "call",
     "answer",
     "hangup",
+    "hold_call",
+    "unhold_call",
+    "refer",
+    "dtmf",
+    "message",
+    "dnd",
     "make_tunnel",
     "send_data",
     "packet_fault",
@@ -303,6 +380,12 @@ impl Action {
             Self::Call(_) => "call",
             Self::Answer(_) => "answer",
             Self::Hangup(_) => "hangup",
+            Self::HoldCall(_) => "hold_call",
+            Self::UnholdCall(_) => "unhold_call",
+            Self::Refer(_) => "refer",
+            Self::Dtmf(_) => "dtmf",
+            Self::Message(_) => "message",
+            Self::Dnd(_) => "dnd",
             Self::MakeTunnel(_) => "make_tunnel",
             Self::SendData(_) => "send_data",
             Self::PacketFault(_) => "packet_fault",

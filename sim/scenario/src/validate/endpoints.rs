@@ -100,6 +100,28 @@ pub(crate) fn policy(c: &mut Checker<'_>, path: &YamlPath, p: &ServerPolicy) {
             699,
         );
     }
+    if let Some(format) = &p.number_format
+        && !format.contains('#')
+    {
+        c.warning(
+            &path.key("number_format"),
+            format!("`number_format` `{format}` has no `#`: only that exact number is accepted"),
+            "`#` stands for any digit, e.g. `380#########`",
+        );
+    }
+    for (key, prefixes) in [
+        ("disabled_routes", &p.disabled_routes),
+        ("failing_gateways", &p.failing_gateways),
+    ] {
+        for (k, prefix) in prefixes.iter().enumerate() {
+            if prefix.is_empty() {
+                c.error(
+                    &path.key(key).index(k),
+                    format!("an empty prefix in `{key}` matches every number"),
+                );
+            }
+        }
+    }
 }
 
 fn accounts(c: &mut Checker<'_>, path: &YamlPath, accounts: &[Account]) {

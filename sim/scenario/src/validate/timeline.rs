@@ -3,8 +3,8 @@
 use super::names::{self, Decl, SERVER_KINDS};
 use super::{Checker, Topo, endpoints, faults, links, port, probability};
 use crate::model::{
-    Action, Answer, Between, Call, EndpointSpec, LossBurst, MakeTunnel, NatReboot, PolicySwitch,
-    Send, SendData, ServerSpec, Target,
+    Action, Answer, Between, Call, Dtmf, DtmfMethod, EndpointSpec, LossBurst, MakeTunnel,
+    NatReboot, PolicySwitch, Send, SendData, ServerSpec, Target,
 };
 use crate::path::YamlPath;
 use crate::scenario::{
@@ -95,6 +95,32 @@ fn action(
             endpoint(c, topo, path, &r.endpoint, &["softphone", "aae"]).map(R::Hangup)
         }
         Action::Call(call_) => call(c, topo, path, call_),
+        Action::HoldCall(r) => {
+            endpoint(c, topo, path, &r.endpoint, &["softphone"]).map(R::HoldCall)
+        }
+        Action::UnholdCall(r) => {
+            endpoint(c, topo, path, &r.endpoint, &["softphone"]).map(R::UnholdCall)
+        }
+        Action::Refer(r) => {
+            let endpoint = endpoint(c, topo, path, &r.endpoint, &["softphone"]);
+            let to = callee(c, topo, &path.key("to"), &r.to)?;
+            Some(R::Refer {
+                endpoint: endpoint?,
+                to,
+            })
+        }
+        Action::Dtmf(d) => dtmf(c, topo, path, d),
+        Action::Message(m) => {
+            let from = names::node(c, &topo.names, &path.key("from"), &m.from, &["softphone"]);
+            let to = callee(c, topo, &path.key("to"), &m.to)?;
+            Some(R::Message {
+                from: from?,
+                to,
+                text: m.text.clone(),
+            })
+        }
+        Action::Dnd(d) => endpoint(c, topo, path, &d.endpoint, &["softphone"])
+            .map(|endpoint| R::Dnd { endpoint, on: d.on }),
         Action::Answer(a) => answer(c, topo, path, a),
         Action::MakeTunnel(t) => make_tunnel(c, topo, path, t),
         Action::SendData(d) => send_data(c, topo, path, d),
@@ -145,11 +171,26 @@ fn server_policy(
     endpoints::policy(c, &path.key("set"), &p.set);
     let server = names::node(c, n, &path.key("server"), &p.server, SERVER_KINDS)?;
     let sip = matches!(n.role(server), Some(Role::Server(ServerSpec::Sip(_))));
-    if p.set.respond.is_some() && !sip {
+    let set = &p.set;
+    let sip_only = [
+        ("respond", set.respond.is_some()),
+        ("balance", set.balance.is_some()),
+        ("max_calls", set.max_calls.is_some()),
+        ("number_format", set.number_format.is_some()),
+        ("encryption", set.encryption.is_some()),
+        ("outage", set.outage.is_some()),
+        ("disabled_routes", !set.disabled_routes.is_empty()),
+        ("failing_gateways", !set.failing_gateways.is_empty()),
+        ("authorized_ips", !set.authorized_ips.is_empty()),
+        ("block", !set.block.is_empty()),
+        ("decline", !set.decline.is_empty()),
+        ("bar_incoming", !set.bar_incoming.is_empty()),
+    ];
+    for (key, _) in sip_only.iter().filter(|(_, used)| *used && !sip) {
         c.error(
-            &path.key("set").key("respond"),
+            &path.key("set").key(key),
             format!(
-                "`respond` needs a SIP server; `{}` is {}",
+                "`{key}` needs a SIP server; `{}` is {}",
                 p.server,
                 n.describe(server)
             ),
@@ -482,16 +523,7 @@ fn call(c: &mut Checker<'_>, topo: &Topo, path: &YamlPath, call: &Call) -> Optio
         &call.from,
         &["softphone"],
     );
-    let to = match topo.names.lookup(c, &call.to) {
-        names::Lookup::Found(_) => Callee::Node(names::node(
-            c,
-            &topo.names,
-            &path.key("to"),
-            &call.to,
-            &["softphone", "intercom"],
-        )?),
-        _ => Callee::Uri(call.to.clone()),
-    };
+    let to = callee(c, topo, &path.key("to"), &call.to)?;
     if matches!(to, Callee::Node(id) if Some(id) == from) {
         c.error(&path.key("to"), "a softphone cannot call itself");
     }
@@ -499,6 +531,39 @@ fn call(c: &mut Checker<'_>, topo: &Topo, path: &YamlPath, call: &Call) -> Optio
         from: from?,
         to,
         video: call.video.unwrap_or(false),
+        headers: call.headers.clone(),
+    })
+}
+
+/// A callee written as an endpoint name (a softphone or intercom), a user or a SIP URI.
+fn callee(c: &mut Checker<'_>, topo: &Topo, path: &YamlPath, to: &str) -> Option<Callee> {
+    Some(match topo.names.lookup(c, to) {
+        names::Lookup::Found(_) => Callee::Node(names::node(
+            c,
+            &topo.names,
+            path,
+            to,
+            &["softphone", "intercom"],
+        )?),
+        _ => Callee::Uri(to.to_owned()),
+    })
+}
+
+fn dtmf(c: &mut Checker<'_>, topo: &Topo, path: &YamlPath, d: &Dtmf) -> Option<ResolvedAction> {
+    let endpoint = endpoint(c, topo, path, &d.endpoint, &["softphone"]);
+    let valid = |ch: char| ch.is_ascii_digit() || matches!(ch, '*' | '#' | 'A'..='D');
+    if d.digits.is_empty() {
+        c.error(&path.key("digits"), "`digits` is empty");
+    } else if let Some(bad) = d.digits.chars().find(|&ch| !valid(ch)) {
+        c.error(
+            &path.key("digits"),
+            format!("`{bad}` is not a DTMF digit, expected 0-9, *, # or A-D"),
+        );
+    }
+    Some(ResolvedAction::Dtmf {
+        endpoint: endpoint?,
+        digits: d.digits.clone(),
+        info: d.method.unwrap_or_default() == DtmfMethod::Info,
     })
 }
 

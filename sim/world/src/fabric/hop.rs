@@ -195,7 +195,7 @@ impl Fabric {
         let state = self.node(node);
         let refusal = if !state.up {
             Some((DropReason::NodeDown, format!("{} is down", state.name)))
-        } else if hop.packet.dst.ip() != state.ip {
+        } else if hop.packet.dst.ip() != state.ip && !state.aliases.contains(&hop.packet.dst.ip()) {
             Some((
                 DropReason::NoRoute,
                 format!("{} no longer has {}", state.name, hop.packet.dst.ip()),

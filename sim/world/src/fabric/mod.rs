@@ -181,6 +181,8 @@ struct NodeState {
     name: String,
     network: NetworkId,
     ip: IpAddr,
+    /// Further addresses it answers on and may send from (a STUN server's alternate address).
+    aliases: Vec<IpAddr>,
     link: Link,
     up: bool,
     udp: BTreeSet<u16>,
@@ -310,11 +312,29 @@ impl Fabric {
             name: name.to_owned(),
             network,
             ip,
+            aliases: Vec::new(),
             link: Link::new(link, self.seed.derive(&format!("link/{name}"))),
             up: true,
             udp: BTreeSet::new(),
         });
         Ok(id)
+    }
+
+    /// Gives a node a further address on its network: packets to it reach the node, and the
+    /// node may send from it.
+    ///
+    /// # Errors
+    /// When the address is taken on that network.
+    pub fn add_alias(&mut self, node: NodeId, ip: IpAddr) -> Result<(), TopologyError> {
+        let network = self.node(node).network;
+        self.claim(network, ip, Attachment::Node(node))?;
+        self.node_mut(node).aliases.push(ip);
+        Ok(())
+    }
+
+    /// A node's further addresses.
+    pub fn node_aliases(&self, node: NodeId) -> &[IpAddr] {
+        &self.node(node).aliases
     }
 
     /// Adds a NAT whose outside is on `upstream`; it gets a new LAN network named `lan_name`.
@@ -437,12 +457,39 @@ impl Fabric {
         dst: SocketAddr,
         payload: Bytes,
     ) {
+        let ip = self.node(node).ip;
+        self.send_from(
+            at,
+            node,
+            transport,
+            SocketAddr::new(ip, src_port),
+            dst,
+            payload,
+        );
+    }
+
+    /// [`Fabric::send`] from a chosen source: one of the node's addresses (an address it does
+    /// not own is replaced by its main one).
+    pub fn send_from(
+        &mut self,
+        at: SimInstant,
+        node: NodeId,
+        transport: Transport,
+        src: SocketAddr,
+        dst: SocketAddr,
+        payload: Bytes,
+    ) {
         let at = at.max(self.now);
         let state = self.node(node);
         if !state.up {
             return;
         }
-        let (network, ip) = (state.network, state.ip);
+        let ip = if state.aliases.contains(&src.ip()) {
+            src.ip()
+        } else {
+            state.ip
+        };
+        let (network, src_port) = (state.network, src.port());
         if transport == Transport::Udp {
             self.node_mut(node).udp.insert(src_port);
         }

@@ -494,3 +494,39 @@ fn fabric_replays_the_same_trace_for_the_same_seed() {
     assert_eq!(trace(7), trace(7));
     assert_ne!(trace(7), trace(8));
 }
+
+#[test]
+fn fabric_alias_address_reaches_the_node_and_can_be_sent_from() {
+    let mut w = world();
+    w.f.add_alias(w.server, ip("203.0.113.11")).unwrap();
+    assert!(
+        w.f.add_alias(w.other, ip("203.0.113.11")).is_err(),
+        "an alias is an address like any other: one owner per network"
+    );
+    udp(&mut w.f, ms(0), w.alice, 5000, "203.0.113.11:3478");
+    let got = run(&mut w.f, ms(100));
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].node, w.server);
+    assert_eq!(got[0].packet.dst, addr("203.0.113.11:3478"));
+
+    let reply = |f: &mut Fabric, src: &str| {
+        f.send_from(
+            ms(100),
+            w.server,
+            Transport::Udp,
+            addr(src),
+            addr("198.51.100.1:5000"),
+            Bytes::from_static(b"answer"),
+        );
+    };
+    reply(&mut w.f, "203.0.113.11:3478");
+    reply(&mut w.f, "192.0.2.99:3478");
+    let got = run(&mut w.f, ms(300));
+    let sources: Vec<_> = got.iter().map(|d| d.packet.src).collect();
+    assert_eq!(
+        sources,
+        vec![addr("203.0.113.11:3478")],
+        "the alias source passes the port-restricted filter it was sent to; a source the node \
+         does not own is replaced by its main address, which the filter drops"
+    );
+}

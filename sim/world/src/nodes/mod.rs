@@ -1,7 +1,19 @@
 //! The cores the world runs, behind one enum, and what they report.
 
-use sim_core::{Addresses, Binding, Bound, Datagram, Node, SimInstant, StreamEvent, Transmit};
+use sim_core::{
+    Addresses, Binding, Bound, Datagram, LogEvent, Node, SimInstant, StreamEvent, Transmit,
+};
 pub use sim_probe::{Observation, ProbeKind, Series, TcpProbe, UdpProbe, Wire};
+
+/// What a running core reports: a probe's observation (traffic is counted, lifecycle events are
+/// logged) or an event for the event log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeEvent {
+    /// A probe's observation.
+    Probe(Observation),
+    /// Any other core's event.
+    Log(LogEvent),
+}
 
 /// Any core the world can run.
 #[derive(Debug)]
@@ -13,7 +25,7 @@ pub enum SimNode {
 }
 
 impl Node for SimNode {
-    type Event = Observation;
+    type Event = NodeEvent;
 
     fn bindings(&self) -> Vec<Binding> {
         match self {
@@ -71,10 +83,10 @@ impl Node for SimNode {
         }
     }
 
-    fn poll_event(&mut self) -> Option<Observation> {
+    fn poll_event(&mut self) -> Option<NodeEvent> {
         match self {
-            Self::UdpProbe(n) => n.poll_event(),
-            Self::TcpProbe(n) => n.poll_event(),
+            Self::UdpProbe(n) => n.poll_event().map(NodeEvent::Probe),
+            Self::TcpProbe(n) => n.poll_event().map(NodeEvent::Probe),
         }
     }
 

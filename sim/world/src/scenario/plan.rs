@@ -314,6 +314,7 @@ fn node(n: &sim_scenario::Node) -> Result<NodePlan, Unsupported> {
     };
     Ok(NodePlan {
         name: n.name.clone(),
+        aliases: Vec::new(),
         network: NetworkId(n.network.0 as u32),
         ip: n.address,
         link: link(&n.link),
@@ -424,6 +425,12 @@ fn action(a: &ResolvedAction, label: &str) -> Result<WorldAction, Unsupported> {
         | ResolvedAction::Call { .. }
         | ResolvedAction::Answer { .. }
         | ResolvedAction::Hangup(_)
+        | ResolvedAction::HoldCall(_)
+        | ResolvedAction::UnholdCall(_)
+        | ResolvedAction::Refer { .. }
+        | ResolvedAction::Dtmf { .. }
+        | ResolvedAction::Message { .. }
+        | ResolvedAction::Dnd { .. }
         | ResolvedAction::MakeTunnel { .. }
         | ResolvedAction::SendData { .. } => {
             return Err(unsupported(
