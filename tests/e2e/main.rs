@@ -6,4 +6,5 @@ mod check;
 mod codes;
 mod determinism;
 mod run;
+mod suite;
 mod support;

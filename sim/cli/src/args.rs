@@ -30,6 +30,10 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         natlab run scenarios/\n  \
         natlab run scenarios/network/nat-eim-apdf.yaml --seed 7 --out /tmp/reports\n  \
+        natlab run scenarios/ --jobs 2 --junit junit.xml\n  \
+        natlab run scenarios/ --filter nat- --seeds 1..11\n  \
+        natlab run scenarios/ --partition 2/4 --fail-fast\n  \
+        natlab run scenarios/network --check-determinism\n  \
         natlab run scenarios/ --format json")]
     Run(RunArgs),
     /// Validate scenario files without running them; report every problem with its location.
@@ -91,11 +95,88 @@ pub struct RunArgs {
     #[arg(long, default_value = "reports", value_name = "DIR")]
     pub out: PathBuf,
     /// Override every scenario's seed.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "seeds")]
     pub seed: Option<u64>,
+    /// Run every scenario under each seed of a range, `A..B` (B excluded) or `A..=B`.
+    #[arg(long, value_name = "A..B", value_parser = parse_seeds)]
+    pub seeds: Option<SeedRange>,
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// Scenarios run at once (each simulation is single-threaded). Default: the machine's cores.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<std::num::NonZeroUsize>,
+    /// Run only scenarios whose name or file path contains this text (repeatable: any matches).
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Vec<String>,
+    /// Run only shard K of N (1-based): each (scenario, seed) belongs to exactly one shard, by a
+    /// hash of its name and seed, so N CI runners cover the suite exactly once.
+    #[arg(long, value_name = "K/N", value_parser = parse_partition)]
+    pub partition: Option<Partition>,
+    /// Stop starting scenarios after the first failure (those not run are listed as skipped).
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Also run each scenario twice more in separate processes and compare the hashes of their
+    /// capture, report and event log.
+    #[arg(long)]
+    pub check_determinism: bool,
+    /// Write a JUnit XML report (one testcase per scenario and seed).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write the suite summary as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
+/// A range of seeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeedRange {
+    /// First seed.
+    pub first: u64,
+    /// Last seed (included).
+    pub last: u64,
+}
+
+fn parse_seeds(s: &str) -> Result<SeedRange, String> {
+    let bad = || format!("`{s}` is not a seed range: expected A..B or A..=B, e.g. 1..11");
+    let (a, b, inclusive) = if let Some((a, b)) = s.split_once("..=") {
+        (a, b, true)
+    } else if let Some((a, b)) = s.split_once("..") {
+        (a, b, false)
+    } else {
+        return Err(bad());
+    };
+    let first: u64 = a.trim().parse().map_err(|_| bad())?;
+    let end: u64 = b.trim().parse().map_err(|_| bad())?;
+    let last = if inclusive {
+        end
+    } else {
+        end.checked_sub(1).ok_or_else(bad)?
+    };
+    if last < first {
+        return Err(format!("the seed range `{s}` is empty"));
+    }
+    Ok(SeedRange { first, last })
+}
+
+/// One shard of a partitioned suite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Partition {
+    /// This shard, 1-based.
+    pub shard: u64,
+    /// Number of shards.
+    pub count: u64,
+}
+
+fn parse_partition(s: &str) -> Result<Partition, String> {
+    let bad = || format!("`{s}` is not a partition: expected K/N with 1 <= K <= N, e.g. 2/4");
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let shard: u64 = k.trim().parse().map_err(|_| bad())?;
+    let count: u64 = n.trim().parse().map_err(|_| bad())?;
+    if shard == 0 || count == 0 || shard > count {
+        return Err(bad());
+    }
+    Ok(Partition { shard, count })
 }
 
 /// `natlab check`.

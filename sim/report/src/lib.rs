@@ -255,15 +255,24 @@ pub struct SuiteSummary {
 pub struct SuiteEntry {
     /// Name.
     pub name: String,
+    /// The seed of this run.
+    pub seed: u64,
     /// Passed.
     pub passed: bool,
+    /// `passed`, `failed`, `error` (the simulation could not run) or `skipped` (`--fail-fast`).
+    pub status: &'static str,
+    /// Wall-clock time of the run in milliseconds (the only field that varies between replays).
+    pub wall_ms: u64,
     /// Path of its `report.json`.
     pub report: String,
     /// Path of its capture, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capture: Option<String>,
-    /// Expectations that failed (their text).
+    /// What failed: expectations (their text), run issues, a determinism mismatch.
     pub failed: Vec<String>,
+    /// The command that reproduces a failed run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reproduce: Option<String>,
 }
 
 #[cfg(test)]
