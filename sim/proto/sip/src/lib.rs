@@ -3,8 +3,10 @@
 //!
 //! * [`message`]: parsing (UDP datagrams, TCP stream framing with RFC 5626 keep-alives),
 //!   typed accessors, building, serialization.
+//! * [`digest`]: RFC 7616/2617 Digest, client and server (MD5, SHA-256, qop=auth, stale
+//!   nonces, nonce-count replay checks).
 
+pub mod digest;
 pub mod message;
 
 pub use message::{Frame, Method, SipMessage, StreamFramer};
-use sim_core as _;
