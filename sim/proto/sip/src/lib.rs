@@ -5,8 +5,10 @@
 //!   typed accessors, building, serialization.
 //! * [`digest`]: RFC 7616/2617 Digest, client and server (MD5, SHA-256, qop=auth, stale
 //!   nonces, nonce-count replay checks).
+//! * [`transaction`]: RFC 3261 §17 client and server transactions with timers A–K.
 
 pub mod digest;
 pub mod message;
+pub mod transaction;
 
 pub use message::{Frame, Method, SipMessage, StreamFramer};
