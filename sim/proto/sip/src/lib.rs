@@ -6,9 +6,16 @@
 //! * [`digest`]: RFC 7616/2617 Digest, client and server (MD5, SHA-256, qop=auth, stale
 //!   nonces, nonce-count replay checks).
 //! * [`transaction`]: RFC 3261 §17 client and server transactions with timers A–K.
+//! * [`server`]: [`SipServer`], the registrar and stateful proxy with trunk policies.
+//! * [`sdp`]: the audio SDP of offers and answers.
 
 pub mod digest;
 pub mod message;
+pub mod sdp;
+pub mod server;
 pub mod transaction;
+pub mod transport;
 
 pub use message::{Frame, Method, SipMessage, StreamFramer};
+pub use server::{Policy, SipServer, SipServerConfig, SipServerEvent};
+pub use transport::Flow;
