@@ -8,6 +8,7 @@
 //! * [`transaction`]: RFC 3261 §17 client and server transactions with timers A–K.
 //! * [`server`]: [`SipServer`], the registrar and stateful proxy with trunk policies.
 //! * [`sdp`]: the audio SDP of offers and answers.
+//! * [`ua`]: [`Softphone`], the softphone endpoint with the SDK's API and callbacks.
 
 pub mod digest;
 pub mod message;
@@ -15,7 +16,9 @@ pub mod sdp;
 pub mod server;
 pub mod transaction;
 pub mod transport;
+pub mod ua;
 
 pub use message::{Frame, Method, SipMessage, StreamFramer};
 pub use server::{Policy, SipServer, SipServerConfig, SipServerEvent};
 pub use transport::Flow;
+pub use ua::{Softphone, SoftphoneConfig, SoftphoneEvent};
