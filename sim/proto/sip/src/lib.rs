@@ -18,6 +18,12 @@ pub mod transaction;
 pub mod transport;
 pub mod ua;
 
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
+
+#[cfg(test)]
+mod tests;
+
 pub use message::{Frame, Method, SipMessage, StreamFramer};
 pub use server::{Policy, SipServer, SipServerConfig, SipServerEvent};
 pub use transport::Flow;

@@ -1419,8 +1419,8 @@ impl Softphone {
         let Some(st) = self.stx.get_mut(&key) else {
             return Ok(());
         };
-        let mut resp = SipMessage::response_to(st.tx.request(), 200, "OK", Some(&tag))
-            .with_header("Contact", contact);
+        let mut resp =
+            dialog_response(st.tx.request(), 200, "OK", &tag).with_header("Contact", contact);
         if let Some(a) = answer {
             resp = resp.with_body("application/sdp", a.to_text());
         }
@@ -1791,7 +1791,7 @@ impl Softphone {
         let Some(st) = self.stx.get_mut(key) else {
             return;
         };
-        let mut resp = SipMessage::response_to(st.tx.request(), status, reason, Some(tag));
+        let mut resp = dialog_response(st.tx.request(), status, reason, tag);
         for (k, v) in extra {
             resp.push_header(k, v.clone());
         }
@@ -1941,7 +1941,7 @@ impl Softphone {
                 let Some(st) = self.stx.get_mut(key) else {
                     return;
                 };
-                let mut resp = SipMessage::response_to(st.tx.request(), 200, "OK", Some(&tag))
+                let mut resp = dialog_response(st.tx.request(), 200, "OK", &tag)
                     .with_header("Contact", contact);
                 if let Some(b) = body {
                     resp = resp.with_body("application/sdp", b);
@@ -2085,6 +2085,18 @@ impl Softphone {
             }
         }
     }
+}
+
+/// A response that keeps the dialog's route: Record-Route copied into 101–299 responses to
+/// INVITE (RFC 3261 §12.1.1).
+fn dialog_response(req: &SipMessage, status: u16, reason: &str, tag: &str) -> SipMessage {
+    let mut resp = SipMessage::response_to(req, status, reason, Some(tag));
+    if req.method() == Some(&Method::Invite) && (101..300).contains(&status) {
+        for rr in req.header_values("Record-Route") {
+            resp.push_header("Record-Route", rr);
+        }
+    }
+    resp
 }
 
 fn reason_for(code: u16) -> &'static str {
