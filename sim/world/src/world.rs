@@ -13,8 +13,7 @@ use crate::fabric::{
     TopologyError,
 };
 use crate::host::{self, RunIssue, Shared};
-use crate::nodes::SimNode;
-use crate::nodes::{Series, TcpProbe, UdpProbe, Wire};
+use crate::nodes::{Series, SimNode, SipServerNode, TcpProbe, UdpProbe, Wire};
 use crate::record::{Logged, NodeCounters, Recorder, SeenAddresses};
 use crate::watch::{Watch, WatchSpec, Watches};
 use sim_core::{Seed, SimInstant};
@@ -67,6 +66,59 @@ pub enum NodeKind {
         /// Echoes probe lines back.
         echo: bool,
     },
+    /// A SIP registrar and proxy.
+    SipServer {
+        /// Its configuration.
+        config: Box<sim_sip::SipServerConfig>,
+        /// It starts ignoring every request (the `drop` policy).
+        mute: bool,
+    },
+    /// A softphone.
+    Softphone(Box<sim_sip::SoftphoneConfig>),
+}
+
+/// A softphone or SIP server command of the timeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SipAction {
+    /// `registerServer`.
+    Register,
+    /// `unRegisterServer`.
+    Unregister,
+    /// `call` to a user, with extra headers.
+    Call {
+        /// Callee user.
+        to: String,
+        /// Extra headers.
+        headers: Vec<(String, String)>,
+    },
+    /// Answer (200) or reject (another code) the newest call.
+    Answer(u16),
+    /// Hang up (or cancel) the newest call.
+    Hangup,
+    /// Hold the newest call.
+    Hold,
+    /// Unhold the newest call.
+    Unhold,
+    /// Blind transfer of the newest call to a user.
+    Refer(String),
+    /// DTMF tones (0-9, 10 `*`, 11 `#`, 12-15 `A`-`D`) in the newest call.
+    Dtmf {
+        /// Tones.
+        tones: Vec<u8>,
+        /// SIP INFO rather than RFC 2833.
+        info: bool,
+    },
+    /// A MESSAGE to a user.
+    Message {
+        /// Recipient user.
+        to: String,
+        /// Text.
+        text: String,
+    },
+    /// Do-not-disturb.
+    Dnd(bool),
+    /// A server's new policy, and whether it now ignores every request.
+    Policy(Box<sim_sip::Policy>, bool),
 }
 
 /// A node of the plan.
@@ -184,6 +236,8 @@ pub enum WorldAction {
     PacketFault(Box<PacketRule>),
     /// The packet fault rule of this name ends.
     PacketFaultEnd(String),
+    /// A SIP command to a softphone or server.
+    Sip(NodeId, SipAction),
 }
 
 /// A timeline entry.
@@ -339,9 +393,18 @@ fn factory(spec: &WorldSpec) -> host::NodeFactory {
         .iter()
         .map(|n| (n.name.clone(), n.kind.clone()))
         .collect();
+    let seed = spec.seed;
     Rc::new(move |id: NodeId| {
         let (name, kind) = &nodes[id.0 as usize];
+        let rng = || seed.derive(&format!("node/{name}")).rng();
         match kind {
+            NodeKind::SipServer { config, mute } => SimNode::SipServer(Box::new(SipServerNode {
+                core: sim_sip::SipServer::new((**config).clone(), rng()),
+                mute: *mute,
+            })),
+            NodeKind::Softphone(config) => {
+                SimNode::Softphone(Box::new(sim_sip::Softphone::new((**config).clone(), rng())))
+            }
             NodeKind::UdpProbe { ports, echo, wire } => {
                 SimNode::UdpProbe(UdpProbe::new(name, id.0, ports.clone(), *echo, *wire))
             }
@@ -530,7 +593,16 @@ impl Director<'_> {
                 Box::new(move |n: &mut SimNode, now| match n {
                     SimNode::UdpProbe(p) => p.send(now, series),
                     SimNode::TcpProbe(p) => p.send(now, series),
+                    SimNode::SipServer(_) | SimNode::Softphone(_) => {}
                 }),
+            );
+            return Ok(());
+        }
+        if let WorldAction::Sip(node, command) = action {
+            let command = command.clone();
+            self.shared.act(
+                *node,
+                Box::new(move |n: &mut SimNode, now| sip_command(n, now, command)),
             );
             return Ok(());
         }
@@ -630,9 +702,61 @@ fn fabric_fault(fabric: &mut Fabric, now: SimInstant, action: WorldAction) -> Re
             }
         }
         WorldAction::ProbeSend { .. }
+        | WorldAction::Sip(..)
         | WorldAction::Crash(Entity::Node(_))
         | WorldAction::Restart(Entity::Node(_))
         | WorldAction::IpChange(..) => {}
     }
     Ok(())
+}
+
+/// Applies a SIP command to the node it names. A refused SDK call is reported by the core
+/// itself (an `api-refused` event with the SDK's return code).
+fn sip_command(node: &mut SimNode, now: SimInstant, command: SipAction) {
+    match node {
+        SimNode::Softphone(p) => {
+            // No call yet: the SDK is handed an unknown session id and refuses it.
+            let s = p.sessions().last().copied().unwrap_or(u32::MAX);
+            let _ = match command {
+                SipAction::Register => p.register(now),
+                SipAction::Unregister => {
+                    p.unregister(now);
+                    Ok(())
+                }
+                SipAction::Call { to, headers } => p.call(now, &to, &headers).map(|_| ()),
+                SipAction::Answer(code) if code < 300 => p.answer_call(now, s),
+                SipAction::Answer(code) => p.reject(now, s, code),
+                SipAction::Hangup => p.hangup(now, s),
+                SipAction::Hold => p.hold(now, s),
+                SipAction::Unhold => p.unhold(now, s),
+                SipAction::Refer(to) => p.refer(now, s, &to),
+                SipAction::Dtmf { tones, info } => {
+                    let method = if info {
+                        sim_sip::ua::DtmfMethod::Info
+                    } else {
+                        sim_sip::ua::DtmfMethod::Rfc2833
+                    };
+                    tones
+                        .iter()
+                        .try_for_each(|&tone| p.send_dtmf(now, s, tone, method))
+                }
+                SipAction::Message { to, text } => {
+                    p.send_message(now, &to, &text);
+                    Ok(())
+                }
+                SipAction::Dnd(on) => {
+                    p.set_dnd(on);
+                    Ok(())
+                }
+                SipAction::Policy(..) => Ok(()),
+            };
+        }
+        SimNode::SipServer(s) => {
+            if let SipAction::Policy(policy, mute) = command {
+                s.core.set_policy(now, *policy);
+                s.mute = mute;
+            }
+        }
+        SimNode::UdpProbe(_) | SimNode::TcpProbe(_) => {}
+    }
 }

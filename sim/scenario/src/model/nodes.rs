@@ -186,15 +186,15 @@ pub struct ServerPolicy {
     /// Silently drop every request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drop: Option<bool>,
-    /// Answered calls the account can still pay for; each answered call costs one, and an
-    /// INVITE with nothing left is refused (409 Not enough money).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub balance: Option<u32>,
+    /// Accounts (users) whose balance has run out: their INVITEs are refused (409 Not enough
+    /// money).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub no_balance: Vec<String>,
     /// Simultaneous calls allowed per account (503 Simultaneous calls limit reached beyond).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_calls: Option<u32>,
-    /// The form a called number must have: `#` is any digit, other characters stand for
-    /// themselves, e.g. `380#########` (403 Invalid Phone Number otherwise).
+    /// The form a called number must have: a literal prefix of digits (optionally `+`), then one
+    /// `#` per further digit, e.g. `380#########` (403 Invalid Phone Number otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number_format: Option<String>,
     /// Media encryption the numbers require: `rtp` or `srtp` (488 Not Acceptable Here for an

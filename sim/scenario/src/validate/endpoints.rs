@@ -100,14 +100,17 @@ pub(crate) fn policy(c: &mut Checker<'_>, path: &YamlPath, p: &ServerPolicy) {
             699,
         );
     }
-    if let Some(format) = &p.number_format
-        && !format.contains('#')
-    {
-        c.warning(
-            &path.key("number_format"),
-            format!("`number_format` `{format}` has no `#`: only that exact number is accepted"),
-            "`#` stands for any digit, e.g. `380#########`",
-        );
+    if let Some(format) = &p.number_format {
+        let body = format.strip_prefix('+').unwrap_or(format);
+        let prefix_len = body.find('#').unwrap_or(body.len());
+        let (prefix, rest) = body.split_at(prefix_len);
+        if !prefix.bytes().all(|b| b.is_ascii_digit()) || !rest.bytes().all(|b| b == b'#') {
+            c.error_help(
+                &path.key("number_format"),
+                format!("`number_format` `{format}` is not a prefix of digits followed by `#`s"),
+                "`#` stands for any digit, e.g. `380#########`",
+            );
+        }
     }
     for (key, prefixes) in [
         ("disabled_routes", &p.disabled_routes),

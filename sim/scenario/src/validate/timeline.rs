@@ -174,7 +174,7 @@ fn server_policy(
     let set = &p.set;
     let sip_only = [
         ("respond", set.respond.is_some()),
-        ("balance", set.balance.is_some()),
+        ("no_balance", !set.no_balance.is_empty()),
         ("max_calls", set.max_calls.is_some()),
         ("number_format", set.number_format.is_some()),
         ("encryption", set.encryption.is_some()),

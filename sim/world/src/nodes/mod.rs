@@ -4,6 +4,7 @@ use sim_core::{
     Addresses, Binding, Bound, Datagram, LogEvent, Node, SimInstant, StreamEvent, Transmit,
 };
 pub use sim_probe::{Observation, ProbeKind, Series, TcpProbe, UdpProbe, Wire};
+use sim_sip::{SipServer, Softphone};
 
 /// What a running core reports: a probe's observation (traffic is counted, lifecycle events are
 /// logged) or an event for the event log.
@@ -15,6 +16,16 @@ pub enum NodeEvent {
     Log(LogEvent),
 }
 
+/// A SIP registrar/proxy, and whether it currently ignores every request (the `drop` policy:
+/// its clients see their transactions time out).
+#[derive(Debug)]
+pub struct SipServerNode {
+    /// The core.
+    pub core: SipServer,
+    /// Requests are silently dropped.
+    pub mute: bool,
+}
+
 /// Any core the world can run.
 #[derive(Debug)]
 pub enum SimNode {
@@ -22,6 +33,25 @@ pub enum SimNode {
     UdpProbe(UdpProbe),
     /// A TCP probe.
     TcpProbe(TcpProbe),
+    /// A SIP registrar and proxy.
+    SipServer(Box<SipServerNode>),
+    /// A softphone.
+    Softphone(Box<Softphone>),
+}
+
+/// Calls `$body` with `$n` bound to the core of whichever variant `$node` is.
+macro_rules! each {
+    ($node:expr, $n:ident => $body:expr) => {
+        match $node {
+            SimNode::UdpProbe($n) => $body,
+            SimNode::TcpProbe($n) => $body,
+            SimNode::SipServer(s) => {
+                let $n = &mut s.core;
+                $body
+            }
+            SimNode::Softphone($n) => $body,
+        }
+    };
 }
 
 impl Node for SimNode {
@@ -31,62 +61,55 @@ impl Node for SimNode {
         match self {
             Self::UdpProbe(n) => n.bindings(),
             Self::TcpProbe(n) => n.bindings(),
+            Self::SipServer(s) => s.core.bindings(),
+            Self::Softphone(n) => n.bindings(),
         }
     }
 
     fn handle_start(&mut self, now: SimInstant, addresses: Addresses) {
-        match self {
-            Self::UdpProbe(n) => n.handle_start(now, addresses),
-            Self::TcpProbe(n) => n.handle_start(now, addresses),
-        }
+        each!(self, n => n.handle_start(now, addresses));
     }
 
     fn handle_address_change(&mut self, now: SimInstant, old: Addresses, new: Addresses) {
-        match self {
-            Self::UdpProbe(n) => n.handle_address_change(now, old, new),
-            Self::TcpProbe(n) => n.handle_address_change(now, old, new),
-        }
+        each!(self, n => n.handle_address_change(now, old, new));
     }
 
     fn handle_bound(&mut self, now: SimInstant, bound: Bound) {
-        match self {
-            Self::UdpProbe(n) => n.handle_bound(now, bound),
-            Self::TcpProbe(n) => n.handle_bound(now, bound),
-        }
+        each!(self, n => n.handle_bound(now, bound));
     }
 
     fn handle_datagram(&mut self, now: SimInstant, datagram: Datagram) {
-        match self {
-            Self::UdpProbe(n) => n.handle_datagram(now, datagram),
-            Self::TcpProbe(n) => n.handle_datagram(now, datagram),
+        if let Self::SipServer(s) = self
+            && s.mute
+        {
+            return;
         }
+        each!(self, n => n.handle_datagram(now, datagram));
     }
 
     fn handle_stream(&mut self, now: SimInstant, event: StreamEvent) {
-        match self {
-            Self::UdpProbe(n) => n.handle_stream(now, event),
-            Self::TcpProbe(n) => n.handle_stream(now, event),
+        if let (Self::SipServer(s), StreamEvent::Data { .. }) = (&*self, &event)
+            && s.mute
+        {
+            return;
         }
+        each!(self, n => n.handle_stream(now, event));
     }
 
     fn handle_timeout(&mut self, now: SimInstant) {
-        match self {
-            Self::UdpProbe(n) => n.handle_timeout(now),
-            Self::TcpProbe(n) => n.handle_timeout(now),
-        }
+        each!(self, n => n.handle_timeout(now));
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
-        match self {
-            Self::UdpProbe(n) => n.poll_transmit(),
-            Self::TcpProbe(n) => n.poll_transmit(),
-        }
+        each!(self, n => n.poll_transmit())
     }
 
     fn poll_event(&mut self) -> Option<NodeEvent> {
         match self {
             Self::UdpProbe(n) => n.poll_event().map(NodeEvent::Probe),
             Self::TcpProbe(n) => n.poll_event().map(NodeEvent::Probe),
+            Self::SipServer(s) => s.core.poll_event().map(|e| NodeEvent::Log((&e).into())),
+            Self::Softphone(n) => n.poll_event().map(|e| NodeEvent::Log((&e).into())),
         }
     }
 
@@ -94,6 +117,8 @@ impl Node for SimNode {
         match self {
             Self::UdpProbe(n) => n.poll_timeout(),
             Self::TcpProbe(n) => n.poll_timeout(),
+            Self::SipServer(s) => s.core.poll_timeout(),
+            Self::Softphone(n) => n.poll_timeout(),
         }
     }
 }

@@ -6,6 +6,7 @@ mod expect;
 mod faults;
 mod plan;
 mod report;
+mod sip;
 
 pub use expect::{Evaluation, evaluate};
 pub use plan::{Outputs, Unsupported, plan};

@@ -1,15 +1,15 @@
 //! From a validated scenario to a run plan.
 
-use super::faults;
+use super::{faults, sip};
 use crate::fabric::{DropReason, Entity, LinkConfig, LossConfig, NatId, NetworkId, NodeId};
 use crate::nodes::{ProbeKind, Wire};
 use crate::watch::{EventMatch, WatchSpec, Window, blocks};
 use crate::world::{
-    LinkPatch, NatPlan, NodeKind, NodePlan, ProbeTarget, Timed, WorldAction, WorldSpec,
+    LinkPatch, NatPlan, NodeKind, NodePlan, ProbeTarget, SipAction, Timed, WorldAction, WorldSpec,
 };
 use sim_core::SimInstant;
 use sim_nat::{NatConfig, PortForward};
-use sim_scenario::model::{self, EndpointSpec, ForwardProtocol, ProbeWire};
+use sim_scenario::model::{self, EndpointSpec, ForwardProtocol, ProbeWire, ServerSpec};
 use sim_scenario::{
     EventCode, Link, Loss, ResolvedAction, ResolvedExpectation, ResolvedTarget, Role, Scenario,
     StatusCode, Subject,
@@ -28,7 +28,7 @@ pub struct Unsupported {
     pub why: &'static str,
 }
 
-fn unsupported(what: String, why: &'static str) -> Unsupported {
+pub(super) fn unsupported(what: String, why: &'static str) -> Unsupported {
     Unsupported { what, why }
 }
 
@@ -49,7 +49,7 @@ pub fn plan(scenario: &Scenario, outputs: Outputs) -> Result<WorldSpec, Unsuppor
     let nodes = scenario
         .nodes
         .iter()
-        .map(node)
+        .map(|n| node(scenario, n))
         .collect::<Result<Vec<_>, _>>()?;
     let timeline = scenario
         .timeline
@@ -58,7 +58,7 @@ pub fn plan(scenario: &Scenario, outputs: Outputs) -> Result<WorldSpec, Unsuppor
             let label = format!("timeline[{}] at {:?}", t.index, t.at);
             Ok(Timed {
                 at: SimInstant::from_duration(t.at),
-                action: action(&t.action, &label)?,
+                action: action(scenario, &t.action, &label)?,
                 label,
             })
         })
@@ -280,7 +280,7 @@ fn nat(scenario: &Scenario, n: &sim_scenario::Nat) -> NatPlan {
     }
 }
 
-fn node(n: &sim_scenario::Node) -> Result<NodePlan, Unsupported> {
+fn node(scenario: &Scenario, n: &sim_scenario::Node) -> Result<NodePlan, Unsupported> {
     let kind = match &n.role {
         Role::Endpoint(EndpointSpec::UdpProbe(p)) => {
             let mut ports = vec![n.port()];
@@ -299,6 +299,16 @@ fn node(n: &sim_scenario::Node) -> Result<NodePlan, Unsupported> {
             port: n.port(),
             echo: p.echo.unwrap_or(false),
         },
+        Role::Endpoint(EndpointSpec::Softphone(p)) => {
+            NodeKind::Softphone(Box::new(sip::softphone(scenario, n, p)?))
+        }
+        Role::Server(ServerSpec::Sip(s)) => {
+            let (config, mute) = sip::server(n, s)?;
+            NodeKind::SipServer {
+                config: Box::new(config),
+                mute,
+            }
+        }
         Role::Endpoint(e) => {
             return Err(unsupported(
                 format!("endpoint {} (kind {})", n.name, e.kind()),
@@ -320,6 +330,12 @@ fn node(n: &sim_scenario::Node) -> Result<NodePlan, Unsupported> {
         link: link(&n.link),
         kind,
     })
+}
+
+fn is_softphone(scenario: &Scenario, n: sim_scenario::NodeId) -> bool {
+    scenario
+        .node(n)
+        .is_some_and(|n| matches!(n.role, Role::Endpoint(EndpointSpec::Softphone(_))))
 }
 
 pub(super) const fn entity(s: Subject) -> Entity {
@@ -365,7 +381,13 @@ fn patch(set: &model::LinkSpec) -> LinkPatch {
     }
 }
 
-fn action(a: &ResolvedAction, label: &str) -> Result<WorldAction, Unsupported> {
+fn action(
+    scenario: &Scenario,
+    a: &ResolvedAction,
+    label: &str,
+) -> Result<WorldAction, Unsupported> {
+    let sip =
+        |node: sim_scenario::NodeId, command: SipAction| WorldAction::Sip(node_id(node), command);
     Ok(match a {
         ResolvedAction::Send {
             from,
@@ -417,20 +439,65 @@ fn action(a: &ResolvedAction, label: &str) -> Result<WorldAction, Unsupported> {
         }
         ResolvedAction::PacketFault(rule) => WorldAction::PacketFault(Box::new(faults::rule(rule))),
         ResolvedAction::PacketFaultEnd(name) => WorldAction::PacketFaultEnd(name.clone()),
-        ResolvedAction::ServerPolicy { .. }
-        | ResolvedAction::Init(_)
+        ResolvedAction::ServerPolicy { server, set } => {
+            sip(*server, sip::policy_action(scenario, *server, set)?)
+        }
+        ResolvedAction::Register(n) if is_softphone(scenario, *n) => sip(*n, SipAction::Register),
+        ResolvedAction::Unregister(n) if is_softphone(scenario, *n) => {
+            sip(*n, SipAction::Unregister)
+        }
+        ResolvedAction::Call {
+            from,
+            to,
+            video: false,
+            headers,
+        } => sip(
+            *from,
+            SipAction::Call {
+                to: sip::user(scenario, to),
+                headers: headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            },
+        ),
+        ResolvedAction::Answer { endpoint, code } => sip(*endpoint, SipAction::Answer(*code)),
+        ResolvedAction::Hangup(n) if is_softphone(scenario, *n) => sip(*n, SipAction::Hangup),
+        ResolvedAction::HoldCall(n) => sip(*n, SipAction::Hold),
+        ResolvedAction::UnholdCall(n) => sip(*n, SipAction::Unhold),
+        ResolvedAction::Refer { endpoint, to } => {
+            sip(*endpoint, SipAction::Refer(sip::user(scenario, to)))
+        }
+        ResolvedAction::Dtmf {
+            endpoint,
+            digits,
+            info,
+        } => sip(
+            *endpoint,
+            SipAction::Dtmf {
+                tones: sip::tones(digits),
+                info: *info,
+            },
+        ),
+        ResolvedAction::Message { from, to, text } => sip(
+            *from,
+            SipAction::Message {
+                to: sip::user(scenario, to),
+                text: text.clone(),
+            },
+        ),
+        ResolvedAction::Dnd { endpoint, on } => sip(*endpoint, SipAction::Dnd(*on)),
+        ResolvedAction::Call { video: true, .. } => {
+            return Err(unsupported(
+                label.to_owned(),
+                "video calls need the intercom model, which is not built yet",
+            ));
+        }
+        ResolvedAction::Init(_)
         | ResolvedAction::Deinit(_)
         | ResolvedAction::Register(_)
         | ResolvedAction::Unregister(_)
-        | ResolvedAction::Call { .. }
-        | ResolvedAction::Answer { .. }
         | ResolvedAction::Hangup(_)
-        | ResolvedAction::HoldCall(_)
-        | ResolvedAction::UnholdCall(_)
-        | ResolvedAction::Refer { .. }
-        | ResolvedAction::Dtmf { .. }
-        | ResolvedAction::Message { .. }
-        | ResolvedAction::Dnd { .. }
         | ResolvedAction::MakeTunnel { .. }
         | ResolvedAction::SendData { .. } => {
             return Err(unsupported(
