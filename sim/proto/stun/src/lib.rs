@@ -1,0 +1,35 @@
+//! STUN and TURN for natlab, as sans-IO cores on the rtc-stun codec.
+//!
+//! * [`StunServer`]: RFC 5389 Binding (XOR-MAPPED-ADDRESS, MAPPED-ADDRESS, SOFTWARE,
+//!   FINGERPRINT, short-term and long-term credentials), RFC 5780 behaviour discovery
+//!   (OTHER-ADDRESS, RESPONSE-ORIGIN, CHANGE-REQUEST over two IPs × two ports) and the RFC 3489
+//!   attributes legacy detectors read (CHANGED-ADDRESS, SOURCE-ADDRESS), with fault policies
+//!   ([`StunPolicy`]).
+//!
+//! Every core is a [`sim_core::Node`]: no clock, no socket, randomness from a [`sim_core::Seed`].
+//!
+//! # Drive contract
+//! After any input (`handle_*` or a verb-named command), drain `poll_transmit` until it is
+//! empty, then `poll_event`, then call `handle_timeout` at `poll_timeout`.
+//!
+//! # Addresses
+//! A response's [`sim_core::Datagram::src`] names the exact local address it must leave from:
+//! for CHANGE-REQUEST "change IP" that is the server's alternate IP. The driver must send from
+//! that IP (not only that port), and the network must deliver datagrams addressed to the
+//! alternate IP to the same node.
+#![warn(missing_docs)]
+// Detector helpers land in the next step.
+#![allow(dead_code)]
+
+mod auth;
+mod codec;
+mod crypto;
+mod server;
+
+#[cfg(test)]
+mod harness;
+
+pub use auth::{Credentials, LongTerm};
+pub use codec::Change;
+pub use crypto::StunCrypto;
+pub use server::{StunPolicy, StunServer, StunServerConfig, StunServerEvent};
