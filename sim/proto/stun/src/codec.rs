@@ -38,13 +38,6 @@ pub(crate) fn decode(payload: &[u8]) -> Option<Message> {
     Some(m)
 }
 
-/// Whether `payload` starts like a STUN message (two zero bits and the magic cookie).
-pub(crate) fn looks_like_stun(payload: &[u8]) -> bool {
-    payload.len() >= 20
-        && payload.first().is_some_and(|b| b & 0xc0 == 0)
-        && payload.get(4..8) == Some(&MAGIC[..])
-}
-
 /// A transaction id drawn from a seeded RNG.
 pub(crate) fn transaction_id(rng: &mut impl RngCore) -> TransactionId {
     let mut id = [0u8; TRANSACTION_ID_SIZE];

@@ -18,6 +18,7 @@ pub(crate) trait AnyNode: Any {
     fn any_start(&mut self, now: SimInstant, addresses: Addresses);
     fn any_bound(&mut self, now: SimInstant, bound: Bound);
     fn any_datagram(&mut self, now: SimInstant, d: Datagram);
+    #[allow(dead_code)]
     fn any_stream(&mut self, now: SimInstant, e: StreamEvent);
     fn any_timeout(&mut self, now: SimInstant);
     fn any_transmit(&mut self) -> Option<Transmit>;
@@ -89,6 +90,7 @@ pub(crate) struct Net {
     /// Datagrams delivered to each host, as (time, host, datagram).
     pub(crate) delivered: Vec<(SimInstant, usize, Datagram)>,
     pub(crate) dropped: usize,
+    block_next: bool,
 }
 
 impl Net {
@@ -104,6 +106,7 @@ impl Net {
             streams: Vec::new(),
             delivered: Vec::new(),
             dropped: 0,
+            block_next: false,
         }
     }
 
@@ -121,7 +124,7 @@ impl Net {
             nat,
             ports: BTreeSet::new(),
             next_port: 49152,
-            block_udp: false,
+            block_udp: std::mem::take(&mut self.block_next),
         });
         let h = self.hosts.len() - 1;
         for binding in self.hosts[h].node.any_bindings() {
@@ -143,9 +146,15 @@ impl Net {
         h
     }
 
-    /// Drops every UDP datagram the host sends (a firewall blocking UDP).
-    pub(crate) fn block_udp(&mut self, h: usize) {
-        self.hosts[h].block_udp = true;
+    /// Adds a host like [`Net::add`] whose UDP is blocked from the start.
+    pub(crate) fn add_blocked(
+        &mut self,
+        node: impl AnyNode,
+        ips: &[&str],
+        nat: Option<usize>,
+    ) -> usize {
+        self.block_next = true;
+        self.add(node, ips, nat)
     }
 
     pub(crate) fn node<N: 'static>(&mut self, h: usize) -> &mut N {
@@ -169,6 +178,7 @@ impl Net {
     }
 
     /// Feeds a stream event to host `h`.
+    #[allow(dead_code)]
     pub(crate) fn stream_event(&mut self, h: usize, e: StreamEvent) {
         let now = self.now;
         self.hosts[h].node.any_stream(now, e);

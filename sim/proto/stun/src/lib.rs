@@ -5,6 +5,9 @@
 //!   (OTHER-ADDRESS, RESPONSE-ORIGIN, CHANGE-REQUEST over two IPs × two ports) and the RFC 3489
 //!   attributes legacy detectors read (CHANGED-ADDRESS, SOURCE-ADDRESS), with fault policies
 //!   ([`StunPolicy`]).
+//! * [`NatDetector`]: NAT-type detection, the classic RFC 3489 types of AAE event 60005
+//!   ([`NatType`]) plus the RFC 5780 mapping and filtering behaviours, and the legacy two-server
+//!   symmetric check (320011); STUN retransmissions with pjnath's timing ([`Retransmit`]).
 //!
 //! Every core is a [`sim_core::Node`]: no clock, no socket, randomness from a [`sim_core::Seed`].
 //!
@@ -18,13 +21,13 @@
 //! that IP (not only that port), and the network must deliver datagrams addressed to the
 //! alternate IP to the same node.
 #![warn(missing_docs)]
-// Detector helpers land in the next step.
-#![allow(dead_code)]
 
 mod auth;
 mod codec;
 mod crypto;
+mod detect;
 mod server;
+mod transaction;
 
 #[cfg(test)]
 mod harness;
@@ -32,4 +35,11 @@ mod harness;
 pub use auth::{Credentials, LongTerm};
 pub use codec::Change;
 pub use crypto::StunCrypto;
+pub use detect::{
+    Behaviour, MappedAddressCheck, NAT_TYPE_DETECTED, NAT_TYPE_DETECTED_CODE, NatDetector,
+    NatDetectorConfig, NatDetectorEvent, NatReport, NatType, STATUS_STUN_ERROR_ATTR,
+    STATUS_STUN_FINGERPRINT, STATUS_STUN_NO_MAPPED_ADDR, STATUS_STUN_NOT_RESPOND,
+    STATUS_STUN_SYMMETRIC, STATUS_STUN_TIMED_OUT,
+};
 pub use server::{StunPolicy, StunServer, StunServerConfig, StunServerEvent};
+pub use transaction::Retransmit;

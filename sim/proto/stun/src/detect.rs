@@ -1,0 +1,715 @@
+//! NAT-type detection from one UDP socket: the classic RFC 3489 §10.1 decision tree (the
+//! nat_type values of AAE event 60005, as pjnath's `pj_stun_detect_nat_type` reports them) and
+//! the RFC 5780 §4.3/§4.4 mapping and filtering tests, plus the legacy two-server symmetric
+//! check (pjlib-util `pjstun_get_mapped_addr`, status 320011).
+//!
+//! ```text
+//! Test I    → primary                        timeout → BLOCKED (370004)
+//!   │                                        error → ERR_UNKNOWN (320008), no mapped → 370040
+//!   ├─ concurrently, both to the primary address (so no new filter opens):
+//!   │    Test II  CHANGE-REQUEST ip+port     answered → EIF;   classic: OPEN / FULL_CONE
+//!   │    Test III CHANGE-REQUEST port        answered → ADF, else APDF
+//!   ├─ then (after the filtering tests, since it opens the NAT towards the alternate IP):
+//!   │    Mapping II  → alternate IP, primary port     same mapping → EIM
+//!   │    Mapping III → alternate IP, alternate port   = Mapping II → ADM, else APDM
+//!   └─ classic: mapped = local: Test II ? OPEN : SYMMETRIC_UDP
+//!               else Test II ? FULL_CONE : mapping ≠ EIM ? SYMMETRIC
+//!               : Test III ? RESTRICTED : PORT_RESTRICTED
+//! legacy check (second server configured): Binding to both servers at once;
+//!               a timeout → 320010, different mapped addresses → 320011
+//! ```
+//!
+//! Every test is one transaction with [`Retransmit`] timing (pjnath: 7 sends, 7.9 s), so a
+//! silent server ends detection after 7.9 s with BLOCKED/370004 and the legacy check with
+//! 320010.
+
+use crate::codec::{self, Attr, Change, Fingerprint};
+use crate::server::is_response;
+use crate::transaction::{Retransmit, Transaction};
+use bytes::Bytes;
+use rtc_stun::attributes::{
+    ATTR_CHANGED_ADDRESS, ATTR_MAPPED_ADDRESS, ATTR_OTHER_ADDRESS, ATTR_SOFTWARE,
+    ATTR_XORMAPPED_ADDRESS,
+};
+use rtc_stun::message::{BINDING_REQUEST, CLASS_ERROR_RESPONSE, METHOD_BINDING, Message};
+use sim_core::{
+    Addresses, Binding, Bound, Datagram, LogEvent, Node, Seed, SimInstant, SimRng, Transmit,
+};
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::net::SocketAddr;
+
+/// pjnath `PJNATH_ESTUNTIMEDOUT`.
+pub const STATUS_STUN_TIMED_OUT: u32 = 370_004;
+/// pjnath `PJNATH_ESTUNFINGERPRINT`.
+pub const STATUS_STUN_FINGERPRINT: u32 = 370_030;
+/// pjnath `PJNATH_ESTUNNOMAPPEDADDR`.
+pub const STATUS_STUN_NO_MAPPED_ADDR: u32 = 370_040;
+/// pjlib-util `PJLIB_UTIL_ESTUNRECVERRATTR`.
+pub const STATUS_STUN_ERROR_ATTR: u32 = 320_008;
+/// pjlib-util `PJLIB_UTIL_ESTUNNOTRESPOND`.
+pub const STATUS_STUN_NOT_RESPOND: u32 = 320_010;
+/// pjlib-util `PJLIB_UTIL_ESTUNSYMMETRIC`.
+pub const STATUS_STUN_SYMMETRIC: u32 = 320_011;
+
+/// The nat_type of AAE event 60005 (pjnath `pj_stun_nat_type`), with its numeric value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NatType {
+    /// 0: not detected.
+    Unknown = 0,
+    /// 1: detection failed with an error.
+    ErrUnknown = 1,
+    /// 2: no NAT, no filtering firewall.
+    Open = 2,
+    /// 3: no UDP reaches the STUN server.
+    Blocked = 3,
+    /// 4: no NAT, but a firewall filtering unsolicited inbound UDP.
+    SymmetricUdp = 4,
+    /// 5: full cone.
+    FullCone = 5,
+    /// 6: symmetric (mapping depends on the destination).
+    Symmetric = 6,
+    /// 7: restricted cone.
+    Restricted = 7,
+    /// 8: port-restricted cone.
+    PortRestricted = 8,
+}
+
+impl NatType {
+    /// The value event 60005 carries.
+    pub const fn value(self) -> u32 {
+        self as u32
+    }
+
+    /// The upper-case name (`FULL_CONE`, `PORT_RESTRICTED`, ...).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Unknown => "UNKNOWN",
+            Self::ErrUnknown => "ERR_UNKNOWN",
+            Self::Open => "OPEN",
+            Self::Blocked => "BLOCKED",
+            Self::SymmetricUdp => "SYMMETRIC_UDP",
+            Self::FullCone => "FULL_CONE",
+            Self::Symmetric => "SYMMETRIC",
+            Self::Restricted => "RESTRICTED",
+            Self::PortRestricted => "PORT_RESTRICTED",
+        }
+    }
+
+    /// The lower-case name the traversal matrix uses (`full_cone`, `symmetric_udp`, ...).
+    pub const fn slug(self) -> &'static str {
+        match self {
+            Self::Unknown => "unknown",
+            Self::ErrUnknown => "err_unknown",
+            Self::Open => "open",
+            Self::Blocked => "blocked",
+            Self::SymmetricUdp => "symmetric_udp",
+            Self::FullCone => "full_cone",
+            Self::Symmetric => "symmetric",
+            Self::Restricted => "restricted",
+            Self::PortRestricted => "port_restricted",
+        }
+    }
+}
+
+impl fmt::Display for NatType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An RFC 5780 mapping or filtering behaviour, as detected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Behaviour {
+    /// Endpoint-independent (EIM / EIF).
+    EndpointIndependent,
+    /// Address-dependent (ADM / ADF).
+    AddressDependent,
+    /// Address-and-port-dependent (APDM / APDF).
+    AddressAndPortDependent,
+}
+
+impl Behaviour {
+    /// `EIM`, `ADM`, `APDM`.
+    pub const fn mapping_abbrev(self) -> &'static str {
+        match self {
+            Self::EndpointIndependent => "EIM",
+            Self::AddressDependent => "ADM",
+            Self::AddressAndPortDependent => "APDM",
+        }
+    }
+
+    /// `EIF`, `ADF`, `APDF`.
+    pub const fn filtering_abbrev(self) -> &'static str {
+        match self {
+            Self::EndpointIndependent => "EIF",
+            Self::AddressDependent => "ADF",
+            Self::AddressAndPortDependent => "APDF",
+        }
+    }
+}
+
+/// What a [`NatDetector`] is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NatDetectorConfig {
+    /// The STUN server's primary address (it must answer CHANGE-REQUEST and give an
+    /// OTHER-ADDRESS or CHANGED-ADDRESS).
+    pub server: SocketAddr,
+    /// A second STUN server address: enables the legacy symmetric check (320011).
+    pub second_server: Option<SocketAddr>,
+    /// Local UDP port; 0 for an ephemeral one.
+    pub local_port: u16,
+    /// Retransmission timing of every test.
+    pub retransmit: Retransmit,
+    /// SOFTWARE in requests; `None` omits it.
+    pub software: Option<String>,
+    /// Start detecting as soon as the node starts (else wait for [`NatDetector::detect`]).
+    pub autostart: bool,
+}
+
+impl NatDetectorConfig {
+    /// Detection against `server` from an ephemeral port, pjnath timing, autostart.
+    pub fn new(server: SocketAddr) -> Self {
+        Self {
+            server,
+            second_server: None,
+            local_port: 0,
+            retransmit: Retransmit::PJNATH,
+            software: None,
+            autostart: true,
+        }
+    }
+}
+
+/// The result of a detection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NatReport {
+    /// The classic type.
+    pub nat_type: NatType,
+    /// The failure status (BLOCKED and ERR_UNKNOWN), when one applies.
+    pub status: Option<u32>,
+    /// RFC 5780 mapping behaviour, if its tests completed.
+    pub mapping: Option<Behaviour>,
+    /// RFC 5780 filtering behaviour, if its tests completed.
+    pub filtering: Option<Behaviour>,
+    /// The local address tested from.
+    pub local: Option<SocketAddr>,
+    /// The mapped (public) address Test I saw.
+    pub public: Option<SocketAddr>,
+    /// Why detection failed, in words.
+    pub reason: Option<String>,
+}
+
+impl NatReport {
+    /// Whether detection failed (BLOCKED or ERR_UNKNOWN).
+    pub fn failed(&self) -> bool {
+        matches!(self.nat_type, NatType::Blocked | NatType::ErrUnknown)
+    }
+}
+
+/// What the legacy two-server check found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MappedAddressCheck {
+    /// Mapped address from the first server.
+    pub first: Option<SocketAddr>,
+    /// Mapped address from the second server.
+    pub second: Option<SocketAddr>,
+    /// 320010 (a server did not answer), 320011 (the two differ), or none.
+    pub status: Option<u32>,
+}
+
+/// What a [`NatDetector`] reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NatDetectorEvent {
+    /// Detection finished with a type.
+    Detected(NatReport),
+    /// Detection failed (BLOCKED or ERR_UNKNOWN), with its status.
+    Failed(NatReport),
+    /// The legacy two-server check finished.
+    MappedAddressChecked(MappedAddressCheck),
+}
+
+/// The AAE event name of NAT-type detection.
+pub const NAT_TYPE_DETECTED: &str = "NATNL_TNL_EVENT_NAT_TYPE_DETECTED";
+/// The AAE event number of NAT-type detection.
+pub const NAT_TYPE_DETECTED_CODE: u32 = 60005;
+
+impl From<&NatDetectorEvent> for LogEvent {
+    fn from(e: &NatDetectorEvent) -> Self {
+        match e {
+            NatDetectorEvent::Detected(r) | NatDetectorEvent::Failed(r) => {
+                let log = Self::named(NAT_TYPE_DETECTED)
+                    .with_code(NAT_TYPE_DETECTED_CODE)
+                    .with_detail(report_detail(r));
+                match r.status {
+                    Some(s) => log.with_status(s),
+                    None => log,
+                }
+            }
+            NatDetectorEvent::MappedAddressChecked(c) => {
+                let show =
+                    |a: Option<SocketAddr>| a.map_or_else(|| "none".to_owned(), |a| a.to_string());
+                let log = Self::named("stun-mapped-address-check").with_detail(format!(
+                    "first={} second={}",
+                    show(c.first),
+                    show(c.second)
+                ));
+                match c.status {
+                    Some(s) => log.with_status(s),
+                    None => log,
+                }
+            }
+        }
+    }
+}
+
+fn report_detail(r: &NatReport) -> String {
+    let mut s = format!("nat_type={} {}", r.nat_type.value(), r.nat_type.name());
+    if let Some(m) = r.mapping {
+        s.push_str(&format!(" mapping={}", m.mapping_abbrev()));
+    }
+    if let Some(f) = r.filtering {
+        s.push_str(&format!(" filtering={}", f.filtering_abbrev()));
+    }
+    if let Some(l) = r.local {
+        s.push_str(&format!(" local={l}"));
+    }
+    if let Some(p) = r.public {
+        s.push_str(&format!(" public={p}"));
+    }
+    if let Some(why) = &r.reason {
+        s.push_str(&format!(" ({why})"));
+    }
+    s
+}
+
+/// The tests, in the order they run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Test {
+    I,
+    FilterBoth,
+    FilterPort,
+    MapAltIp,
+    MapAltBoth,
+    LegacyFirst,
+    LegacySecond,
+}
+
+/// How one test ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Mapped {
+        mapped: SocketAddr,
+        other: Option<SocketAddr>,
+        from: SocketAddr,
+    },
+    NoMapped,
+    Error(u16),
+    TimedOut(u32),
+}
+
+/// The NAT-type detector core. See the module documentation.
+#[derive(Debug)]
+pub struct NatDetector {
+    config: NatDetectorConfig,
+    rng: SimRng,
+    local: Option<SocketAddr>,
+    start_pending: bool,
+    running: BTreeMap<Test, Transaction>,
+    results: BTreeMap<Test, Outcome>,
+    report: Option<NatReport>,
+    legacy: Option<MappedAddressCheck>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<NatDetectorEvent>,
+}
+
+impl NatDetector {
+    /// A detector with `config`; transaction ids come from `seed`.
+    pub fn new(config: NatDetectorConfig, seed: Seed) -> Self {
+        Self {
+            start_pending: config.autostart,
+            config,
+            rng: seed.rng(),
+            local: None,
+            running: BTreeMap::new(),
+            results: BTreeMap::new(),
+            report: None,
+            legacy: None,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// Starts (or restarts) a detection at `now`; a running one is left alone.
+    pub fn detect(&mut self, now: SimInstant) {
+        if !self.running.is_empty() {
+            return;
+        }
+        if self.local.is_none() {
+            self.start_pending = true;
+            return;
+        }
+        self.results.clear();
+        self.report = None;
+        self.legacy = None;
+        self.start(now, Test::I);
+    }
+
+    /// The last detection's result.
+    pub fn report(&self) -> Option<&NatReport> {
+        self.report.as_ref()
+    }
+
+    /// The last legacy two-server check's result.
+    pub fn mapped_address_check(&self) -> Option<&MappedAddressCheck> {
+        self.legacy.as_ref()
+    }
+
+    /// Whether a detection or legacy check is in progress.
+    pub fn is_running(&self) -> bool {
+        !self.running.is_empty()
+    }
+
+    /// The local address the detector tests from, once bound.
+    pub fn local(&self) -> Option<SocketAddr> {
+        self.local
+    }
+
+    fn server(&self) -> SocketAddr {
+        self.config.server
+    }
+
+    fn other(&self) -> Option<SocketAddr> {
+        match self.results.get(&Test::I) {
+            Some(Outcome::Mapped { other, .. }) => *other,
+            _ => None,
+        }
+    }
+
+    fn start(&mut self, now: SimInstant, test: Test) {
+        let (dst, change) = match test {
+            Test::I | Test::LegacyFirst => (Some(self.server()), Change::NONE),
+            Test::FilterBoth => (Some(self.server()), Change::BOTH),
+            Test::FilterPort => (Some(self.server()), Change::PORT),
+            Test::MapAltIp => (
+                self.other()
+                    .map(|o| SocketAddr::new(o.ip(), self.server().port())),
+                Change::NONE,
+            ),
+            Test::MapAltBoth => (self.other(), Change::NONE),
+            Test::LegacySecond => (self.config.second_server, Change::NONE),
+        };
+        let Some(dst) = dst else { return };
+        let id = codec::transaction_id(&mut self.rng);
+        let mut attrs = Vec::new();
+        if change != Change::NONE {
+            attrs.push(codec::change_request(change));
+        }
+        if let Some(s) = &self.config.software {
+            attrs.push(Attr::Text(ATTR_SOFTWARE, s.clone()));
+        }
+        let Some(bytes) = codec::encode(BINDING_REQUEST, id, &attrs, None, true) else {
+            return;
+        };
+        let t = Transaction::new(now, id, dst, Bytes::from(bytes), self.config.retransmit);
+        self.running.insert(test, t);
+        self.pump(now);
+    }
+
+    /// Sends every transmission due and handles every timeout due.
+    fn pump(&mut self, now: SimInstant) {
+        let Some(local) = self.local else { return };
+        let mut timed_out = Vec::new();
+        for (test, t) in &mut self.running {
+            if let Some(payload) = t.poll_send(now) {
+                self.transmits.push_back(Transmit::Datagram(Datagram {
+                    src: local,
+                    dst: t.dst,
+                    payload,
+                }));
+            }
+            if t.timed_out(now) {
+                timed_out.push((*test, t.last_error.unwrap_or(STATUS_STUN_TIMED_OUT)));
+            }
+        }
+        for (test, status) in timed_out {
+            self.running.remove(&test);
+            self.finish_test(now, test, Outcome::TimedOut(status));
+        }
+    }
+
+    fn on_response(&mut self, now: SimInstant, from: SocketAddr, m: &Message) {
+        let Some(test) = self
+            .running
+            .iter()
+            .find(|(_, t)| t.id == m.transaction_id)
+            .map(|(test, _)| *test)
+        else {
+            return;
+        };
+        if codec::check_fingerprint(m) == Fingerprint::Invalid {
+            if let Some(t) = self.running.get_mut(&test) {
+                t.last_error = Some(STATUS_STUN_FINGERPRINT);
+            }
+            return;
+        }
+        self.running.remove(&test);
+        let outcome = if m.typ.class == CLASS_ERROR_RESPONSE {
+            Outcome::Error(codec::get_error(m).unwrap_or(0))
+        } else {
+            let mapped = codec::get_xor(m, ATTR_XORMAPPED_ADDRESS)
+                .or_else(|| codec::get_plain(m, ATTR_MAPPED_ADDRESS));
+            let other = codec::get_plain(m, ATTR_OTHER_ADDRESS)
+                .or_else(|| codec::get_plain(m, ATTR_CHANGED_ADDRESS));
+            match mapped {
+                Some(mapped) => Outcome::Mapped {
+                    mapped,
+                    other,
+                    from,
+                },
+                None => Outcome::NoMapped,
+            }
+        };
+        self.finish_test(now, test, outcome);
+    }
+
+    fn finish_test(&mut self, now: SimInstant, test: Test, outcome: Outcome) {
+        self.results.insert(test, outcome);
+        match test {
+            Test::I => self.after_test_i(now, outcome),
+            Test::FilterBoth | Test::FilterPort => {
+                let both = [Test::FilterBoth, Test::FilterPort];
+                if both.iter().all(|t| self.results.contains_key(t)) {
+                    self.start(now, Test::MapAltIp);
+                }
+            }
+            Test::MapAltIp => match (outcome, self.results.get(&Test::I)) {
+                (Outcome::Mapped { mapped, .. }, Some(Outcome::Mapped { mapped: first, .. }))
+                    if mapped != *first =>
+                {
+                    self.start(now, Test::MapAltBoth);
+                }
+                _ => self.classify(now),
+            },
+            Test::MapAltBoth => self.classify(now),
+            Test::LegacyFirst | Test::LegacySecond => self.after_legacy(),
+        }
+    }
+
+    fn after_test_i(&mut self, now: SimInstant, outcome: Outcome) {
+        let fail = |status, why: &str| (NatType::ErrUnknown, status, why.to_owned());
+        let (nat_type, status, why) = match outcome {
+            Outcome::TimedOut(STATUS_STUN_TIMED_OUT) => (
+                NatType::Blocked,
+                Some(STATUS_STUN_TIMED_OUT),
+                "test I timed out".to_owned(),
+            ),
+            Outcome::TimedOut(s) => {
+                fail(Some(s), "test I: only responses with a broken FINGERPRINT")
+            }
+            Outcome::Error(code) => fail(
+                Some(STATUS_STUN_ERROR_ATTR),
+                &format!("test I: error response {code}"),
+            ),
+            Outcome::NoMapped => fail(
+                Some(STATUS_STUN_NO_MAPPED_ADDR),
+                "test I: no mapped address",
+            ),
+            Outcome::Mapped { other: None, .. } => {
+                fail(None, "server gives no OTHER-ADDRESS/CHANGED-ADDRESS")
+            }
+            Outcome::Mapped { .. } => {
+                self.start(now, Test::FilterBoth);
+                self.start(now, Test::FilterPort);
+                return;
+            }
+        };
+        self.conclude(now, nat_type, status, Some(why));
+    }
+
+    fn mapped(&self, test: Test) -> Option<SocketAddr> {
+        match self.results.get(&test) {
+            Some(Outcome::Mapped { mapped, .. }) => Some(*mapped),
+            _ => None,
+        }
+    }
+
+    /// A change test counts as answered only if the answer came from another address than
+    /// the one asked (a server that ignores CHANGE-REQUEST would otherwise look like EIF).
+    fn answered_changed(&self, test: Test) -> bool {
+        matches!(self.results.get(&test), Some(Outcome::Mapped { from, .. }) if *from != self.server())
+    }
+
+    fn classify(&mut self, now: SimInstant) {
+        let first = self.mapped(Test::I);
+        let both = self.answered_changed(Test::FilterBoth);
+        let port = self.answered_changed(Test::FilterPort);
+        let filtering = Some(match (both, port) {
+            (true, _) => Behaviour::EndpointIndependent,
+            (false, true) => Behaviour::AddressDependent,
+            (false, false) => Behaviour::AddressAndPortDependent,
+        });
+        let alt_ip = self.mapped(Test::MapAltIp);
+        let mapping = match (alt_ip, self.mapped(Test::MapAltBoth)) {
+            (Some(m2), _) if Some(m2) == first => Some(Behaviour::EndpointIndependent),
+            (Some(m2), Some(m3)) if m3 == m2 => Some(Behaviour::AddressDependent),
+            (Some(_), Some(_)) => Some(Behaviour::AddressAndPortDependent),
+            _ => None,
+        };
+        let errors = [Test::FilterBoth, Test::FilterPort].iter().any(|t| {
+            matches!(
+                self.results.get(t),
+                Some(Outcome::Error(_) | Outcome::NoMapped)
+            )
+        });
+        let open = first.is_some() && first == self.local;
+        let (nat_type, status, why) = match (open, both, mapping) {
+            _ if errors => (
+                NatType::ErrUnknown,
+                Some(STATUS_STUN_ERROR_ATTR),
+                Some("change test answered with an error"),
+            ),
+            (true, true, _) => (NatType::Open, None, None),
+            (true, false, _) => (NatType::SymmetricUdp, None, None),
+            (false, true, _) => (NatType::FullCone, None, None),
+            (false, false, None) => (
+                NatType::ErrUnknown,
+                Some(STATUS_STUN_TIMED_OUT),
+                Some("no answer from the alternate address"),
+            ),
+            (false, false, Some(Behaviour::EndpointIndependent)) => match port {
+                true => (NatType::Restricted, None, None),
+                false => (NatType::PortRestricted, None, None),
+            },
+            (false, false, Some(_)) => (NatType::Symmetric, None, None),
+        };
+        self.report = Some(NatReport {
+            nat_type,
+            status,
+            mapping,
+            filtering: (!errors).then_some(filtering).flatten(),
+            local: self.local,
+            public: first,
+            reason: why.map(str::to_owned),
+        });
+        self.emit_and_continue(now);
+    }
+
+    fn conclude(
+        &mut self,
+        now: SimInstant,
+        nat_type: NatType,
+        status: Option<u32>,
+        why: Option<String>,
+    ) {
+        self.report = Some(NatReport {
+            nat_type,
+            status,
+            mapping: None,
+            filtering: None,
+            local: self.local,
+            public: self.mapped(Test::I),
+            reason: why,
+        });
+        self.emit_and_continue(now);
+    }
+
+    fn emit_and_continue(&mut self, now: SimInstant) {
+        if let Some(r) = self.report.clone() {
+            self.events.push_back(match r.failed() {
+                true => NatDetectorEvent::Failed(r),
+                false => NatDetectorEvent::Detected(r),
+            });
+        }
+        if self.config.second_server.is_some() {
+            self.start(now, Test::LegacyFirst);
+            self.start(now, Test::LegacySecond);
+        }
+    }
+
+    fn after_legacy(&mut self) {
+        let (Some(a), Some(b)) = (
+            self.results.get(&Test::LegacyFirst),
+            self.results.get(&Test::LegacySecond),
+        ) else {
+            return;
+        };
+        let answered = |o: &Outcome| matches!(o, Outcome::Mapped { .. });
+        let (first, second) = (
+            self.mapped(Test::LegacyFirst),
+            self.mapped(Test::LegacySecond),
+        );
+        let status = if !answered(a) || !answered(b) {
+            Some(STATUS_STUN_NOT_RESPOND)
+        } else if first != second {
+            Some(STATUS_STUN_SYMMETRIC)
+        } else {
+            None
+        };
+        let check = MappedAddressCheck {
+            first,
+            second,
+            status,
+        };
+        self.legacy = Some(check.clone());
+        self.events
+            .push_back(NatDetectorEvent::MappedAddressChecked(check));
+    }
+}
+
+impl Node for NatDetector {
+    type Event = NatDetectorEvent;
+
+    fn bindings(&self) -> Vec<Binding> {
+        vec![Binding::udp(self.config.local_port)]
+    }
+
+    fn handle_start(&mut self, now: SimInstant, addresses: Addresses) {
+        if let Some(local) = self.local
+            && local.ip().is_unspecified()
+            && let Some(ip) = addresses.towards(self.config.server.ip())
+        {
+            self.local = Some(SocketAddr::new(ip, local.port()));
+        }
+        if self.start_pending {
+            self.start_pending = false;
+            self.detect(now);
+        }
+    }
+
+    fn handle_bound(&mut self, _now: SimInstant, bound: Bound) {
+        if bound.id.is_none()
+            && let Ok(addr) = bound.result
+        {
+            self.local = Some(addr);
+        }
+    }
+
+    fn handle_datagram(&mut self, now: SimInstant, d: Datagram) {
+        let Some(m) = codec::decode(&d.payload) else {
+            return;
+        };
+        if m.typ.method == METHOD_BINDING && is_response(m.typ) {
+            self.on_response(now, d.src, &m);
+        }
+    }
+
+    fn handle_timeout(&mut self, now: SimInstant) {
+        self.pump(now);
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    fn poll_event(&mut self) -> Option<NatDetectorEvent> {
+        self.events.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<SimInstant> {
+        self.running.values().map(Transaction::deadline).min()
+    }
+}
+
+#[cfg(test)]
+mod tests;
