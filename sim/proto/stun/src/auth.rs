@@ -123,7 +123,7 @@ fn short_term(username: &str, password: &str, m: &Message) -> Verdict {
     }
 }
 
-fn long_term(
+pub(crate) fn long_term(
     lt: &LongTerm,
     nonces: &mut Nonces,
     now: SimInstant,

@@ -194,6 +194,41 @@ pub(crate) fn get_xor(m: &Message, attr: AttrType) -> Option<SocketAddr> {
     Some(SocketAddr::new(a.ip, a.port))
 }
 
+/// Every attribute of type `attr` in XOR encoding, in message order (CreatePermission may
+/// carry several XOR-PEER-ADDRESS).
+pub(crate) fn get_all_xor(m: &Message, attr: AttrType) -> Vec<SocketAddr> {
+    let cookie = 0x2112_a442_u32.to_be_bytes();
+    let mut mask = [0u8; 16];
+    mask[..4].copy_from_slice(&cookie);
+    mask[4..].copy_from_slice(&m.transaction_id.0);
+    let decode = |v: &[u8]| -> Option<SocketAddr> {
+        let port = u16::from_be_bytes([*v.get(2)?, *v.get(3)?]) ^ 0x2112;
+        let ip = match (v.get(1)?, v.get(4..)?) {
+            (0x01, b) if b.len() == 4 => {
+                let o: [u8; 4] = std::array::from_fn(|i| b[i] ^ mask[i]);
+                std::net::IpAddr::from(o)
+            }
+            (0x02, b) if b.len() == 16 => {
+                let o: [u8; 16] = std::array::from_fn(|i| b[i] ^ mask[i]);
+                std::net::IpAddr::from(o)
+            }
+            _ => return None,
+        };
+        Some(SocketAddr::new(ip, port))
+    };
+    m.attributes
+        .0
+        .iter()
+        .filter(|a| a.typ == attr)
+        .filter_map(|a| decode(&a.value))
+        .collect()
+}
+
+/// The value of the first attribute of type `attr`.
+pub(crate) fn get_raw(m: &Message, attr: AttrType) -> Option<Vec<u8>> {
+    m.get(attr).ok()
+}
+
 /// An address attribute in plain encoding.
 pub(crate) fn get_plain(m: &Message, attr: AttrType) -> Option<SocketAddr> {
     let mut a = MappedAddress::default();

@@ -8,6 +8,10 @@
 //! * [`NatDetector`]: NAT-type detection, the classic RFC 3489 types of AAE event 60005
 //!   ([`NatType`]) plus the RFC 5780 mapping and filtering behaviours, and the legacy two-server
 //!   symmetric check (320011); STUN retransmissions with pjnath's timing ([`Retransmit`]).
+//! * [`TurnServer`]: RFC 5766 allocations with long-term credentials, permissions, channels,
+//!   Send/Data indications and ChannelData, UDP relay ports bound at run time
+//!   (`Transmit::Bind` of `udp 0`), quota/capacity policies ([`TurnPolicy`]), and clients over
+//!   UDP or TCP (STUN and ChannelData framed on the stream).
 //!
 //! Every core is a [`sim_core::Node`]: no clock, no socket, randomness from a [`sim_core::Seed`].
 //!
@@ -28,6 +32,7 @@ mod crypto;
 mod detect;
 mod server;
 mod transaction;
+mod turn;
 
 #[cfg(test)]
 mod harness;
@@ -43,3 +48,7 @@ pub use detect::{
 };
 pub use server::{StunPolicy, StunServer, StunServerConfig, StunServerEvent};
 pub use transaction::Retransmit;
+pub use turn::{
+    DeleteReason, TurnPolicy, TurnServer, TurnServerConfig, TurnServerEvent, TurnStats,
+    TurnTransport,
+};
