@@ -927,4 +927,6 @@ impl Node for TurnServer {
 }
 
 #[cfg(test)]
+mod interop;
+#[cfg(test)]
 mod tests;
