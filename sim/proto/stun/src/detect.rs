@@ -306,6 +306,8 @@ enum Outcome {
     NoMapped,
     Error(u16),
     TimedOut(u32),
+    /// A CHANGE-REQUEST answered from an address that does not differ as asked.
+    WrongOrigin(SocketAddr),
 }
 
 /// The NAT-type detector core. See the module documentation.
@@ -462,6 +464,7 @@ impl NatDetector {
             let other = codec::get_plain(m, ATTR_OTHER_ADDRESS)
                 .or_else(|| codec::get_plain(m, ATTR_CHANGED_ADDRESS));
             match mapped {
+                Some(_) if !self.origin_as_asked(test, from) => Outcome::WrongOrigin(from),
                 Some(mapped) => Outcome::Mapped {
                     mapped,
                     other,
@@ -515,6 +518,7 @@ impl NatDetector {
                 Some(STATUS_STUN_NO_MAPPED_ADDR),
                 "test I: no mapped address",
             ),
+            Outcome::WrongOrigin(_) => fail(None, "test I answered from an unexpected address"),
             Outcome::Mapped { other: None, .. } => {
                 fail(None, "server gives no OTHER-ADDRESS/CHANGED-ADDRESS")
             }
@@ -534,10 +538,21 @@ impl NatDetector {
         }
     }
 
-    /// A change test counts as answered only if the answer came from another address than
-    /// the one asked (a server that ignores CHANGE-REQUEST would otherwise look like EIF).
+    /// Whether a response to a change test came from where the CHANGE-REQUEST asked (a server
+    /// that ignores it, or a network that cannot send from the alternate IP, would otherwise
+    /// make a filtering NAT look endpoint-independent).
+    fn origin_as_asked(&self, test: Test, from: SocketAddr) -> bool {
+        let server = self.server();
+        let (ip, port) = (from.ip() != server.ip(), from.port() != server.port());
+        match test {
+            Test::FilterBoth => ip && port,
+            Test::FilterPort => !ip && port,
+            _ => true,
+        }
+    }
+
     fn answered_changed(&self, test: Test) -> bool {
-        matches!(self.results.get(&test), Some(Outcome::Mapped { from, .. }) if *from != self.server())
+        matches!(self.results.get(&test), Some(Outcome::Mapped { .. }))
     }
 
     fn classify(&mut self, now: SimInstant) {
@@ -556,6 +571,17 @@ impl NatDetector {
             (Some(_), Some(_)) => Some(Behaviour::AddressAndPortDependent),
             _ => None,
         };
+        let wrong_origin =
+            [Test::FilterBoth, Test::FilterPort]
+                .iter()
+                .find_map(|t| match self.results.get(t) {
+                    Some(Outcome::WrongOrigin(from)) => Some(*from),
+                    _ => None,
+                });
+        if let Some(from) = wrong_origin {
+            let why = format!("CHANGE-REQUEST answered from {from}, not the address asked");
+            return self.conclude(now, NatType::ErrUnknown, None, Some(why));
+        }
         let errors = [Test::FilterBoth, Test::FilterPort].iter().any(|t| {
             matches!(
                 self.results.get(t),
@@ -671,7 +697,10 @@ impl Node for NatDetector {
         {
             self.local = Some(SocketAddr::new(ip, local.port()));
         }
-        if self.start_pending {
+        // A (re)start forgets any detection in flight.
+        self.running.clear();
+        self.transmits.clear();
+        if self.start_pending || self.config.autostart {
             self.start_pending = false;
             self.detect(now);
         }

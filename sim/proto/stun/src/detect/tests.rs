@@ -407,3 +407,55 @@ fn nat_detector_ignores_garbage_and_foreign_responses() {
     }
     assert!(d.is_running() && d.report().is_none());
 }
+
+#[test]
+fn nat_detector_server_without_a_routable_alternate_ip_is_err_unknown() {
+    // The server is configured with an alternate IP the network does not give it: its
+    // change-IP answers leave from the primary IP, and Mapping II is not routed at all.
+    let mut net = Net::new();
+    let config =
+        StunServerConfig::new(addr(SERVER)).with_alternate("203.0.113.11".parse().unwrap(), 3479);
+    net.add(
+        StunServer::new(config, Seed::new(1)),
+        &["203.0.113.10"],
+        None,
+    );
+    let n = net.add_nat(
+        Nat::new(
+            nat(B::EndpointIndependent, B::AddressDependent),
+            Seed::new(3),
+        )
+        .unwrap(),
+    );
+    let h = net.add(
+        NatDetector::new(NatDetectorConfig::new(addr(SERVER)), Seed::new(4)),
+        &["10.0.0.2"],
+        Some(n),
+    );
+    net.run_for(Duration::from_secs(60));
+    let r = net.node_ref::<NatDetector>(h).report().cloned().unwrap();
+    assert_eq!(r.nat_type, NatType::ErrUnknown, "{r:?}");
+    let trace: Vec<_> = net
+        .delivered
+        .iter()
+        .map(|(t, to, d)| (t.as_micros(), *to, d.src, d.dst))
+        .collect();
+    assert!(
+        r.reason.as_deref().unwrap().contains("203.0.113.10:3479"),
+        "{r:?} {trace:?} {:?}",
+        net.log
+    );
+}
+
+#[test]
+fn nat_detector_restart_forgets_the_detection_in_flight_and_detects_again() {
+    let mut s = setup(None, "198.51.100.50", false);
+    s.net.run_for(Duration::from_millis(5));
+    s.net.with(s.client, |d: &mut NatDetector, now| {
+        assert!(d.is_running());
+        d.handle_start(now, Addresses::single("198.51.100.50".parse().unwrap()));
+    });
+    let r = run(&mut s);
+    assert_eq!(r.nat_type, NatType::Open);
+    assert_eq!(s.net.events(NAT_TYPE_DETECTED).len(), 1);
+}

@@ -860,6 +860,12 @@ impl Node for TurnServer {
         {
             self.local_ip = ip;
         }
+        // A (re)start loses every allocation and connection: their relay ports are gone.
+        self.allocations.clear();
+        self.by_relay_port.clear();
+        self.by_bind.clear();
+        self.conns.clear();
+        self.transmits.clear();
     }
 
     fn handle_bound(&mut self, now: SimInstant, bound: Bound) {

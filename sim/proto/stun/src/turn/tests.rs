@@ -678,3 +678,14 @@ fn turn_binding_is_answered_without_credentials_and_garbage_never_panics() {
     }
     f.udp(PEER, "203.0.113.20:1", b"nothing here".to_vec());
 }
+
+#[test]
+fn turn_restart_loses_every_allocation() {
+    let mut f = fx();
+    let relay = f.allocate("alice");
+    f.s.handle_start(f.now, Addresses::single(addr(SERVER).ip()));
+    assert_eq!(f.s.allocation_count(), 0);
+    assert!(f.udp(PEER, &relay.to_string(), b"x".to_vec()).is_empty());
+    let req = f.request(METHOD_REFRESH, Some("alice"), vec![]);
+    assert_eq!(codec::get_error(&f.ask(req)), Some(437));
+}
