@@ -1,6 +1,7 @@
 use super::*;
 use rtc_stun::attributes::{ATTR_NONCE, ATTR_REALM, ATTR_USERNAME};
 use rtc_stun::message::TransactionId;
+use sim_core::LogEvent;
 
 fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()
