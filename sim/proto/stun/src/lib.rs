@@ -19,6 +19,44 @@
 //! After any input (`handle_*` or a verb-named command), drain `poll_transmit` until it is
 //! empty, then `poll_event`, then call `handle_timeout` at `poll_timeout`.
 //!
+//! ```
+//! use sim_core::{Addresses, Binding, Bound, Node, Seed, SimInstant, Transmit};
+//! use sim_stun::{NatDetector, NatDetectorConfig, NatType, StunServer, StunServerConfig};
+//! use std::net::SocketAddr;
+//!
+//! let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
+//! let config = StunServerConfig::new(addr("203.0.113.10:3478"))
+//!     .with_alternate("203.0.113.11".parse().unwrap(), 3479);
+//! let mut server = StunServer::new(config, Seed::new(1));
+//! let mut detector = NatDetector::new(NatDetectorConfig::new(addr("203.0.113.10:3478")), Seed::new(2));
+//!
+//! // Start: answer the start bindings, then handle_start (a detector autostarts).
+//! let now = SimInstant::ZERO;
+//! server.handle_start(now, Addresses::single("203.0.113.10".parse().unwrap()));
+//! let local = addr("198.51.100.7:40000");
+//! detector.handle_bound(now, Bound { id: None, binding: Binding::udp(0), result: Ok(local) });
+//! detector.handle_start(now, Addresses::single(local.ip()));
+//!
+//! // A network without NAT or loss: every datagram arrives at once.
+//! let mut now = now;
+//! while detector.report().is_none() {
+//!     let mut idle = true;
+//!     while let Some(Transmit::Datagram(d)) = detector.poll_transmit() {
+//!         server.handle_datagram(now, d);
+//!         idle = false;
+//!     }
+//!     while let Some(Transmit::Datagram(d)) = server.poll_transmit() {
+//!         detector.handle_datagram(now, d);
+//!         idle = false;
+//!     }
+//!     if idle {
+//!         now = detector.poll_timeout().unwrap();
+//!         detector.handle_timeout(now);
+//!     }
+//! }
+//! assert_eq!(detector.report().unwrap().nat_type, NatType::Open);
+//! ```
+//!
 //! # Addresses
 //! A response's [`sim_core::Datagram::src`] names the exact local address it must leave from:
 //! for CHANGE-REQUEST "change IP" that is the server's alternate IP. The driver must send from
@@ -34,6 +72,8 @@ mod server;
 mod transaction;
 mod turn;
 
+#[cfg(test)]
+mod fuzz;
 #[cfg(test)]
 mod harness;
 

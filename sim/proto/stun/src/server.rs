@@ -153,6 +153,12 @@ pub enum StunServerEvent {
 }
 
 impl StunServerEvent {
+    /// Per-request traffic (served and ignored messages): a driver may count these instead of
+    /// logging each one.
+    pub const fn is_traffic(&self) -> bool {
+        matches!(self, Self::Served { .. } | Self::Ignored { .. })
+    }
+
     /// The event's name in the event log.
     pub const fn name(&self) -> &'static str {
         match self {
