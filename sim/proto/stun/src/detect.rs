@@ -119,6 +119,11 @@ impl NatDetector {
         self.start(now, Test::I);
     }
 
+    /// The configuration, to change between detections.
+    pub fn config_mut(&mut self) -> &mut NatDetectorConfig {
+        &mut self.config
+    }
+
     /// The last detection's result.
     pub fn report(&self) -> Option<&NatReport> {
         self.report.as_ref()
@@ -359,6 +364,11 @@ impl NatDetector {
             ),
             (true, true, _) => (NatType::Open, None, None),
             (true, false, _) => (NatType::SymmetricUdp, None, None),
+            (false, true, Some(m))
+                if self.config.mapping_first && m != Behaviour::EndpointIndependent =>
+            {
+                (NatType::Symmetric, None, None)
+            }
             (false, true, _) => (NatType::FullCone, None, None),
             (false, false, None) => (
                 NatType::ErrUnknown,

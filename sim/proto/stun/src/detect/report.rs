@@ -130,8 +130,13 @@ pub struct NatDetectorConfig {
     pub retransmit: Retransmit,
     /// SOFTWARE in requests; `None` omits it.
     pub software: Option<String>,
-    /// Start detecting as soon as the node starts (else wait for [`NatDetector::detect`]).
+    /// Start detecting as soon as the node starts (else wait for `NatDetector::detect`).
     pub autostart: bool,
+    /// Report any endpoint-dependent mapping as SYMMETRIC, even when Test II (change IP and
+    /// port) is answered. Off by default: RFC 3489 §10.1 and pjnath decide FULL_CONE as soon as
+    /// Test II is answered, so ADM/APDM with endpoint-independent filtering is FULL_CONE. On,
+    /// the classic type follows FAULTS.md §2's shorthand ("dependent mapping → SYMMETRIC").
+    pub mapping_first: bool,
 }
 
 impl NatDetectorConfig {
@@ -144,6 +149,7 @@ impl NatDetectorConfig {
             retransmit: Retransmit::PJNATH,
             software: None,
             autostart: true,
+            mapping_first: false,
         }
     }
 }

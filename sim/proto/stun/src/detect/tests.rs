@@ -117,7 +117,19 @@ fn nat_detector_all_nine_mapping_filtering_combinations() {
                 detail.starts_with(&format!("nat_type={} ", want.value())),
                 "{detail}"
             );
-            table.push(format!("{mapping}/{filtering}: {detail}"));
+            let at = s
+                .net
+                .log
+                .iter()
+                .find(|(_, _, e)| e.name == NAT_TYPE_DETECTED)
+                .unwrap()
+                .0;
+            table.push(format!(
+                "{} {}: {detail} at {at} legacy {:?}",
+                ours(mapping).mapping_abbrev(),
+                ours(filtering).filtering_abbrev(),
+                legacy.status
+            ));
         }
     }
     assert_eq!(table.len(), 9);
@@ -458,4 +470,22 @@ fn nat_detector_restart_forgets_the_detection_in_flight_and_detects_again() {
     let r = run(&mut s);
     assert_eq!(r.nat_type, NatType::Open);
     assert_eq!(s.net.events(NAT_TYPE_DETECTED).len(), 1);
+}
+
+#[test]
+fn nat_detector_mapping_first_reports_dependent_mapping_with_eif_as_symmetric() {
+    for mapping in [B::AddressDependent, B::AddressAndPortDependent] {
+        let mut s = setup(
+            Some(nat(mapping, B::EndpointIndependent)),
+            "10.0.0.2",
+            false,
+        );
+        s.net.with(s.client, |d: &mut NatDetector, _| {
+            d.config_mut().mapping_first = true
+        });
+        // Set before Test I's answer arrives: the type is decided at the end.
+        let r = run(&mut s);
+        assert_eq!(r.nat_type, NatType::Symmetric, "{mapping}");
+        assert_eq!(r.filtering, Some(Behaviour::EndpointIndependent));
+    }
 }
