@@ -165,6 +165,12 @@ pub enum TurnServerEvent {
 }
 
 impl TurnServerEvent {
+    /// Per-packet noise (ignored messages and unpermitted peer packets): a driver may count
+    /// these instead of logging each one.
+    pub const fn is_traffic(&self) -> bool {
+        matches!(self, Self::Ignored { .. })
+    }
+
     /// The event's name in the event log.
     pub const fn name(&self) -> &'static str {
         match self {

@@ -690,3 +690,45 @@ fn turn_restart_loses_every_allocation() {
     let req = f.request(METHOD_REFRESH, Some("alice"), vec![]);
     assert_eq!(codec::get_error(&f.ask(req)), Some(437));
 }
+
+#[test]
+fn turn_relay_bind_failure_answers_508() {
+    let mut f = fx();
+    let req = f.request(METHOD_ALLOCATE, None, vec![udp_transport()]);
+    f.nonce = codec::get_text(&f.ask(req), ATTR_NONCE).unwrap();
+    let req = f.request(METHOD_ALLOCATE, Some("alice"), vec![udp_transport()]);
+    f.s.handle_datagram(
+        f.now,
+        Datagram {
+            src: addr(CLIENT),
+            dst: addr(SERVER),
+            payload: Bytes::from(req),
+        },
+    );
+    let Some(Transmit::Bind(b)) = f.s.poll_transmit() else {
+        panic!("a relay bind")
+    };
+    let result = Err(sim_core::BindError::NoFreePort);
+    f.s.handle_bound(
+        f.now,
+        Bound {
+            id: Some(b.id),
+            binding: b.binding,
+            result,
+        },
+    );
+    let out = f.pump();
+    let m = response(&out[0]);
+    assert_eq!(codec::get_error(&m), Some(508));
+    assert!(codec::check_integrity(&m, &key("alice")));
+    assert_eq!(f.s.allocation_count(), 0);
+    let ev = f.events();
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        TurnServerEvent::AllocationDeleted {
+            reason: DeleteReason::BindFailed,
+            ..
+        }
+    )));
+    assert!(ev.iter().all(|e| !e.is_traffic()));
+}
