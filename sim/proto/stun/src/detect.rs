@@ -226,8 +226,10 @@ impl NatDetector {
         let outcome = if m.typ.class == CLASS_ERROR_RESPONSE {
             Outcome::Error(codec::get_error(m).unwrap_or(0))
         } else {
+            // A zero mapped address counts as none (pjlib-util: 320010 in the legacy check).
             let mapped = codec::get_xor(m, ATTR_XORMAPPED_ADDRESS)
-                .or_else(|| codec::get_plain(m, ATTR_MAPPED_ADDRESS));
+                .or_else(|| codec::get_plain(m, ATTR_MAPPED_ADDRESS))
+                .filter(|a| a.port() != 0 && !a.ip().is_unspecified());
             let other = codec::get_plain(m, ATTR_OTHER_ADDRESS)
                 .or_else(|| codec::get_plain(m, ATTR_CHANGED_ADDRESS));
             match mapped {

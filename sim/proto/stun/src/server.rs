@@ -87,6 +87,9 @@ pub enum StunPolicy {
     Error(u16),
     /// Answer without XOR-MAPPED-ADDRESS and MAPPED-ADDRESS (like a broken RFC 3489 server).
     OmitMappedAddress,
+    /// Answer with XOR-MAPPED-ADDRESS and MAPPED-ADDRESS set to `0.0.0.0:0` (the legacy client
+    /// reports 320010 for it).
+    ZeroMappedAddress,
     /// Answer only requests that arrive on this local address, and only from it: requests to
     /// other addresses are dropped, and responses a CHANGE-REQUEST would send from another
     /// address are not sent (an alternate interface that is down).
@@ -102,6 +105,7 @@ impl fmt::Display for StunPolicy {
             Self::Silent => f.write_str("silent"),
             Self::Error(code) => write!(f, "error {code}"),
             Self::OmitMappedAddress => f.write_str("omit-mapped-address"),
+            Self::ZeroMappedAddress => f.write_str("zero-mapped-address"),
             Self::AnswerOnlyOn(a) => write!(f, "answer-only-on {a}"),
             Self::CorruptFingerprint => f.write_str("corrupt-fingerprint"),
         }
@@ -397,11 +401,18 @@ impl StunServer {
         source: SocketAddr,
     ) -> Vec<Attr> {
         let mut attrs = Vec::new();
-        if self.policy == StunPolicy::OmitMappedAddress {
+        let zero = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0);
+        let mapped = match self.policy {
+            StunPolicy::OmitMappedAddress => None,
+            StunPolicy::ZeroMappedAddress => Some(zero),
+            _ => Some(client),
+        };
+        if mapped != Some(client) {
             self.applied(client);
-        } else {
-            attrs.push(Attr::Xor(ATTR_XORMAPPED_ADDRESS, client));
-            attrs.push(Attr::Plain(ATTR_MAPPED_ADDRESS, client));
+        }
+        if let Some(mapped) = mapped {
+            attrs.push(Attr::Xor(ATTR_XORMAPPED_ADDRESS, mapped));
+            attrs.push(Attr::Plain(ATTR_MAPPED_ADDRESS, mapped));
         }
         attrs.push(Attr::Plain(ATTR_RESPONSE_ORIGIN, source));
         attrs.push(Attr::Plain(ATTR_SOURCE_ADDRESS, source));

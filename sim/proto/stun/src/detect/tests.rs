@@ -489,3 +489,19 @@ fn nat_detector_mapping_first_reports_dependent_mapping_with_eif_as_symmetric() 
         assert_eq!(r.filtering, Some(Behaviour::EndpointIndependent));
     }
 }
+
+#[test]
+fn nat_detector_legacy_check_zero_mapped_address_is_320010() {
+    let mut s = setup(None, "198.51.100.50", true);
+    s.net.with(s.server, |srv: &mut StunServer, now| {
+        srv.set_policy(now, StunPolicy::ZeroMappedAddress)
+    });
+    let r = run(&mut s);
+    assert_eq!(
+        (r.nat_type, r.status),
+        (NatType::ErrUnknown, Some(STATUS_STUN_NO_MAPPED_ADDR))
+    );
+    let legacy = s.net.events("stun-mapped-address-check");
+    assert_eq!(legacy.len(), 1);
+    assert_eq!(legacy[0].status, Some(STATUS_STUN_NOT_RESPOND));
+}
