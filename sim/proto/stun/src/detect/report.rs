@@ -116,7 +116,7 @@ impl Behaviour {
     }
 }
 
-/// What a [`NatDetector`] is.
+/// What a [`NatDetector`](crate::NatDetector) is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NatDetectorConfig {
     /// The STUN server's primary address (it must answer CHANGE-REQUEST and give an
@@ -191,7 +191,7 @@ pub struct MappedAddressCheck {
     pub status: Option<u32>,
 }
 
-/// What a [`NatDetector`] reports.
+/// What a [`NatDetector`](crate::NatDetector) reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NatDetectorEvent {
     /// Detection finished with a type.

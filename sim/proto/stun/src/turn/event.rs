@@ -7,7 +7,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-/// What a [`TurnServer`] is.
+/// What a [`TurnServer`](crate::TurnServer) is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TurnServerConfig {
     /// Listening address (UDP, and TCP if `tcp`). An unspecified IP means the node's address.
@@ -44,7 +44,7 @@ impl TurnServerConfig {
     }
 }
 
-/// Admission policy for new allocations, switchable with [`TurnServer::set_policy`].
+/// Admission policy for new allocations, switchable with [`TurnServer::set_policy`](crate::TurnServer::set_policy).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TurnPolicy {
     /// Allocations one user may hold; one more gets 486 Allocation Quota Reached.
@@ -79,7 +79,7 @@ impl fmt::Display for DeleteReason {
     }
 }
 
-/// What a [`TurnServer`] reports.
+/// What a [`TurnServer`](crate::TurnServer) reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TurnServerEvent {
     /// An allocation was granted.
