@@ -245,6 +245,7 @@ pub(crate) fn default_port(role: &Role) -> u16 {
         Role::Endpoint(EndpointSpec::Softphone(e)) => (e.port, 5060),
         Role::Endpoint(EndpointSpec::Intercom(_)) => (None, 5060),
         Role::Endpoint(EndpointSpec::IceAgent(e)) => (e.port, 4000),
+        Role::Endpoint(EndpointSpec::NatDetector(e)) => (e.port, 0),
         Role::Endpoint(EndpointSpec::UdpProbe(e)) => (e.port, 5000),
         Role::Endpoint(EndpointSpec::TcpProbe(e)) => (e.port, 7000),
     };
@@ -682,6 +683,8 @@ pub enum ResolvedExpectation {
         code: EventCode,
         /// The status it carries.
         status: Option<StatusCode>,
+        /// Text its detail contains.
+        detail: Option<String>,
         /// How many.
         count: Count,
         /// Only at or after.

@@ -36,6 +36,8 @@ pub struct EventMatch {
     pub code: Option<u32>,
     /// The status it must carry.
     pub status: Option<u32>,
+    /// Text its detail must contain.
+    pub detail: Option<String>,
 }
 
 impl EventMatch {
@@ -46,6 +48,10 @@ impl EventMatch {
             None => event.name == self.name,
         };
         same && self.status.is_none_or(|s| event.status == Some(s))
+            && self
+                .detail
+                .as_deref()
+                .is_none_or(|d| event.detail.as_deref().is_some_and(|e| e.contains(d)))
     }
 }
 

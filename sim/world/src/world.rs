@@ -75,6 +75,23 @@ pub enum NodeKind {
     },
     /// A softphone.
     Softphone(Box<sim_sip::SoftphoneConfig>),
+    /// A STUN server and its starting policy.
+    StunServer(Box<sim_stun::StunServerConfig>, sim_stun::StunPolicy),
+    /// A TURN server and its starting policy.
+    TurnServer(Box<sim_stun::TurnServerConfig>, sim_stun::TurnPolicy),
+    /// A NAT-type detector.
+    NatDetector(Box<sim_stun::NatDetectorConfig>),
+}
+
+/// A STUN or TURN server's new policy, or a detector's new run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StunAction {
+    /// A STUN server's policy.
+    Stun(sim_stun::StunPolicy),
+    /// A TURN server's policy.
+    Turn(sim_stun::TurnPolicy),
+    /// Run NAT-type detection (again).
+    Detect,
 }
 
 /// A softphone or SIP server command of the timeline.
@@ -238,6 +255,8 @@ pub enum WorldAction {
     PacketFaultEnd(String),
     /// A SIP command to a softphone or server.
     Sip(NodeId, SipAction),
+    /// A STUN/TURN server policy or a detection run.
+    Stun(NodeId, StunAction),
 }
 
 /// A timeline entry.
@@ -404,6 +423,32 @@ fn factory(spec: &WorldSpec) -> host::NodeFactory {
             })),
             NodeKind::Softphone(config) => {
                 SimNode::Softphone(Box::new(sim_sip::Softphone::new((**config).clone(), rng())))
+            }
+            NodeKind::StunServer(config, policy) => {
+                let mut core = sim_stun::StunServer::new(
+                    (**config).clone(),
+                    seed.derive(&format!("node/{name}")),
+                );
+                if *policy != Default::default() {
+                    core.set_policy(SimInstant::ZERO, policy.clone());
+                }
+                SimNode::StunServer(Box::new(core))
+            }
+            NodeKind::TurnServer(config, policy) => {
+                let mut core = sim_stun::TurnServer::new(
+                    (**config).clone(),
+                    seed.derive(&format!("node/{name}")),
+                );
+                if *policy != Default::default() {
+                    core.set_policy(SimInstant::ZERO, policy.clone());
+                }
+                SimNode::TurnServer(Box::new(core))
+            }
+            NodeKind::NatDetector(config) => {
+                SimNode::NatDetector(Box::new(sim_stun::NatDetector::new(
+                    (**config).clone(),
+                    seed.derive(&format!("node/{name}")),
+                )))
             }
             NodeKind::UdpProbe { ports, echo, wire } => {
                 SimNode::UdpProbe(UdpProbe::new(name, id.0, ports.clone(), *echo, *wire))
@@ -593,7 +638,20 @@ impl Director<'_> {
                 Box::new(move |n: &mut SimNode, now| match n {
                     SimNode::UdpProbe(p) => p.send(now, series),
                     SimNode::TcpProbe(p) => p.send(now, series),
-                    SimNode::SipServer(_) | SimNode::Softphone(_) => {}
+                    _ => {}
+                }),
+            );
+            return Ok(());
+        }
+        if let WorldAction::Stun(node, command) = action {
+            let command = command.clone();
+            self.shared.act(
+                *node,
+                Box::new(move |n: &mut SimNode, now| match (n, command) {
+                    (SimNode::StunServer(s), StunAction::Stun(p)) => s.set_policy(now, p),
+                    (SimNode::TurnServer(s), StunAction::Turn(p)) => s.set_policy(now, p),
+                    (SimNode::NatDetector(d), StunAction::Detect) => d.detect(now),
+                    _ => {}
                 }),
             );
             return Ok(());
@@ -703,6 +761,7 @@ fn fabric_fault(fabric: &mut Fabric, now: SimInstant, action: WorldAction) -> Re
         }
         WorldAction::ProbeSend { .. }
         | WorldAction::Sip(..)
+        | WorldAction::Stun(..)
         | WorldAction::Crash(Entity::Node(_))
         | WorldAction::Restart(Entity::Node(_))
         | WorldAction::IpChange(..) => {}
@@ -757,6 +816,6 @@ fn sip_command(node: &mut SimNode, now: SimInstant, command: SipAction) {
                 s.mute = mute;
             }
         }
-        SimNode::UdpProbe(_) | SimNode::TcpProbe(_) => {}
+        _ => {}
     }
 }

@@ -259,6 +259,9 @@ pub struct Event {
     /// Status code or name carried by the event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<CodeRef>,
+    /// Text the event's detail must contain (e.g. `nat_type=7 RESTRICTED` for 60005).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     /// How many. Default: at least one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<Count>,

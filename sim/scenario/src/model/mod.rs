@@ -32,9 +32,9 @@ pub use network::{
 };
 pub use nodes::{
     AaeSpec, Account, AlternateAddress, Block, Common, DnsRecord, DnsSpec, Encryption,
-    EndpointSpec, Firmware, IceAgentSpec, IceRole, IntercomSpec, IntercomStun, NodeSpec, PrackMode,
-    ServerPolicy, ServerSpec, SipServerSpec, SoftphoneSpec, SrtpPolicy, StunSpec, TcpProbeSpec,
-    TurnCredentials, TurnSpec, UdpProbeSpec, WebServiceSpec,
+    EndpointSpec, Firmware, IceAgentSpec, IceRole, IntercomSpec, IntercomStun, NatDetectorSpec,
+    NodeSpec, PrackMode, ServerPolicy, ServerSpec, SipServerSpec, SoftphoneSpec, SrtpPolicy,
+    StunFault, StunSpec, TcpProbeSpec, TurnCredentials, TurnSpec, UdpProbeSpec, WebServiceSpec,
 };
 pub use timeline::{
     ACTION_KEYS, Action, Answer, Between, Call, Dnd, Dtmf, DtmfMethod, EndpointRef, IpChange,

@@ -123,6 +123,9 @@ pub enum EndpointSpec {
     Intercom(IntercomSpec),
     /// A bare ICE agent (STUN/TURN gathering and connectivity checks).
     IceAgent(IceAgentSpec),
+    /// NAT-type detection against a STUN server (the classic RFC 3489 tests and RFC 5780
+    /// behaviour discovery), as the AAE SDK runs it at init.
+    NatDetector(NatDetectorSpec),
     /// A UDP probe: sends numbered probes, optionally echoes, counts what it receives.
     UdpProbe(UdpProbeSpec),
     /// A TCP probe: connects and sends probe lines, optionally echoes, counts what it receives.
@@ -134,6 +137,7 @@ kind_tagged!(EndpointSpec, EndpointKind, "an endpoint", {
     "softphone" => Softphone(SoftphoneSpec),
     "intercom" => Intercom(IntercomSpec),
     "ice-agent" => IceAgent(IceAgentSpec),
+    "nat-detector" => NatDetector(NatDetectorSpec),
     "udp-probe" => UdpProbe(UdpProbeSpec),
     "tcp-probe" => TcpProbe(TcpProbeSpec),
 });
@@ -146,6 +150,7 @@ impl EndpointSpec {
             Self::Softphone(s) => s.common(),
             Self::Intercom(s) => s.common(),
             Self::IceAgent(s) => s.common(),
+            Self::NatDetector(s) => s.common(),
             Self::UdpProbe(s) => s.common(),
             Self::TcpProbe(s) => s.common(),
         }
@@ -158,6 +163,7 @@ impl EndpointSpec {
             Self::Softphone(_) => "softphone",
             Self::Intercom(_) => "intercom",
             Self::IceAgent(_) => "ice-agent",
+            Self::NatDetector(_) => "nat-detector",
             Self::UdpProbe(_) => "udp-probe",
             Self::TcpProbe(_) => "tcp-probe",
         }
@@ -223,6 +229,30 @@ pub struct ServerPolicy {
     /// Callees that bar incoming calls (486 Busy Here).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bar_incoming: Vec<String>,
+    /// A broken STUN server: `omit-mapped-address`, `zero-mapped-address`,
+    /// `corrupt-fingerprint` or `primary-only` (the alternate address is down).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stun_fault: Option<StunFault>,
+    /// TURN: allocations one user may hold (486 Allocation Quota Reached beyond).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocation_quota: Option<u32>,
+    /// TURN: allocations the server holds in all (508 Insufficient Capacity beyond).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
+}
+
+/// How a STUN server misbehaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum StunFault {
+    /// Answers without XOR-MAPPED-ADDRESS and MAPPED-ADDRESS.
+    OmitMappedAddress,
+    /// Answers with the mapped address `0.0.0.0:0`.
+    ZeroMappedAddress,
+    /// Answers with a wrong FINGERPRINT.
+    CorruptFingerprint,
+    /// Answers only on its primary address and port (the alternate interface is down).
+    PrimaryOnly,
 }
 
 /// One entry of a callee's block list.
@@ -550,6 +580,24 @@ node_spec! {
         /// TURN relay.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         turn: Option<TurnCredentials>,
+    }
+}
+
+node_spec! {
+    /// NAT-type detection from where it sits.
+    NatDetectorSpec {
+        /// The STUN server node (with an `alternate` address for the full classic tests).
+        stun: String,
+        /// A second STUN server: the legacy symmetric check compares the mapped addresses the
+        /// two report (320011 when they differ).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        second_stun: Option<String>,
+        /// Local UDP port. Default: an ephemeral port.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+        /// When to start. Default `0s`; `detect` actions start it again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        start: Option<SimDuration>,
     }
 }
 

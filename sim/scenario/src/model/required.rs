@@ -56,6 +56,7 @@ table!(
     SoftphoneSpec,
     IntercomSpec,
     IceAgentSpec,
+    NatDetectorSpec,
     UdpProbeSpec,
     TcpProbeSpec,
     Between,

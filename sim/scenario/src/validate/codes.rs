@@ -16,15 +16,21 @@ use sim_catalog::{
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Source {
     Aae,
+    /// A NAT-type detector: the AAE SDK's detection event and natlab's legacy-check event.
+    Detector,
     Softphone,
     Probe,
 }
+
+/// Events a `nat-detector` reports besides the AAE SDK's 60005.
+const DETECTOR_EVENTS: &[&str] = &["stun-mapped-address-check"];
 
 impl Source {
     /// The catalog of an endpoint kind; `None` for kinds that report no events.
     pub(crate) fn of(kind: &str) -> Option<Self> {
         match kind {
             "aae" => Some(Self::Aae),
+            "nat-detector" => Some(Self::Detector),
             "softphone" => Some(Self::Softphone),
             "udp-probe" | "tcp-probe" => Some(Self::Probe),
             _ => None,
@@ -47,7 +53,18 @@ pub(crate) fn event(
     who: &str,
     code: &CodeRef,
 ) -> Option<EventCode> {
+    let source = match (source, code) {
+        (Source::Detector, CodeRef::Name(name)) => {
+            if let Some(&known) = DETECTOR_EVENTS.iter().find(|&&e| e == name) {
+                return Some(EventCode::Probe(known));
+            }
+            Source::Aae
+        }
+        (Source::Detector, _) => Source::Aae,
+        (s, _) => s,
+    };
     match (source, code) {
+        (Source::Detector, _) => None,
         (Source::Aae, CodeRef::Number(n)) => aae_event_number(c, path, *n),
         (Source::Aae, CodeRef::Name(name)) => aae_event_name(c, path, who, name),
         (Source::Softphone, CodeRef::Name(name)) => callback(c, path, who, name),
@@ -172,7 +189,13 @@ pub(crate) fn status(
     code: &CodeRef,
 ) -> Option<StatusCode> {
     let sip = |n: u64| u16::try_from(n).ok().filter(|n| (100..=699).contains(n));
+    let source = if source == Source::Detector {
+        Source::Aae
+    } else {
+        source
+    };
     match (source, code) {
+        (Source::Detector, _) => None,
         (Source::Aae, CodeRef::Number(n)) => {
             let n32 = u32::try_from(*n).ok();
             if let Some(s) = n32.and_then(aae_status) {

@@ -59,6 +59,13 @@ fn endpoint(c: &mut Checker<'_>, topo: &Topo, id: NodeId, path: &YamlPath, e: &E
         EndpointSpec::Softphone(s) => softphone(c, topo, id, path, s),
         EndpointSpec::Intercom(i) => intercom(c, topo, id, path, i),
         EndpointSpec::IceAgent(a) => ice_agent(c, topo, id, path, a),
+        EndpointSpec::NatDetector(d) => {
+            port(c, &path.key("port"), d.port);
+            names::node(c, &topo.names, &path.key("stun"), &d.stun, &["stun"]);
+            if let Some(second) = &d.second_stun {
+                names::node(c, &topo.names, &path.key("second_stun"), second, &["stun"]);
+            }
+        }
         EndpointSpec::UdpProbe(p) => udp_probe(c, path, p),
         EndpointSpec::TcpProbe(p) => port(c, &path.key("port"), p.port),
     }

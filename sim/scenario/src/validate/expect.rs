@@ -246,6 +246,7 @@ fn event(
         endpoint,
         code: code?,
         status: status?,
+        detail: e.detail.clone(),
         count,
         after,
         before,

@@ -172,8 +172,38 @@ fn server_policy(
     let server = names::node(c, n, &path.key("server"), &p.server, SERVER_KINDS)?;
     let sip = matches!(n.role(server), Some(Role::Server(ServerSpec::Sip(_))));
     let set = &p.set;
+    let kind = n.role(server).map(|r| match r {
+        Role::Server(s) => s.kind(),
+        Role::Endpoint(e) => e.kind(),
+    });
+    for (key, used, kinds) in [
+        (
+            "respond",
+            set.respond.is_some(),
+            &["sip", "stun", "turn"][..],
+        ),
+        ("drop", set.drop.is_some(), &["sip", "stun", "turn"][..]),
+        ("stun_fault", set.stun_fault.is_some(), &["stun"][..]),
+        (
+            "allocation_quota",
+            set.allocation_quota.is_some(),
+            &["turn"][..],
+        ),
+        ("capacity", set.capacity.is_some(), &["turn"][..]),
+    ] {
+        if used && !kind.is_some_and(|k| kinds.contains(&k)) {
+            c.error(
+                &path.key("set").key(key),
+                format!(
+                    "`{key}` needs a {} server; `{}` is {}",
+                    kinds.join(" or "),
+                    p.server,
+                    n.describe(server)
+                ),
+            );
+        }
+    }
     let sip_only = [
-        ("respond", set.respond.is_some()),
         ("no_balance", !set.no_balance.is_empty()),
         ("max_calls", set.max_calls.is_some()),
         ("number_format", set.number_format.is_some()),

@@ -5,6 +5,7 @@ use sim_core::{
 };
 pub use sim_probe::{Observation, ProbeKind, Series, TcpProbe, UdpProbe, Wire};
 use sim_sip::{SipServer, Softphone};
+use sim_stun::{NatDetector, StunServer, TurnServer};
 
 /// What a running core reports: a probe's observation (traffic is counted, lifecycle events are
 /// logged) or an event for the event log.
@@ -37,6 +38,12 @@ pub enum SimNode {
     SipServer(Box<SipServerNode>),
     /// A softphone.
     Softphone(Box<Softphone>),
+    /// A STUN server.
+    StunServer(Box<StunServer>),
+    /// A TURN server.
+    TurnServer(Box<TurnServer>),
+    /// A NAT-type detector.
+    NatDetector(Box<NatDetector>),
 }
 
 /// Calls `$body` with `$n` bound to the core of whichever variant `$node` is.
@@ -50,6 +57,9 @@ macro_rules! each {
                 $body
             }
             SimNode::Softphone($n) => $body,
+            SimNode::StunServer($n) => $body,
+            SimNode::TurnServer($n) => $body,
+            SimNode::NatDetector($n) => $body,
         }
     };
 }
@@ -63,6 +73,9 @@ impl Node for SimNode {
             Self::TcpProbe(n) => n.bindings(),
             Self::SipServer(s) => s.core.bindings(),
             Self::Softphone(n) => n.bindings(),
+            Self::StunServer(n) => n.bindings(),
+            Self::TurnServer(n) => n.bindings(),
+            Self::NatDetector(n) => n.bindings(),
         }
     }
 
@@ -110,6 +123,19 @@ impl Node for SimNode {
             Self::TcpProbe(n) => n.poll_event().map(NodeEvent::Probe),
             Self::SipServer(s) => s.core.poll_event().map(|e| NodeEvent::Log((&e).into())),
             Self::Softphone(n) => n.poll_event().map(|e| NodeEvent::Log((&e).into())),
+            Self::StunServer(n) => loop {
+                let e = n.poll_event()?;
+                if !e.is_traffic() {
+                    return Some(NodeEvent::Log((&e).into()));
+                }
+            },
+            Self::TurnServer(n) => loop {
+                let e = n.poll_event()?;
+                if !e.is_traffic() {
+                    return Some(NodeEvent::Log((&e).into()));
+                }
+            },
+            Self::NatDetector(n) => n.poll_event().map(|e| NodeEvent::Log((&e).into())),
         }
     }
 
@@ -119,6 +145,9 @@ impl Node for SimNode {
             Self::TcpProbe(n) => n.poll_timeout(),
             Self::SipServer(s) => s.core.poll_timeout(),
             Self::Softphone(n) => n.poll_timeout(),
+            Self::StunServer(n) => n.poll_timeout(),
+            Self::TurnServer(n) => n.poll_timeout(),
+            Self::NatDetector(n) => n.poll_timeout(),
         }
     }
 }

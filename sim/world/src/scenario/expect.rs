@@ -128,6 +128,7 @@ fn check(
             endpoint,
             code,
             status,
+            detail,
             count,
             after,
             before,
@@ -139,6 +140,9 @@ fn check(
             );
             if let Some(s) = status {
                 let _ = write!(text, " with status {}", status_text(s));
+            }
+            if let Some(d) = detail {
+                let _ = write!(text, " saying `{d}`");
             }
             text.push_str(&window(*after, *before));
             (text, count.admits(tally.count), seen(tally, "reported"))

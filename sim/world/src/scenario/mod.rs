@@ -7,6 +7,7 @@ mod faults;
 mod plan;
 mod report;
 mod sip;
+mod stun;
 
 pub use expect::{Evaluation, evaluate};
 pub use plan::{Outputs, Unsupported, plan};

@@ -1,11 +1,12 @@
 //! From a validated scenario to a run plan.
 
-use super::{faults, sip};
+use super::{faults, sip, stun};
 use crate::fabric::{DropReason, Entity, LinkConfig, LossConfig, NatId, NetworkId, NodeId};
 use crate::nodes::{ProbeKind, Wire};
 use crate::watch::{EventMatch, WatchSpec, Window, blocks};
 use crate::world::{
-    LinkPatch, NatPlan, NodeKind, NodePlan, ProbeTarget, SipAction, Timed, WorldAction, WorldSpec,
+    LinkPatch, NatPlan, NodeKind, NodePlan, ProbeTarget, SipAction, StunAction, Timed, WorldAction,
+    WorldSpec,
 };
 use sim_core::SimInstant;
 use sim_nat::{NatConfig, PortForward};
@@ -63,6 +64,19 @@ pub fn plan(scenario: &Scenario, outputs: Outputs) -> Result<WorldSpec, Unsuppor
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let mut timeline = timeline;
+    for n in &scenario.nodes {
+        if let Role::Endpoint(EndpointSpec::NatDetector(d)) = &n.role
+            && let Some(start) = d.start.filter(|s| !s.0.is_zero())
+        {
+            timeline.push(Timed {
+                at: SimInstant::from_duration(start.0),
+                action: WorldAction::Stun(node_id(n.id), StunAction::Detect),
+                label: format!("{} start", n.name),
+            });
+        }
+    }
+    timeline.sort_by_key(|t| t.at);
     Ok(WorldSpec {
         seed: scenario.seed,
         tick: scenario.tick,
@@ -117,11 +131,12 @@ const fn window(after: Option<Duration>, before: Option<Duration>) -> Window {
     Window { after, before }
 }
 
-fn event_match(code: &EventCode, status: Option<&StatusCode>) -> EventMatch {
+fn event_match(code: &EventCode, status: Option<&StatusCode>, detail: Option<&str>) -> EventMatch {
     EventMatch {
         name: code.name(),
         code: code.code(),
         status: status.map(StatusCode::code),
+        detail: detail.map(str::to_owned),
     }
 }
 
@@ -162,17 +177,21 @@ pub(super) fn watch(e: &ResolvedExpectation) -> WatchSpec {
             endpoint,
             code,
             status,
+            detail,
             after,
             before,
             ..
         } => WatchSpec::Event {
             node: node_id(*endpoint),
-            event: event_match(code, status.as_ref()),
+            event: event_match(code, status.as_ref(), detail.as_deref()),
             window: window(*after, *before),
         },
         ResolvedExpectation::Sequence { endpoint, events } => WatchSpec::Sequence {
             node: node_id(*endpoint),
-            blocks: blocks(events.iter().map(|c| event_match(c, None)).collect(), false),
+            blocks: blocks(
+                events.iter().map(|c| event_match(c, None, None)).collect(),
+                false,
+            ),
         },
         ResolvedExpectation::SipResponse {
             code, method, from, ..
@@ -281,6 +300,7 @@ fn nat(scenario: &Scenario, n: &sim_scenario::Nat) -> NatPlan {
 }
 
 fn node(scenario: &Scenario, n: &sim_scenario::Node) -> Result<NodePlan, Unsupported> {
+    let mut aliases = Vec::new();
     let kind = match &n.role {
         Role::Endpoint(EndpointSpec::UdpProbe(p)) => {
             let mut ports = vec![n.port()];
@@ -301,6 +321,18 @@ fn node(scenario: &Scenario, n: &sim_scenario::Node) -> Result<NodePlan, Unsuppo
         },
         Role::Endpoint(EndpointSpec::Softphone(p)) => {
             NodeKind::Softphone(Box::new(sip::softphone(scenario, n, p)?))
+        }
+        Role::Server(ServerSpec::Stun(s)) => {
+            let (config, alias) = stun::stun_server(n, s);
+            aliases.extend(alias);
+            NodeKind::StunServer(Box::new(config), sim_stun::StunPolicy::Normal)
+        }
+        Role::Server(ServerSpec::Turn(s)) => {
+            let (config, policy) = stun::turn_server(n, s);
+            NodeKind::TurnServer(Box::new(config), policy)
+        }
+        Role::Endpoint(EndpointSpec::NatDetector(d)) => {
+            NodeKind::NatDetector(Box::new(stun::detector(scenario, n, d)?))
         }
         Role::Server(ServerSpec::Sip(s)) => {
             let (config, mute) = sip::server(n, s)?;
@@ -324,7 +356,7 @@ fn node(scenario: &Scenario, n: &sim_scenario::Node) -> Result<NodePlan, Unsuppo
     };
     Ok(NodePlan {
         name: n.name.clone(),
-        aliases: Vec::new(),
+        aliases,
         network: NetworkId(n.network.0 as u32),
         ip: n.address,
         link: link(&n.link),
@@ -439,9 +471,17 @@ fn action(
         }
         ResolvedAction::PacketFault(rule) => WorldAction::PacketFault(Box::new(faults::rule(rule))),
         ResolvedAction::PacketFaultEnd(name) => WorldAction::PacketFaultEnd(name.clone()),
-        ResolvedAction::ServerPolicy { server, set } => {
+        ResolvedAction::ServerPolicy { server, set }
+            if scenario
+                .node(*server)
+                .is_some_and(|n| matches!(n.role, Role::Server(ServerSpec::Sip(_)))) =>
+        {
             sip(*server, sip::policy_action(scenario, *server, set)?)
         }
+        ResolvedAction::ServerPolicy { server, set } => WorldAction::Stun(
+            node_id(*server),
+            stun::policy_action(scenario, *server, set)?,
+        ),
         ResolvedAction::Register(n) if is_softphone(scenario, *n) => sip(*n, SipAction::Register),
         ResolvedAction::Unregister(n) if is_softphone(scenario, *n) => {
             sip(*n, SipAction::Unregister)

@@ -13,6 +13,7 @@ fn aae(code: u32) -> EventMatch {
         name: "aae",
         code: Some(code),
         status: None,
+        detail: None,
     }
 }
 
@@ -131,6 +132,7 @@ fn watch_event_by_name_when_there_is_no_number() {
             name: "probe-started",
             code: None,
             status: None,
+            detail: None,
         },
         window: Window::default(),
     };
