@@ -769,3 +769,178 @@ fn unregister_removes_the_binding() {
     assert!(h.server.bindings_of(A).is_empty());
     assert!(h.server_names().contains(&"sip-unregistered".to_string()));
 }
+
+#[test]
+fn timer_c_ends_a_call_that_rings_forever() {
+    let mut h = two_phones(server_cfg(), SipTransport::Udp);
+    let start = h.now;
+    call(&mut h, 0, B);
+    h.run_for(Duration::from_secs(200));
+    assert_eq!(
+        h.names(0),
+        [
+            "onInviteTrying(100)",
+            "onInviteRinging(180)",
+            "onInviteFailure(408)"
+        ]
+    );
+    let (at, _) = h.events(0)[2];
+    let waited = at.saturating_since(start);
+    assert!(
+        waited >= Duration::from_secs(181) && waited < Duration::from_secs(182),
+        "{waited:?}"
+    );
+    assert_eq!(
+        h.names(1),
+        ["onInviteIncoming", "onInviteClosed"],
+        "the proxy cancelled B's leg"
+    );
+}
+
+#[test]
+fn nat_reboot_with_new_public_address_turns_ip_auth_into_407() {
+    let mut h = Harness::new(server_cfg(), Seed::new(4));
+    let nc = NatConfig::new(
+        Behaviour::EndpointIndependent,
+        Behaviour::EndpointIndependent,
+        vec![ip("198.51.100.200")],
+    );
+    let nat = h.add_nat(nc, Seed::new(4));
+    let mut policy = base_policy();
+    policy
+        .allowed_ips
+        .insert(A.into(), vec![ip("198.51.100.200")]);
+    h.with_server(|s, now| s.set_policy(now, policy));
+    let a = phone_cfg(&h, A, "pa");
+    h.add_phone(a, ip("192.168.1.10"), Some(nat), Seed::new(4));
+    let b = phone_cfg(&h, B, "pb");
+    h.add_phone(b, ip("198.51.100.12"), None, Seed::new(4));
+    h.with_phone(0, |p, now| p.register(now)).unwrap();
+    h.with_phone(1, |p, now| p.register(now)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    let s = call(&mut h, 0, B);
+    h.run_for(Duration::from_secs(1));
+    assert_eq!(last(&h, 0), "onInviteRinging(180)");
+    h.with_phone(0, |p, now| p.hangup(now, s)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    h.nat(nat).reboot(Some(vec![ip("198.51.100.201")]));
+    call(&mut h, 0, B);
+    h.run_for(Duration::from_secs(1));
+    assert_eq!(last(&h, 0), "onInviteFailure(407)");
+    let challenges = h
+        .wire
+        .iter()
+        .filter(|w| w.3.starts_with("SIP/2.0 407"))
+        .count();
+    assert_eq!(
+        challenges, 2,
+        "challenge, answered, refused again: the UA stops"
+    );
+}
+
+#[test]
+fn tcp_behind_nat_and_options_keep_alive() {
+    let mut h = Harness::new(server_cfg(), Seed::new(6));
+    let nc = NatConfig::new(
+        Behaviour::EndpointIndependent,
+        Behaviour::AddressAndPortDependent,
+        vec![ip("198.51.100.200")],
+    );
+    let nat = h.add_nat(nc, Seed::new(6));
+    let mut a = phone_cfg(&h, A, "pa");
+    a.transport = SipTransport::Tcp;
+    h.add_phone(a, ip("192.168.1.10"), Some(nat), Seed::new(6));
+    let mut b = phone_cfg(&h, B, "pb");
+    b.keep_alive = Duration::from_secs(30);
+    b.keep_alive_kind = crate::ua::KeepAliveKind::Options;
+    h.add_phone(b, ip("198.51.100.12"), None, Seed::new(6));
+    h.with_phone(0, |p, now| p.register(now)).unwrap();
+    h.with_phone(1, |p, now| p.register(now)).unwrap();
+    h.run_for(Duration::from_secs(31));
+    assert_eq!(h.names(0), ["onRegisterSuccess(200)"]);
+    assert_eq!(h.binding_protocol(A), Some(Protocol::Tcp));
+    assert!(
+        h.wire
+            .iter()
+            .any(|w| w.3.starts_with("OPTIONS sip:sip.natlab.test"))
+    );
+    assert!(
+        h.wire
+            .iter()
+            .any(|w| w.3.starts_with("SIP/2.0 200 OK") && w.3.contains("OPTIONS"))
+    );
+    call(&mut h, 1, A);
+    h.run_for(Duration::from_secs(1));
+    assert_eq!(last(&h, 0), "onInviteIncoming");
+}
+
+#[test]
+fn truncated_and_mutated_wire_messages_never_panic_server_or_phone() {
+    let mut h = two_phones(server_cfg(), SipTransport::Udp);
+    let s = call(&mut h, 0, B);
+    h.run_for(Duration::from_secs(1));
+    let inc = incoming_session(&h, 1);
+    h.with_phone(1, |p, now| p.answer_call(now, inc)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    h.with_phone(0, |p, now| p.hold(now, s)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    h.with_phone(0, |p, now| p.hangup(now, s)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    let corpus: Vec<String> = h.wire.iter().map(|w| w.3.clone()).collect();
+    assert!(corpus.len() > 10);
+    let mut server = crate::SipServer::new(server_cfg(), Seed::new(1).rng());
+    let mut phone = crate::Softphone::new(phone_cfg(&h, A, "pa"), Seed::new(2).rng());
+    let src: std::net::SocketAddr = "198.51.100.12:5060".parse().unwrap();
+    let dst: std::net::SocketAddr = "203.0.113.10:5060".parse().unwrap();
+    let mut now = SimInstant::ZERO;
+    sim_core::Node::handle_stream(
+        &mut server,
+        SimInstant::ZERO,
+        sim_core::StreamEvent::Accepted {
+            id: sim_core::StreamId(sim_core::StreamId::ACCEPTED | 1),
+            local: dst,
+            remote: src,
+        },
+    );
+    let mut feed = |bytes: Vec<u8>| {
+        now += Duration::from_millis(1);
+        let d = sim_core::Datagram {
+            src,
+            dst,
+            payload: bytes::Bytes::from(bytes),
+        };
+        sim_core::Node::handle_datagram(&mut server, now, d.clone());
+        sim_core::Node::handle_datagram(&mut phone, now, d.clone());
+        sim_core::Node::handle_stream(
+            &mut server,
+            now,
+            sim_core::StreamEvent::Data {
+                id: sim_core::StreamId(sim_core::StreamId::ACCEPTED | 1),
+                data: d.payload,
+            },
+        );
+        while sim_core::Node::poll_transmit(&mut server).is_some() {}
+        while sim_core::Node::poll_transmit(&mut phone).is_some() {}
+        while sim_core::Node::poll_event(&mut server).is_some() {}
+        while sim_core::Node::poll_event(&mut phone).is_some() {}
+    };
+    for m in &corpus {
+        let b = m.as_bytes();
+        for n in (0..b.len()).step_by(7) {
+            feed(b[..n].to_vec());
+        }
+        for i in (0..b.len()).step_by(5) {
+            for x in [b':', b';', b'<', b'"', b' ', b'\r', b'0', 0xff] {
+                let mut v = b.to_vec();
+                v[i] = x;
+                feed(v);
+            }
+        }
+    }
+    for _ in 0..3 {
+        let t = sim_core::Node::poll_timeout(&server).unwrap_or(now);
+        sim_core::Node::handle_timeout(&mut server, t.max(now));
+        let t = sim_core::Node::poll_timeout(&phone).unwrap_or(now);
+        sim_core::Node::handle_timeout(&mut phone, t.max(now));
+    }
+}
