@@ -944,3 +944,131 @@ fn truncated_and_mutated_wire_messages_never_panic_server_or_phone() {
         sim_core::Node::handle_timeout(&mut phone, t.max(now));
     }
 }
+
+fn three_phones() -> Harness {
+    let mut h = two_phones(server_cfg(), SipTransport::Udp);
+    let c = phone_cfg(&h, C, "pc");
+    h.add_phone(c, ip("198.51.100.13"), None, Seed::new(8));
+    h.with_phone(2, |p, now| p.register(now)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    h.clear_events();
+    h
+}
+
+fn connect(h: &mut Harness, from: usize, to: usize, to_user: &str) -> (u32, u32) {
+    let s = call(h, from, to_user);
+    h.run_for(Duration::from_secs(1));
+    let inc = h
+        .events(to)
+        .iter()
+        .rev()
+        .find_map(|(_, e)| match e {
+            SoftphoneEvent::InviteIncoming { session, .. } => Some(*session),
+            _ => None,
+        })
+        .unwrap();
+    h.with_phone(to, |p, now| p.answer_call(now, inc)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    (s, inc)
+}
+
+#[test]
+fn blind_transfer_with_refer_and_notify() {
+    let mut h = three_phones();
+    let (s, inc) = connect(&mut h, 0, 1, B);
+    let to = C.to_string();
+    h.with_phone(0, |p, now| p.refer(now, s, &to)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    let refer_id = h
+        .events(1)
+        .iter()
+        .find_map(|(_, e)| match e {
+            SoftphoneEvent::ReceivedRefer {
+                refer_id,
+                to,
+                session,
+                ..
+            } => {
+                assert_eq!(*session, inc);
+                assert_eq!(to, "sip:380501110003@sip.natlab.test");
+                Some(*refer_id)
+            }
+            _ => None,
+        })
+        .unwrap();
+    let new = h
+        .with_phone(1, |p, now| p.accept_refer(now, refer_id))
+        .unwrap();
+    h.run_for(Duration::from_secs(1));
+    let c_inc = incoming_session(&h, 2);
+    h.with_phone(2, |p, now| p.answer_call(now, c_inc)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    assert!(h.phone(1).is_connected(new));
+    let a = h.names(0);
+    assert!(a.contains(&"onReferAccepted".to_string()), "{a:?}");
+    assert!(a.contains(&"onTransferTrying".to_string()), "{a:?}");
+    assert_eq!(a.last().unwrap(), "onACTVTransferSuccess");
+}
+
+#[test]
+fn early_media_183_reliable_with_prack_mode_1() {
+    let mut h = Harness::new(server_cfg(), Seed::new(5));
+    let mut a = phone_cfg(&h, A, "pa");
+    a.prack = PrackMode::SupportedEssential;
+    let mut b = phone_cfg(&h, B, "pb");
+    b.prack = PrackMode::SupportedEssential;
+    b.early_media = true;
+    h.add_phone(a, ip("198.51.100.11"), None, Seed::new(5));
+    h.add_phone(b, ip("198.51.100.12"), None, Seed::new(5));
+    h.with_phone(0, |p, now| p.register(now)).unwrap();
+    h.with_phone(1, |p, now| p.register(now)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    h.clear_events();
+    call(&mut h, 0, B);
+    h.run_for(Duration::from_secs(1));
+    assert_eq!(
+        h.names(0),
+        ["onInviteTrying(100)", "onInviteSessionProgress(183)"]
+    );
+    assert!(h.events(0).iter().any(|(_, e)| matches!(
+        e,
+        SoftphoneEvent::InviteSessionProgress {
+            early_media: true,
+            ..
+        }
+    )));
+    let reliable = h
+        .wire
+        .iter()
+        .find(|w| w.3.starts_with("SIP/2.0 183"))
+        .unwrap();
+    assert!(reliable.3.contains("RSeq: ") && reliable.3.contains("Require: 100rel"));
+    assert!(h.wire.iter().any(|w| w.3.starts_with("PRACK")));
+}
+
+#[test]
+fn session_timer_refreshes_with_re_invite() {
+    let mut h = Harness::new(server_cfg(), Seed::new(5));
+    let mut a = phone_cfg(&h, A, "pa");
+    a.session_timer = Some(90);
+    h.add_phone(a, ip("198.51.100.11"), None, Seed::new(5));
+    let b = phone_cfg(&h, B, "pb");
+    h.add_phone(b, ip("198.51.100.12"), None, Seed::new(5));
+    h.with_phone(0, |p, now| p.register(now)).unwrap();
+    h.with_phone(1, |p, now| p.register(now)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    h.clear_events();
+    connect(&mut h, 0, 1, B);
+    h.run_for(Duration::from_secs(100));
+    let updates = h
+        .names(1)
+        .iter()
+        .filter(|n| *n == "onInviteUpdated")
+        .count();
+    assert_eq!(updates, 2, "refresh at 45 s and 90 s: {:?}", h.names(1));
+    assert!(
+        h.wire
+            .iter()
+            .any(|w| w.3.starts_with("INVITE") && w.3.contains("Session-Expires: 90"))
+    );
+}

@@ -8,7 +8,7 @@
 //! telephone-event packets between the phones' media ports (`rtp_port`).
 
 use crate::digest::{Authorization, Challenge};
-use crate::message::{Frame, Method, NameAddr, ParseError, SipMessage};
+use crate::message::{Frame, Method, NameAddr, ParseError, SipMessage, SipUri};
 use crate::sdp::{Direction, Profile, Sdp};
 use crate::transaction::{ClientTransaction, ServerTransaction, TimerConfig, TxKey, TxOutput};
 use crate::transport::{Conns, Flow, branch, response_flow, token};
@@ -141,6 +141,9 @@ pub struct SoftphoneConfig {
     pub extra_headers: Vec<(String, String)>,
     /// `setDoNotDisturb`.
     pub dnd: bool,
+    /// `enableEarlyMedia`: as callee, answer an INVITE with 183 Session Progress carrying the
+    /// SDP answer (early media) instead of 180 Ringing.
+    pub early_media: bool,
     /// Transaction timers.
     pub timers: TimerConfig,
     /// User-Agent.
@@ -173,6 +176,7 @@ impl SoftphoneConfig {
             session_timer: None,
             extra_headers: Vec::new(),
             dnd: false,
+            early_media: false,
             timers: TimerConfig::default(),
             user_agent: "natlab-softphone".into(),
             faults: UaFaults::default(),
@@ -385,6 +389,30 @@ pub enum SoftphoneEvent {
         /// Reason.
         reason: String,
     },
+    /// `onTransferTrying` (NOTIFY sipfrag 100).
+    TransferTrying {
+        /// Session id.
+        session: u32,
+    },
+    /// `onTransferRinging` (NOTIFY sipfrag 18x).
+    TransferRinging {
+        /// Session id.
+        session: u32,
+    },
+    /// `onACTVTransferSuccess` (NOTIFY sipfrag 2xx).
+    ActvTransferSuccess {
+        /// Session id.
+        session: u32,
+    },
+    /// `onACTVTransferFailure` (NOTIFY sipfrag ≥ 300).
+    ActvTransferFailure {
+        /// Session id.
+        session: u32,
+        /// Status code.
+        status: u16,
+        /// Reason.
+        reason: String,
+    },
     /// An API call refused with a return code.
     ApiRefused(ApiError),
     /// Bytes that are not SIP.
@@ -536,6 +564,22 @@ impl From<&SoftphoneEvent> for LogEvent {
                 .with_status(u32::try_from(a.code).unwrap_or(0))
                 .with_detail(format!("returned {}: {}", a.code, a.reason)),
             E::Malformed { detail } => Self::named("sip-malformed").with_detail(detail.clone()),
+            E::TransferTrying { session } => {
+                Self::named("onTransferTrying").with_detail(sess(session))
+            }
+            E::TransferRinging { session } => {
+                Self::named("onTransferRinging").with_detail(sess(session))
+            }
+            E::ActvTransferSuccess { session } => {
+                Self::named("onACTVTransferSuccess").with_detail(sess(session))
+            }
+            E::ActvTransferFailure {
+                session,
+                status,
+                reason,
+            } => Self::named("onACTVTransferFailure")
+                .with_status(u32::from(*status))
+                .with_detail(format!("{} {reason}", sess(session))),
         }
     }
 }
@@ -604,6 +648,9 @@ struct Session {
     ack: Option<SipMessage>,
     extra: Vec<(String, String)>,
     pending_cancel: bool,
+    provisional: bool,
+    refresh_at: Option<SimInstant>,
+    refer_of: Option<u32>,
 }
 
 #[derive(Debug, Default)]
@@ -641,6 +688,7 @@ pub struct Softphone {
     out: VecDeque<Transmit>,
     events: VecDeque<SoftphoneEvent>,
     malformed: u64,
+    refers: BTreeMap<u32, (u32, String)>,
 }
 
 impl Softphone {
@@ -672,6 +720,7 @@ impl Softphone {
             out: VecDeque::new(),
             events: VecDeque::new(),
             malformed: 0,
+            refers: BTreeMap::new(),
         }
     }
 
@@ -1116,6 +1165,9 @@ impl Softphone {
                 ack: None,
                 extra: Vec::new(),
                 pending_cancel: false,
+                provisional: false,
+                refresh_at: None,
+                refer_of: None,
             },
         );
         id
@@ -1206,8 +1258,13 @@ impl Softphone {
             return;
         };
         if status == 100 {
+            s.provisional = true;
+            let cancel = s.pending_cancel;
             self.events
                 .push_back(SoftphoneEvent::InviteTrying { session: id });
+            if cancel {
+                self.send_cancel(now, id);
+            }
             return;
         }
         if status < 200 {
@@ -1267,6 +1324,11 @@ impl Softphone {
                 .unwrap_or_default();
             let was_cancelled = s.pending_cancel;
             s.state = State::Connected;
+            s.refresh_at = self
+                .cfg
+                .session_timer
+                .map(|se| now + Duration::from_secs(u64::from(se.max(90)) / 2));
+            let refer_of = s.refer_of;
             self.events.push_back(SoftphoneEvent::InviteAnswered {
                 session: id,
                 status,
@@ -1275,6 +1337,9 @@ impl Softphone {
             self.send_ack(id, &resp);
             self.events
                 .push_back(SoftphoneEvent::InviteConnected { session: id });
+            if let Some(orig) = refer_of {
+                self.notify_refer(now, orig, &format!("SIP/2.0 {status} {reason}"), true);
+            }
             if was_cancelled {
                 let _ = self.hangup(now, id);
             }
@@ -1297,12 +1362,54 @@ impl Softphone {
                 return;
             }
         }
+        let refer_of = s.refer_of;
+        if let Some(orig) = refer_of {
+            self.notify_refer(now, orig, &format!("SIP/2.0 {status} {reason}"), true);
+        }
         self.events.push_back(SoftphoneEvent::InviteFailure {
             session: id,
             status,
             reason,
         });
         self.end_session(id);
+    }
+
+    /// NOTIFY (RFC 3515 §2.4.5) in the dialog of `session` with a sipfrag status line.
+    fn notify_refer(&mut self, now: SimInstant, session: u32, frag: &str, last: bool) {
+        let Some(mut n) = self.dialog_request(session, Method::Notify) else {
+            return;
+        };
+        n.push_header("Event", "refer");
+        n.push_header(
+            "Subscription-State",
+            if last {
+                "terminated;reason=noresource"
+            } else {
+                "active;expires=60"
+            },
+        );
+        let n = n.with_body("message/sipfrag;version=2.0", format!("{frag}\r\n"));
+        self.start_client(now, n, Purpose::Info(session));
+    }
+
+    /// `acceptRefer(referId)`: calls the REFER's target and reports progress to the
+    /// referrer with NOTIFY. Returns the new session id.
+    ///
+    /// # Errors
+    /// 70004 for an unknown refer id or a target without a user part.
+    pub fn accept_refer(&mut self, now: SimInstant, refer_id: u32) -> Result<u32, ApiError> {
+        let Some((orig, target)) = self.refers.remove(&refer_id) else {
+            return self.refuse("acceptRefer", api_code::EINVAL, "unknown referId");
+        };
+        let Some(user) = SipUri::parse(&target).and_then(|u| u.user) else {
+            return self.refuse("acceptRefer", api_code::EINVAL, "Refer-To has no user");
+        };
+        self.notify_refer(now, orig, "SIP/2.0 100 Trying", false);
+        let id = self.call(now, &user, &[])?;
+        if let Some(s) = self.sessions.get_mut(&id) {
+            s.refer_of = Some(orig);
+        }
+        Ok(id)
     }
 
     fn send_ack(&mut self, id: u32, resp: &SipMessage) {
@@ -1387,6 +1494,7 @@ impl Softphone {
                 }
                 self.end_session(session);
             }
+            State::Calling if s.provisional => self.send_cancel(now, session),
             State::Calling => {
                 // RFC 3261 §9.1: no CANCEL before a provisional; sent when one arrives.
                 s.pending_cancel = true;
@@ -1823,7 +1931,7 @@ impl Softphone {
             req.has_option("Supported", "100rel") || req.has_option("Require", "100rel");
         let reliable = match self.cfg.prack {
             PrackMode::Never => req.has_option("Require", "100rel"),
-            PrackMode::SupportedEssential => false,
+            PrackMode::SupportedEssential => peer_100rel && self.cfg.early_media && offer.is_some(),
             PrackMode::Supported => peer_100rel,
             PrackMode::Required => true,
         };
@@ -1845,19 +1953,34 @@ impl Softphone {
             .as_ref()
             .map(|o| Sdp::answer(o, &s.local_sdp).audio_codec_names())
             .unwrap_or_default();
-        let contact = self.contact();
+        let early = self.cfg.early_media && offer.is_some();
+        let body = offer
+            .as_ref()
+            .filter(|_| early)
+            .map(|o| Sdp::answer(o, &s.local_sdp).to_text());
         if reliable {
-            if let Some(s) = self.sessions.get_mut(&id) {
-                s.rseq = rseq;
-            }
-            let extra = [
-                ("Require", "100rel".to_string()),
-                ("RSeq", rseq.to_string()),
-                ("Contact", contact),
-            ];
-            self.reply_tagged(now, key, 180, "Ringing", &tag, &extra);
+            s.rseq = rseq;
+        }
+        let mut extra = vec![("Contact", self.contact())];
+        if reliable {
+            extra.push(("Require", "100rel".to_string()));
+            extra.push(("RSeq", rseq.to_string()));
+        }
+        let (status, reason) = if early {
+            (183, "Session Progress")
         } else {
-            self.reply_tagged(now, key, 180, "Ringing", &tag, &[("Contact", contact)]);
+            (180, "Ringing")
+        };
+        if let Some(st) = self.stx.get_mut(key) {
+            let mut resp = dialog_response(st.tx.request(), status, reason, &tag);
+            for (k, v) in extra {
+                resp.push_header(k, v);
+            }
+            if let Some(b) = body {
+                resp = resp.with_body("application/sdp", b);
+            }
+            st.tx.respond(now, resp);
+            self.drive_server(key);
         }
         self.events.push_back(SoftphoneEvent::InviteIncoming {
             session: id,
@@ -2006,12 +2129,46 @@ impl Softphone {
                     .map(|n| n.uri)
                     .unwrap_or_default();
                 self.reply_tagged(now, key, 202, "Accepted", &tag, &[]);
+                self.refers.insert(refer_id, (id, to.clone()));
                 self.events.push_back(SoftphoneEvent::ReceivedRefer {
                     session: id,
                     refer_id,
                     to,
                     from: req.from_addr().map(|f| f.uri).unwrap_or_default(),
                 });
+            }
+            Method::Notify => {
+                let is_refer = req
+                    .raw_header("Event")
+                    .is_some_and(|e| e.trim().to_ascii_lowercase().starts_with("refer"));
+                let frag = req.body_text();
+                let status = frag
+                    .lines()
+                    .next()
+                    .and_then(|l| l.strip_prefix("SIP/2.0 "))
+                    .and_then(|r| r.get(..3))
+                    .and_then(|c| c.parse::<u16>().ok());
+                if is_refer && let Some(st) = status {
+                    let reason = frag
+                        .lines()
+                        .next()
+                        .and_then(|l| l.get(12..))
+                        .unwrap_or("")
+                        .trim()
+                        .to_string();
+                    let e = match st {
+                        100 => SoftphoneEvent::TransferTrying { session: id },
+                        101..=199 => SoftphoneEvent::TransferRinging { session: id },
+                        200..=299 => SoftphoneEvent::ActvTransferSuccess { session: id },
+                        _ => SoftphoneEvent::ActvTransferFailure {
+                            session: id,
+                            status: st,
+                            reason,
+                        },
+                    };
+                    self.events.push_back(e);
+                }
+                self.reply_tagged(now, key, 200, "OK", &tag, &[]);
             }
             _ => self.reply_tagged(now, key, 200, "OK", &tag, &[]),
         }
@@ -2265,6 +2422,24 @@ impl Node for Softphone {
             self.keep_alive_at = Some(now + self.cfg.keep_alive);
             self.keep_alive(now);
         }
+        // RFC 4028 session refresh: a re-INVITE with the current SDP every half interval.
+        let due: Vec<(u32, Direction)> = self
+            .sessions
+            .iter_mut()
+            .filter(|(_, s)| s.refresh_at.is_some_and(|t| t <= now))
+            .map(|(id, s)| {
+                s.refresh_at = None;
+                (*id, s.local_sdp.direction)
+            })
+            .collect();
+        for (id, dir) in due {
+            if self.reinvite(now, id, dir, "sessionTimer").is_ok()
+                && let Some(se) = self.cfg.session_timer
+                && let Some(s) = self.sessions.get_mut(&id)
+            {
+                s.refresh_at = Some(now + Duration::from_secs(u64::from(se.max(90)) / 2));
+            }
+        }
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
@@ -2282,7 +2457,8 @@ impl Node for Softphone {
             .filter_map(|c| c.tx.poll_timeout())
             .chain(self.stx.values().filter_map(|s| s.tx.poll_timeout()))
             .min();
-        [tx, self.reg.refresh_at, self.keep_alive_at]
+        let refresh = self.sessions.values().filter_map(|s| s.refresh_at).min();
+        [tx, self.reg.refresh_at, self.keep_alive_at, refresh]
             .into_iter()
             .flatten()
             .min()
