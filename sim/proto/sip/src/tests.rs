@@ -1072,3 +1072,57 @@ fn session_timer_refreshes_with_re_invite() {
             .any(|w| w.3.starts_with("INVITE") && w.3.contains("Session-Expires: 90"))
     );
 }
+
+/// Scale check (run with `--ignored --release`): 10,000 softphones behind 100 NATs register
+/// with digest and refresh every 10 minutes for one simulated hour.
+#[test]
+#[ignore = "scale benchmark"]
+fn scale_10k_phones_behind_100_nats_one_hour() {
+    let accounts: Vec<(String, String)> = (0..10_000)
+        .map(|i| (format!("3805{i:08}"), format!("p{i}")))
+        .collect();
+    let refs: Vec<(&str, &str)> = accounts
+        .iter()
+        .map(|(u, p)| (u.as_str(), p.as_str()))
+        .collect();
+    let mut h = Harness::new(SipServerConfig::new(DOMAIN, &refs), Seed::new(11));
+    h.record = false;
+    for k in 0..100u32 {
+        let public = IpAddr::V4(std::net::Ipv4Addr::new(
+            198,
+            18,
+            0,
+            u8::try_from(k + 1).unwrap(),
+        ));
+        let mut nc = NatConfig::new(
+            Behaviour::EndpointIndependent,
+            Behaviour::AddressAndPortDependent,
+            vec![public],
+        );
+        nc.port_allocation = PortAllocation::Sequential;
+        nc.udp_timeout = Duration::from_secs(900);
+        let nat = h.add_nat(nc, Seed::new(u64::from(k)));
+        for j in 0..100u32 {
+            let n = (k * 100 + j) as usize;
+            let (u, p) = &accounts[n];
+            let mut c = phone_cfg(&h, u, p);
+            c.register_expires = 600;
+            let private = IpAddr::V4(std::net::Ipv4Addr::new(
+                10,
+                u8::try_from(k).unwrap(),
+                0,
+                u8::try_from(j + 2).unwrap(),
+            ));
+            let i = h.add_phone(c, private, Some(nat), Seed::new(11));
+            h.run_until(SimInstant::from_micros(u64::from(k * 100 + j) * 30_000));
+            h.with_phone(i, |p, now| p.register(now)).unwrap();
+        }
+    }
+    h.run_until(SimInstant::from_micros(3_600_000_000));
+    let failures: usize = (0..10_000).map(|i| h.events(i).len()).sum();
+    assert_eq!(failures, 0, "only failures are recorded");
+    assert_eq!(
+        (0..10_000).filter(|&i| h.phone(i).is_registered()).count(),
+        10_000
+    );
+}
