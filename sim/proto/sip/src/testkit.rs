@@ -92,6 +92,7 @@ pub struct Harness {
     pub record: bool,
     armed: Vec<Option<SimInstant>>,
     by_ip: BTreeMap<IpAddr, usize>,
+    dirty: bool,
     timers: std::collections::BTreeSet<(SimInstant, Target)>,
 }
 
@@ -134,6 +135,7 @@ impl Harness {
             record: true,
             armed: vec![None],
             by_ip: BTreeMap::new(),
+            dirty: false,
             timers: std::collections::BTreeSet::new(),
         }
     }
@@ -186,6 +188,7 @@ impl Harness {
 
     /// Phone `i`.
     pub fn phone(&mut self, i: usize) -> &mut Softphone {
+        self.dirty = true;
         &mut self.phones[i].ua
     }
 
@@ -534,10 +537,12 @@ impl Harness {
 
     /// Runs until `end` (inclusive of everything due at `end`).
     pub fn run_until(&mut self, end: SimInstant) {
-        // Direct calls through `phone()`/`server` may have moved a deadline.
+        // Direct calls through `phone()` or `server` may have moved a deadline.
         self.rearm(Target::Server);
-        for i in 0..self.phones.len() {
-            self.rearm(Target::Phone(i));
+        if std::mem::take(&mut self.dirty) {
+            for i in 0..self.phones.len() {
+                self.rearm(Target::Phone(i));
+            }
         }
         loop {
             let packet = self.queue.keys().next().map(|k| k.0);
