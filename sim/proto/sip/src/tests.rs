@@ -1126,3 +1126,36 @@ fn scale_10k_phones_behind_100_nats_one_hour() {
         10_000
     );
 }
+
+#[test]
+fn realm_mismatch_stops_after_one_401() {
+    let mut h = Harness::new(server_cfg(), Seed::new(1));
+    let mut c = phone_cfg(&h, A, "pa");
+    c.realm = Some("other.realm".into());
+    h.add_phone(c, ip("198.51.100.11"), None, Seed::new(1));
+    h.with_phone(0, |p, now| p.register(now)).unwrap();
+    h.run_for(Duration::from_secs(5));
+    assert_eq!(h.names(0), ["onRegisterFailure(401)"]);
+    let registers = h
+        .wire
+        .iter()
+        .filter(|w| w.3.starts_with("REGISTER"))
+        .count();
+    assert_eq!(
+        registers, 1,
+        "no credential for the realm: no second REGISTER"
+    );
+}
+
+#[test]
+fn sha256_challenges_are_answered() {
+    let mut cfg = server_cfg();
+    cfg.algorithm = crate::digest::Algorithm::Sha256;
+    let mut h = Harness::new(cfg, Seed::new(1));
+    let c = phone_cfg(&h, A, "pa");
+    h.add_phone(c, ip("198.51.100.11"), None, Seed::new(1));
+    h.with_phone(0, |p, now| p.register(now)).unwrap();
+    h.run_for(Duration::from_secs(2));
+    assert_eq!(h.names(0), ["onRegisterSuccess(200)"]);
+    assert!(h.wire.iter().any(|w| w.3.contains("algorithm=SHA-256")));
+}
