@@ -1159,3 +1159,38 @@ fn sha256_challenges_are_answered() {
     assert_eq!(h.names(0), ["onRegisterSuccess(200)"]);
     assert!(h.wire.iter().any(|w| w.3.contains("algorithm=SHA-256")));
 }
+
+#[test]
+fn reliable_provisional_is_retransmitted_until_prack_then_504() {
+    let mut h = Harness::new(server_cfg(), Seed::new(5));
+    let mut a = phone_cfg(&h, A, "pa");
+    a.prack = PrackMode::Supported;
+    let mut b = phone_cfg(&h, B, "pb");
+    b.prack = PrackMode::Required;
+    h.add_phone(a, ip("198.51.100.11"), None, Seed::new(5));
+    h.add_phone(b, ip("198.51.100.12"), None, Seed::new(5));
+    h.with_phone(0, |p, now| p.register(now)).unwrap();
+    h.with_phone(1, |p, now| p.register(now)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    h.clear_events();
+    h.wire.clear();
+    h.drops.push(DropRule {
+        from: Some(ip("198.51.100.11")),
+        contains: Some("PRACK sip:".into()),
+        count: 1000,
+        ..DropRule::default()
+    });
+    call(&mut h, 0, B);
+    h.run_for(Duration::from_secs(40));
+    let ringing_from_b = h
+        .wire
+        .iter()
+        .filter(|w| w.1.ip() == ip("198.51.100.12") && w.3.starts_with("SIP/2.0 180"))
+        .count();
+    assert_eq!(
+        ringing_from_b, 7,
+        "first send + retransmissions at T1, 2T1, ... within 64*T1"
+    );
+    assert_eq!(last(&h, 0), "onInviteFailure(504)");
+    assert_eq!(h.names(1), ["onInviteIncoming", "onInviteClosed"]);
+}

@@ -625,6 +625,16 @@ enum State {
     Connected,
 }
 
+/// A reliable provisional waiting for its PRACK (RFC 3262 §3).
+#[derive(Debug)]
+struct RelProv {
+    resp: SipMessage,
+    flow: Flow,
+    next: Option<SimInstant>,
+    interval: Duration,
+    give_up: SimInstant,
+}
+
 #[derive(Debug)]
 struct Session {
     outgoing: bool,
@@ -651,6 +661,7 @@ struct Session {
     provisional: bool,
     refresh_at: Option<SimInstant>,
     refer_of: Option<u32>,
+    rel: Option<RelProv>,
 }
 
 #[derive(Debug, Default)]
@@ -1168,6 +1179,7 @@ impl Softphone {
                 provisional: false,
                 refresh_at: None,
                 refer_of: None,
+                rel: None,
             },
         );
         id
@@ -1291,11 +1303,20 @@ impl Softphone {
                     status,
                 });
             }
+            // RFC 3262 §4: PRACK each reliable provisional once (a retransmission repeats
+            // the RSeq already acknowledged).
+            let fresh = resp
+                .rseq()
+                .is_some_and(|r| self.sessions.get(&id).is_some_and(|s| s.rseq != r));
             if resp.has_option("Require", "100rel")
+                && fresh
                 && let (Some(rseq), Some(cseq)) = (resp.rseq(), resp.cseq())
             {
+                if let Some(s) = self.sessions.get_mut(&id) {
+                    s.rseq = rseq;
+                }
                 let rseq = if self.cfg.faults.wrong_rack {
-                    rseq + 1
+                    rseq.wrapping_add(1)
                 } else {
                     rseq
                 };
@@ -1372,6 +1393,45 @@ impl Softphone {
             reason,
         });
         self.end_session(id);
+    }
+
+    /// RFC 3262 §3: reliable provisionals are resent at T1, 2·T1, ... until PRACKed; after
+    /// 64·T1 the INVITE is rejected with a 5xx.
+    fn retransmit_reliable(&mut self, now: SimInstant) {
+        let mut resend = Vec::new();
+        let mut give_up = Vec::new();
+        for (id, s) in &mut self.sessions {
+            if s.state != State::Incoming {
+                s.rel = None;
+                continue;
+            }
+            let Some(r) = &mut s.rel else { continue };
+            if r.give_up <= now {
+                give_up.push(*id);
+                continue;
+            }
+            if r.next.is_some_and(|t| t <= now) {
+                r.interval *= 2;
+                r.next = Some(now + r.interval);
+                resend.push((r.flow, r.resp.clone()));
+            }
+        }
+        for (flow, resp) in resend {
+            self.send(flow, &resp);
+        }
+        for id in give_up {
+            let Some(s) = self.sessions.get_mut(&id) else {
+                continue;
+            };
+            s.rel = None;
+            let (key, tag) = (s.server_invite.clone(), s.local_tag.clone());
+            if let Some(key) = key {
+                self.reply_tagged(now, &key, 504, "Server Time-out", &tag, &[]);
+            }
+            self.events
+                .push_back(SoftphoneEvent::InviteClosed { session: id });
+            self.end_session(id);
+        }
     }
 
     /// NOTIFY (RFC 3515 §2.4.5) in the dialog of `session` with a sipfrag status line.
@@ -1979,8 +2039,19 @@ impl Softphone {
             if let Some(b) = body {
                 resp = resp.with_body("application/sdp", b);
             }
-            st.tx.respond(now, resp);
+            let flow = st.flow;
+            st.tx.respond(now, resp.clone());
             self.drive_server(key);
+            if reliable && let Some(s) = self.sessions.get_mut(&id) {
+                let t1 = self.cfg.timers.t1;
+                s.rel = Some(RelProv {
+                    resp,
+                    flow,
+                    next: (!flow.reliable()).then(|| now + t1),
+                    interval: t1,
+                    give_up: now + self.cfg.timers.t64(),
+                });
+            }
         }
         self.events.push_back(SoftphoneEvent::InviteIncoming {
             session: id,
@@ -2092,6 +2163,9 @@ impl Softphone {
                         && r.method == Method::Invite
                 });
                 if ok {
+                    if let Some(s) = self.sessions.get_mut(&id) {
+                        s.rel = None;
+                    }
                     self.reply_tagged(now, key, 200, "OK", &tag, &[]);
                 } else {
                     self.reply_tagged(now, key, 481, "Call/Transaction Does Not Exist", &tag, &[]);
@@ -2422,6 +2496,7 @@ impl Node for Softphone {
             self.keep_alive_at = Some(now + self.cfg.keep_alive);
             self.keep_alive(now);
         }
+        self.retransmit_reliable(now);
         // RFC 4028 session refresh: a re-INVITE with the current SDP every half interval.
         let due: Vec<(u32, Direction)> = self
             .sessions
@@ -2457,7 +2532,17 @@ impl Node for Softphone {
             .filter_map(|c| c.tx.poll_timeout())
             .chain(self.stx.values().filter_map(|s| s.tx.poll_timeout()))
             .min();
-        let refresh = self.sessions.values().filter_map(|s| s.refresh_at).min();
+        let refresh = self
+            .sessions
+            .values()
+            .filter_map(|s| {
+                let rel = s
+                    .rel
+                    .as_ref()
+                    .map(|r| r.next.unwrap_or(r.give_up).min(r.give_up));
+                [s.refresh_at, rel].into_iter().flatten().min()
+            })
+            .min();
         [tx, self.reg.refresh_at, self.keep_alive_at, refresh]
             .into_iter()
             .flatten()
