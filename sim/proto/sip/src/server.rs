@@ -1733,7 +1733,17 @@ impl Node for SipServer {
             remote: d.src,
         };
         let frame = crate::message::parse_datagram(&d.payload);
+        let broken = frame.as_ref().err().map(ToString::to_string);
         self.deliver_frames(now, vec![frame], flow);
+        // A request that does not parse is answered 400 when its Via can still be read.
+        if let Some(why) = broken
+            && let Some(req) = SipMessage::salvage(&d.payload).filter(SipMessage::is_request)
+            && req.top_via().is_some()
+        {
+            let mut req = req;
+            stamp_via(&mut req, flow, self.cfg.force_rport);
+            self.reject_stateless(&req, flow, 400, phrase::BAD_REQUEST, &why);
+        }
     }
 
     fn handle_stream(&mut self, now: SimInstant, event: StreamEvent) {

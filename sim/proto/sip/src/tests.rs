@@ -1194,3 +1194,39 @@ fn reliable_provisional_is_retransmitted_until_prack_then_504() {
     assert_eq!(last(&h, 0), "onInviteFailure(504)");
     assert_eq!(h.names(1), ["onInviteIncoming", "onInviteClosed"]);
 }
+
+#[test]
+fn unparseable_request_with_readable_via_gets_400() {
+    let mut h = two_phones(server_cfg(), SipTransport::Udp);
+    let raw = "INVITE sip:380501110002@sip.natlab.test SIP/2.0\r\n\
+Via: SIP/2.0/UDP 198.51.100.11:5060;branch=z9hG4bKbroken;rport\r\n\
+From: <sip:380501110001@sip.natlab.test>;tag=x\r\n\
+To: <sip:380501110002@sip.natlab.test>\r\n\
+Call-ID: broken@natlab\r\n\
+CSeq: 1 INVITE\r\n\
+this line has no colon\r\n\
+Content-Length: 0\r\n\r\n";
+    h.with_server(|s, now| {
+        sim_core::Node::handle_datagram(
+            s,
+            now,
+            sim_core::Datagram {
+                src: "198.51.100.11:5060".parse().unwrap(),
+                dst: "203.0.113.10:5060".parse().unwrap(),
+                payload: bytes::Bytes::from(raw),
+            },
+        );
+    });
+    h.run_for(Duration::from_millis(100));
+    let names = h.server_names();
+    assert!(names.contains(&"sip-malformed".to_string()));
+    assert!(
+        names.contains(&"sip-response(400)".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        h.wire
+            .iter()
+            .any(|w| w.3.starts_with("SIP/2.0 400 Bad Request") && w.3.contains("broken@natlab"))
+    );
+}

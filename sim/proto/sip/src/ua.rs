@@ -671,6 +671,7 @@ struct RegState {
     cseq: u32,
     registered: bool,
     challenge: Option<Challenge>,
+    proxy_challenge: bool,
     nc: u32,
     answered_nonce: Option<String>,
     refresh_at: Option<SimInstant>,
@@ -1007,7 +1008,12 @@ impl Softphone {
         if let Some(c) = self.reg.challenge.clone() {
             self.reg.nc += 1;
             let auth = self.answer(&c, "REGISTER", &uri, self.reg.nc);
-            req.push_header("Authorization", auth.to_string());
+            let h = if self.reg.proxy_challenge {
+                "Proxy-Authorization"
+            } else {
+                "Authorization"
+            };
+            req.push_header(h, auth.to_string());
         }
         let purpose = if expires == 0 {
             Purpose::Unregister
@@ -1084,6 +1090,7 @@ impl Softphone {
                 Some(c) if c.stale || self.reg.answered_nonce.is_none() => {
                     self.reg.answered_nonce = Some(c.nonce.clone());
                     self.reg.challenge = Some(c);
+                    self.reg.proxy_challenge = status == 407;
                     self.reg.nc = 0;
                     self.send_register(now, expires_asked);
                     return;
