@@ -158,8 +158,8 @@ pub enum WrongPassword {
     Forbidden,
 }
 
-/// Trunk and server policy. Every field's default is "allow".
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Trunk and server policy. Every field's default is "allow" (and RAck checking on).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
     /// Outage: every new INVITE is answered 500 or 503.
     pub outage: Option<Outage>,
@@ -193,6 +193,28 @@ pub struct Policy {
     pub check_rack: bool,
     /// Answer to wrong credentials.
     pub wrong_password: WrongPassword,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            outage: None,
+            invite_auth: InviteAuth::None,
+            allowed_ips: BTreeMap::new(),
+            balance_exhausted: BTreeSet::new(),
+            number_format: None,
+            disabled_routes: Vec::new(),
+            known_numbers: BTreeSet::new(),
+            unavailable: BTreeSet::new(),
+            blocked: BTreeMap::new(),
+            decline: BTreeSet::new(),
+            busy: BTreeSet::new(),
+            encryption: None,
+            max_concurrent_calls: None,
+            check_rack: true,
+            wrong_password: WrongPassword::Challenge,
+        }
+    }
 }
 
 /// An account.
@@ -252,10 +274,7 @@ impl SipServerConfig {
                 .collect(),
             port: 5060,
             transports: vec![Protocol::Udp, Protocol::Tcp],
-            policy: Policy {
-                check_rack: true,
-                ..Policy::default()
-            },
+            policy: Policy::default(),
             timers: TimerConfig::default(),
             algorithm: Algorithm::Md5,
             qop: true,

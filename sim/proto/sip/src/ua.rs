@@ -700,6 +700,7 @@ pub struct Softphone {
     out: VecDeque<Transmit>,
     events: VecDeque<SoftphoneEvent>,
     malformed: u64,
+    rtp_port: u16,
     refers: BTreeMap<u32, (u32, String)>,
 }
 
@@ -715,6 +716,7 @@ impl Softphone {
         };
         Self {
             sip_port: cfg.local_port,
+            rtp_port: cfg.rtp_port,
             cfg,
             rng,
             ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -1148,12 +1150,8 @@ impl Softphone {
             SrtpPolicy::None | SrtpPolicy::Prefer => Profile::Avp,
         };
         let sess_id = u64::from(self.rng.next_u32());
-        let local_sdp = Sdp::audio_offer(
-            &self.ip.to_string(),
-            self.cfg.rtp_port,
-            profile,
-            (sess_id, 1),
-        );
+        let local_sdp =
+            Sdp::audio_offer(&self.ip.to_string(), self.rtp_port, profile, (sess_id, 1));
         let local_tag = token(&mut self.rng, 4);
         self.sessions.insert(
             id,
@@ -1756,7 +1754,7 @@ impl Softphone {
                 pkt.extend_from_slice(&[tone, 0x80 | 10, 0x05, 0x00]);
                 self.out.push_back(
                     Flow::Udp {
-                        local_port: self.cfg.rtp_port,
+                        local_port: self.rtp_port,
                         remote: SocketAddr::new(ip, r.port),
                     }
                     .transmit(Bytes::from(pkt)),
@@ -2411,15 +2409,23 @@ impl Node for Softphone {
     }
 
     fn handle_bound(&mut self, _now: SimInstant, bound: Bound) {
+        let Ok(addr) = bound.result else { return };
         if bound.binding == Binding::udp(self.cfg.local_port)
-            && let Ok(addr) = bound.result
+            && self.cfg.transport == SipTransport::Udp
         {
             self.sip_port = addr.port();
+        }
+        if bound.binding == Binding::udp(self.cfg.rtp_port) {
+            self.rtp_port = addr.port();
+            let port = addr.port();
+            for s in self.sessions.values_mut() {
+                s.local_sdp.port = port;
+            }
         }
     }
 
     fn handle_datagram(&mut self, now: SimInstant, d: Datagram) {
-        if d.dst.port() == self.cfg.rtp_port && d.dst.port() != self.sip_port {
+        if d.dst.port() == self.rtp_port && d.dst.port() != self.sip_port {
             self.on_rtp(&d);
             return;
         }
