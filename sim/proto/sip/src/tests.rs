@@ -421,6 +421,17 @@ fn hold_unhold_refer_dtmf_and_message() {
     h.with_phone(0, |p, now| p.unhold(now, s)).unwrap();
     h.run_for(Duration::from_secs(1));
     assert_eq!(h.names(1), ["onRemoteHold", "onRemoteUnHold"]);
+    h.run_for(Duration::from_secs(5));
+    let ok_from_b = h
+        .wire
+        .iter()
+        .filter(|w| w.1.ip() == ip("198.51.100.12") && w.3.starts_with("SIP/2.0 200 OK"))
+        .filter(|w| w.3.contains(" INVITE\r\n"))
+        .count();
+    assert_eq!(
+        ok_from_b, 3,
+        "each 2xx sent once: the ACKs stop retransmission"
+    );
     h.with_phone(0, |p, now| p.send_dtmf(now, s, 11, DtmfMethod::Info))
         .unwrap();
     h.with_phone(0, |p, now| p.send_dtmf(now, s, 5, DtmfMethod::Rfc2833))
@@ -1229,4 +1240,34 @@ Content-Length: 0\r\n\r\n";
             .iter()
             .any(|w| w.3.starts_with("SIP/2.0 400 Bad Request") && w.3.contains("broken@natlab"))
     );
+}
+
+/// Writes the UDP payloads of a busy run to `$SIP_WIRE_DUMP` (one `src dst hex` line each),
+/// for checking with tshark outside the test suite.
+#[test]
+#[ignore = "writes a file; run by hand with SIP_WIRE_DUMP set"]
+fn dump_wire_for_tshark() {
+    let Ok(path) = std::env::var("SIP_WIRE_DUMP") else {
+        return;
+    };
+    let mut h = three_phones();
+    let (s, _) = connect(&mut h, 0, 1, B);
+    h.with_phone(0, |p, now| p.hold(now, s)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    h.with_phone(0, |p, now| p.unhold(now, s)).unwrap();
+    h.with_phone(0, |p, now| p.send_dtmf(now, s, 3, DtmfMethod::Info))
+        .unwrap();
+    h.run_for(Duration::from_secs(1));
+    let to = C.to_string();
+    h.with_phone(0, |p, now| p.refer(now, s, &to)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    h.with_phone(0, |p, now| p.send_message(now, B, "hi"));
+    h.with_phone(0, |p, now| p.hangup(now, s)).unwrap();
+    h.run_for(Duration::from_secs(40));
+    let mut out = String::new();
+    for (_, src, dst, text) in &h.wire {
+        let hex: String = text.bytes().map(|b| format!("{b:02x}")).collect();
+        out.push_str(&format!("{src} {dst} {hex}\n"));
+    }
+    std::fs::write(path, out).unwrap();
 }

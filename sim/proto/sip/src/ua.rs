@@ -2115,6 +2115,8 @@ impl Softphone {
                 let Some(s) = self.sessions.get_mut(&id) else {
                     return;
                 };
+                // The ACK for this 2xx ends its retransmissions (matched by dialog).
+                s.server_invite = Some(key.clone());
                 let mut body = None;
                 if let Some(o) = offer {
                     let hold = o.is_hold();
