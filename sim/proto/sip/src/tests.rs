@@ -1271,3 +1271,15 @@ fn dump_wire_for_tshark() {
     }
     std::fs::write(path, out).unwrap();
 }
+
+#[test]
+fn tcp_flow_dying_while_the_callee_rings_gives_477() {
+    let mut h = two_phones(server_cfg(), SipTransport::Tcp);
+    call(&mut h, 0, B);
+    h.run_for(Duration::from_secs(1));
+    assert_eq!(last(&h, 0), "onInviteRinging(180)");
+    h.kill_tcp_at_server(1);
+    h.run_for(Duration::from_secs(1));
+    assert_eq!(last(&h, 0), "onInviteFailure(477)");
+    assert!(h.server_names().contains(&"sip-response(477)".to_string()));
+}

@@ -1009,7 +1009,7 @@ impl Softphone {
         req.push_header("Expires", expires.to_string());
         if let Some(c) = self.reg.challenge.clone() {
             self.reg.nc += 1;
-            let auth = self.answer(&c, "REGISTER", &uri, self.reg.nc);
+            let auth = self.credentials(&c, "REGISTER", &uri, self.reg.nc);
             let h = if self.reg.proxy_challenge {
                 "Proxy-Authorization"
             } else {
@@ -1025,7 +1025,7 @@ impl Softphone {
         self.start_client(now, req, purpose);
     }
 
-    fn answer(&mut self, c: &Challenge, method: &str, uri: &str, nc: u32) -> Authorization {
+    fn credentials(&mut self, c: &Challenge, method: &str, uri: &str, nc: u32) -> Authorization {
         let cnonce = token(&mut self.rng, 8);
         let user = self
             .cfg
@@ -1383,7 +1383,7 @@ impl Softphone {
             if let Some(c) = c {
                 s.auth_tried = true;
                 let uri = s.remote_uri.clone();
-                let a = self.answer(&c, "INVITE", &uri, 1);
+                let a = self.credentials(&c, "INVITE", &uri, 1);
                 self.send_invite(now, id, Some((status, a)));
                 return;
             }
@@ -1603,6 +1603,14 @@ impl Softphone {
             s.state = State::Answered;
         }
         Ok(())
+    }
+
+    /// Alias of [`Softphone::answer_call`].
+    ///
+    /// # Errors
+    /// As [`Softphone::answer_call`].
+    pub fn answer(&mut self, now: SimInstant, session: u32) -> Result<(), ApiError> {
+        self.answer_call(now, session)
     }
 
     /// `rejectCall(code)`.
