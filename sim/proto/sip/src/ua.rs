@@ -743,6 +743,13 @@ impl Softphone {
         &self.cfg
     }
 
+    /// The configuration, to change settings at run time (`enableRport`,
+    /// `setReliableProvisional`, `setSrtpPolicy`, `addSipMessageHeader`, ...): changes apply to
+    /// the requests sent after it. Use [`Softphone::set_keep_alive`] for the keep-alive.
+    pub const fn config_mut(&mut self) -> &mut SoftphoneConfig {
+        &mut self.cfg
+    }
+
     /// Whether the last registration succeeded and has not been removed.
     pub const fn is_registered(&self) -> bool {
         self.reg.registered
