@@ -146,6 +146,9 @@ impl Harness {
     }
 
     /// Adds a NAT with `config` (its public addresses must be set); returns its index.
+    ///
+    /// # Panics
+    /// When `config` is invalid (a test bug).
     pub fn add_nat(&mut self, config: NatConfig, seed: Seed) -> usize {
         let nat = Nat::new(config, seed).unwrap_or_else(|e| panic!("bad NAT config: {e:?}"));
         self.nats.push(nat);
@@ -592,7 +595,7 @@ impl Harness {
         self.run_until(end);
     }
 
-    /// The protocol of phone `i`'s registered binding at the server, if any.
+    /// The transport of `user`'s first binding at the server, if any.
     pub fn binding_protocol(&self, user: &str) -> Option<Protocol> {
         self.server
             .bindings_of(user)
