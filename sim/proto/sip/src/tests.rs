@@ -1283,3 +1283,25 @@ fn tcp_flow_dying_while_the_callee_rings_gives_477() {
     assert_eq!(last(&h, 0), "onInviteFailure(477)");
     assert!(h.server_names().contains(&"sip-response(477)".to_string()));
 }
+
+#[test]
+fn interval_too_brief_is_retried_with_min_expires() {
+    let mut cfg = server_cfg();
+    cfg.min_expires = 120;
+    let mut h = Harness::new(cfg, Seed::new(1));
+    let mut c = phone_cfg(&h, A, "pa");
+    c.register_expires = 60;
+    h.add_phone(c, ip("198.51.100.11"), None, Seed::new(1));
+    h.with_phone(0, |p, now| p.register(now)).unwrap();
+    h.run_for(Duration::from_secs(2));
+    assert!(
+        h.wire
+            .iter()
+            .any(|w| w.3.starts_with("SIP/2.0 423 Interval Too Brief"))
+    );
+    assert!(
+        h.events(0)
+            .iter()
+            .any(|(_, e)| matches!(e, SoftphoneEvent::RegisterSuccess { expires: 120, .. }))
+    );
+}

@@ -677,6 +677,7 @@ struct RegState {
     refresh_at: Option<SimInstant>,
     retries_left: i32,
     active: bool,
+    expires: u32,
 }
 
 /// The softphone core.
@@ -986,9 +987,10 @@ impl Softphone {
             return self.refuse("registerServer", api_code::EINVAL, &why);
         }
         self.reg.active = true;
+        self.reg.expires = self.cfg.register_expires;
         self.reg.retries_left = self.cfg.retry_times.max(0);
         self.reg.answered_nonce = None;
-        self.send_register(now, self.cfg.register_expires);
+        self.send_register(now, self.reg.expires);
         if !self.cfg.keep_alive.is_zero() && self.keep_alive_at.is_none() {
             self.keep_alive_at = Some(now + self.cfg.keep_alive);
         }
@@ -1051,7 +1053,7 @@ impl Softphone {
         let expires_asked = if purpose == Purpose::Unregister {
             0
         } else {
-            self.cfg.register_expires
+            self.reg.expires
         };
         if (200..300).contains(&status) {
             self.reg.answered_nonce = None;
@@ -1113,6 +1115,19 @@ impl Softphone {
                     self.register_failed(now, status, why, purpose);
                 }
             }
+            return;
+        }
+        // 423 Interval Too Brief: retry once with the server's Min-Expires (RFC 3261 §10.2.8).
+        if status == 423
+            && purpose == Purpose::Register
+            && let Some(min) = resp
+                .header("Min-Expires")
+                .and_then(|m| m.trim().parse::<u32>().ok())
+            && min > self.reg.expires
+            && min <= 3600
+        {
+            self.reg.expires = min;
+            self.send_register(now, min);
             return;
         }
         self.register_failed(now, status, reason, purpose);
@@ -2520,7 +2535,7 @@ impl Node for Softphone {
         if self.reg.refresh_at.is_some_and(|t| t <= now) {
             self.reg.refresh_at = None;
             self.reg.answered_nonce = None;
-            self.send_register(now, self.cfg.register_expires);
+            self.send_register(now, self.reg.expires);
         }
         if self.keep_alive_at.is_some_and(|t| t <= now) {
             self.keep_alive_at = Some(now + self.cfg.keep_alive);
