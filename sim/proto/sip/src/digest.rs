@@ -475,6 +475,7 @@ pub struct DigestServer {
     qop: bool,
     lifetime: Duration,
     nonces: BTreeMap<String, NonceState>,
+    issued: std::collections::VecDeque<(SimInstant, String)>,
     rng: SimRng,
     max_nonces: usize,
 }
@@ -497,6 +498,7 @@ impl DigestServer {
             qop,
             lifetime,
             nonces: BTreeMap::new(),
+            issued: std::collections::VecDeque::new(),
             rng,
             max_nonces: 100_000,
         }
@@ -513,6 +515,7 @@ impl DigestServer {
         let mut raw = [0u8; 16];
         self.rng.fill_bytes(&mut raw);
         let nonce = format!("{:x}{}", now.as_micros(), hex(&raw));
+        self.issued.push_back((now, nonce.clone()));
         self.nonces.insert(
             nonce.clone(),
             NonceState {
@@ -539,10 +542,12 @@ impl DigestServer {
     fn purge(&mut self, now: SimInstant) {
         // Keep expired nonces for one more lifetime so that they can be answered `stale`.
         let keep = self.lifetime * 2;
-        self.nonces
-            .retain(|_, s| now.saturating_since(s.issued) < keep);
-        while self.nonces.len() > self.max_nonces {
-            self.nonces.pop_first();
+        while let Some((issued, nonce)) = self.issued.front() {
+            if now.saturating_since(*issued) < keep && self.nonces.len() <= self.max_nonces {
+                break;
+            }
+            self.nonces.remove(nonce);
+            self.issued.pop_front();
         }
     }
 

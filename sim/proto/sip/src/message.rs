@@ -408,6 +408,35 @@ impl SipMessage {
         }
     }
 
+    /// A lenient reading of bytes that failed [`parse_datagram`]: header lines that do not
+    /// parse are skipped, the body is dropped. Enough to answer a broken request with 400.
+    pub fn salvage(bytes: &[u8]) -> Option<Self> {
+        let head = &bytes[..bytes.len().min(MAX_MESSAGE_LEN)];
+        let head = find_header_end(head).map_or(head, |(end, _)| &head[..end]);
+        let text = String::from_utf8_lossy(head);
+        let mut lines = text
+            .split('\n')
+            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+            .skip_while(|l| l.is_empty());
+        let start = parse_start_line(lines.next()?).ok()?;
+        let headers = lines
+            .filter_map(|l| {
+                let (n, v) = l.split_once(':')?;
+                let n = n.trim();
+                (!n.is_empty() && n.bytes().all(is_token_byte)).then(|| Header {
+                    name: expand_compact(n).to_string(),
+                    value: v.trim().to_string(),
+                })
+            })
+            .filter(|h| !h.name.eq_ignore_ascii_case("Content-Length"))
+            .collect();
+        Some(Self {
+            start,
+            headers,
+            body: Bytes::new(),
+        })
+    }
+
     fn parse_head(head: &[u8]) -> Result<Self, ParseError> {
         let text = String::from_utf8_lossy(head);
         let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));

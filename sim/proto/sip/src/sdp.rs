@@ -261,7 +261,7 @@ impl Sdp {
             }
         }
         if self.profile == Profile::Savp {
-            s.push_str("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:bmF0bGFibmF0bGFibmF0bGFibmF0bGFibmF0\r\n");
+            s.push_str("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:bmF0bGFibmF0bGFibmF0bGFibmF0bGFibmF0bGFi\r\n");
         }
         let _ = write!(s, "a={}\r\n", self.direction.as_str());
         s

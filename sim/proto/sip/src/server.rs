@@ -158,8 +158,8 @@ pub enum WrongPassword {
     Forbidden,
 }
 
-/// Trunk and server policy. Every field's default is "allow".
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Trunk and server policy. Every field's default is "allow" (and RAck checking on).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
     /// Outage: every new INVITE is answered 500 or 503.
     pub outage: Option<Outage>,
@@ -193,6 +193,28 @@ pub struct Policy {
     pub check_rack: bool,
     /// Answer to wrong credentials.
     pub wrong_password: WrongPassword,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            outage: None,
+            invite_auth: InviteAuth::None,
+            allowed_ips: BTreeMap::new(),
+            balance_exhausted: BTreeSet::new(),
+            number_format: None,
+            disabled_routes: Vec::new(),
+            known_numbers: BTreeSet::new(),
+            unavailable: BTreeSet::new(),
+            blocked: BTreeMap::new(),
+            decline: BTreeSet::new(),
+            busy: BTreeSet::new(),
+            encryption: None,
+            max_concurrent_calls: None,
+            check_rack: true,
+            wrong_password: WrongPassword::Challenge,
+        }
+    }
 }
 
 /// An account.
@@ -252,10 +274,7 @@ impl SipServerConfig {
                 .collect(),
             port: 5060,
             transports: vec![Protocol::Udp, Protocol::Tcp],
-            policy: Policy {
-                check_rack: true,
-                ..Policy::default()
-            },
+            policy: Policy::default(),
             timers: TimerConfig::default(),
             algorithm: Algorithm::Md5,
             qop: true,
@@ -418,6 +437,16 @@ pub struct LocationBinding {
     pub expires_at: SimInstant,
 }
 
+/// What a deadline in the index is for. Entries are lazy: a popped entry is checked against
+/// the object's current deadline, so re-arming only inserts.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Due {
+    Client(TxKey),
+    Server(TxKey),
+    TimerC(String),
+    Binding(String),
+}
+
 #[derive(Debug)]
 struct STx {
     tx: ServerTransaction,
@@ -474,6 +503,7 @@ pub struct SipServer {
     out: VecDeque<Transmit>,
     events: VecDeque<SipServerEvent>,
     malformed: u64,
+    deadlines: BTreeSet<(SimInstant, Due)>,
 }
 
 impl SipServer {
@@ -515,6 +545,7 @@ impl SipServer {
             out: VecDeque::new(),
             events: VecDeque::new(),
             malformed: 0,
+            deadlines: BTreeSet::new(),
         }
     }
 
@@ -714,6 +745,8 @@ impl SipServer {
         }
         if done {
             self.stx.remove(key);
+        } else if let Some(t) = self.stx.get(key).and_then(|s| s.tx.poll_timeout()) {
+            self.deadlines.insert((t, Due::Server(key.clone())));
         }
     }
 
@@ -736,7 +769,32 @@ impl SipServer {
             }
         }
         if done {
-            self.ctx.remove(key);
+            if let Some(c) = self.ctx.remove(key) {
+                let call_id = c.tx.request().call_id().unwrap_or("").to_string();
+                self.forget_if_ended(&call_id);
+            }
+        } else if let Some(t) = self.ctx.get(key).and_then(|c| c.tx.poll_timeout()) {
+            self.deadlines.insert((t, Due::Client(key.clone())));
+        }
+    }
+
+    /// Drops an ended call once its downstream INVITE transaction is gone.
+    fn forget_if_ended(&mut self, call_id: &str) {
+        let gone = self
+            .calls
+            .get(call_id)
+            .is_some_and(|c| c.state == CallState::Ended && !self.ctx.contains_key(&c.downstream));
+        if gone {
+            self.calls.remove(call_id);
+        }
+    }
+
+    fn arm_timer_c(&mut self, call_id: &str, at: Option<SimInstant>) {
+        if let Some(c) = self.calls.get_mut(call_id) {
+            c.timer_c = at;
+            if let Some(t) = at {
+                self.deadlines.insert((t, Due::TimerC(call_id.to_string())));
+            }
         }
     }
 
@@ -764,7 +822,9 @@ impl SipServer {
         if let Some(call) = self.calls.get_mut(&call_id).filter(|_| is_invite) {
             if status < 200 {
                 call.provisional = true;
-                call.timer_c = Some(now + self.cfg.timers.timer_c);
+                let at = now + self.cfg.timers.timer_c;
+                call.timer_c = Some(at);
+                self.deadlines.insert((at, Due::TimerC(call_id.clone())));
                 if let (Some(rseq), Some(cseq)) = (resp.rseq(), resp.cseq()) {
                     call.reliable = Some((rseq, cseq.seq));
                 }
@@ -1032,11 +1092,14 @@ impl SipServer {
                     contact: c.uri.clone(),
                 });
             } else {
+                let expires_at = now + Duration::from_secs(u64::from(exp));
                 list.push(LocationBinding {
                     contact: c.uri.clone(),
                     flow,
-                    expires_at: now + Duration::from_secs(u64::from(exp)),
+                    expires_at,
                 });
+                self.deadlines
+                    .insert((expires_at, Due::Binding(user.clone())));
                 self.events.push_back(SipServerEvent::Registered {
                     user: user.clone(),
                     contact: c.uri.clone(),
@@ -1352,7 +1415,7 @@ impl SipServer {
                     flow: b.flow,
                 });
                 self.calls.insert(
-                    call_id,
+                    call_id.clone(),
                     Call {
                         caller,
                         caller_tag: orig.from_tag().unwrap_or_default(),
@@ -1363,9 +1426,10 @@ impl SipServer {
                         downstream: dkey,
                         provisional: false,
                         reliable: None,
-                        timer_c: Some(now + self.cfg.timers.timer_c),
+                        timer_c: None,
                     },
                 );
+                self.arm_timer_c(&call_id, Some(now + self.cfg.timers.timer_c));
             }
         }
     }
@@ -1522,6 +1586,56 @@ impl SipServer {
                 "no route for in-dialog request",
             ),
         }
+        self.forget_if_ended(&call_id);
+    }
+
+    /// Timer C fired for `call_id`: the callee rang but never answered.
+    fn timer_c(&mut self, now: SimInstant, call_id: &str) {
+        let Some(c) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        if c.timer_c.is_none_or(|t| t > now) {
+            return;
+        }
+        c.timer_c = None;
+        let (up, down) = (c.upstream.clone(), c.downstream.clone());
+        if self.stx.get(&up).is_some_and(|s| s.tx.is_cancellable()) {
+            self.cancel_downstream(now, &down);
+            if let Some(c) = self.ctx.get_mut(&down) {
+                c.upstream = None;
+            }
+            self.respond(
+                now,
+                &up,
+                408,
+                phrase::REQUEST_TIMEOUT,
+                "Timer C: no final answer from the callee",
+            );
+        }
+    }
+
+    /// Removes `user`'s bindings that expired by `now`.
+    fn expire_bindings(&mut self, now: SimInstant, user: &str) {
+        let Some(list) = self.location.get_mut(user) else {
+            return;
+        };
+        let mut expired = Vec::new();
+        list.retain(|b| {
+            let live = b.expires_at > now;
+            if !live {
+                expired.push(b.contact.clone());
+            }
+            live
+        });
+        if list.is_empty() {
+            self.location.remove(user);
+        }
+        for contact in expired {
+            self.events.push_back(SipServerEvent::BindingExpired {
+                user: user.to_string(),
+                contact,
+            });
+        }
     }
 
     fn on_stream_dead(&mut self, now: SimInstant, id: sim_core::StreamId) {
@@ -1638,7 +1752,17 @@ impl Node for SipServer {
             remote: d.src,
         };
         let frame = crate::message::parse_datagram(&d.payload);
+        let broken = frame.as_ref().err().map(ToString::to_string);
         self.deliver_frames(now, vec![frame], flow);
+        // A request that does not parse is answered 400 when its Via can still be read.
+        if let Some(why) = broken
+            && let Some(req) = SipMessage::salvage(&d.payload).filter(SipMessage::is_request)
+            && req.top_via().is_some()
+        {
+            let mut req = req;
+            stamp_via(&mut req, flow, self.cfg.force_rport);
+            self.reject_stateless(&req, flow, 400, phrase::BAD_REQUEST, &why);
+        }
     }
 
     fn handle_stream(&mut self, now: SimInstant, event: StreamEvent) {
@@ -1663,75 +1787,34 @@ impl Node for SipServer {
     }
 
     fn handle_timeout(&mut self, now: SimInstant) {
-        let due_c: Vec<TxKey> = self
-            .ctx
-            .iter()
-            .filter(|(_, c)| c.tx.poll_timeout().is_some_and(|t| t <= now))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in due_c {
-            if let Some(c) = self.ctx.get_mut(&k) {
-                c.tx.on_timeout(now);
+        while let Some((at, due)) = self.deadlines.first().cloned() {
+            if at > now {
+                break;
             }
-            self.drive_client(now, &k);
-        }
-        let due_s: Vec<TxKey> = self
-            .stx
-            .iter()
-            .filter(|(_, s)| s.tx.poll_timeout().is_some_and(|t| t <= now))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in due_s {
-            if let Some(s) = self.stx.get_mut(&k) {
-                s.tx.on_timeout(now);
-            }
-            self.drive_server(now, &k);
-        }
-        // Timer C: the callee rang but never answered.
-        let due_calls: Vec<(TxKey, TxKey)> = self
-            .calls
-            .values_mut()
-            .filter(|c| c.timer_c.is_some_and(|t| t <= now))
-            .map(|c| {
-                c.timer_c = None;
-                (c.upstream.clone(), c.downstream.clone())
-            })
-            .collect();
-        for (up, down) in due_calls {
-            if self.stx.get(&up).is_some_and(|s| s.tx.is_cancellable()) {
-                self.cancel_downstream(now, &down);
-                if let Some(c) = self.ctx.get_mut(&down) {
-                    c.upstream = None;
+            self.deadlines.pop_first();
+            match due {
+                Due::Client(k) => {
+                    let Some(c) = self.ctx.get_mut(&k) else {
+                        continue;
+                    };
+                    if c.tx.poll_timeout().is_some_and(|t| t <= now) {
+                        c.tx.on_timeout(now);
+                    }
+                    self.drive_client(now, &k);
                 }
-                self.respond(
-                    now,
-                    &up,
-                    408,
-                    phrase::REQUEST_TIMEOUT,
-                    "Timer C: no final answer from the callee",
-                );
+                Due::Server(k) => {
+                    let Some(s) = self.stx.get_mut(&k) else {
+                        continue;
+                    };
+                    if s.tx.poll_timeout().is_some_and(|t| t <= now) {
+                        s.tx.on_timeout(now);
+                    }
+                    self.drive_server(now, &k);
+                }
+                Due::TimerC(id) => self.timer_c(now, &id),
+                Due::Binding(user) => self.expire_bindings(now, &user),
             }
         }
-        // Binding expiry.
-        let mut expired = Vec::new();
-        for (user, list) in &mut self.location {
-            list.retain(|b| {
-                let live = b.expires_at > now;
-                if !live {
-                    expired.push((user.clone(), b.contact.clone()));
-                }
-                live
-            });
-        }
-        self.location.retain(|_, l| !l.is_empty());
-        for (user, contact) in expired {
-            self.events
-                .push_back(SipServerEvent::BindingExpired { user, contact });
-        }
-        // Forget ended calls once their transactions are gone.
-        let ctx = &self.ctx;
-        self.calls
-            .retain(|_, c| c.state != CallState::Ended || ctx.contains_key(&c.downstream));
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
@@ -1743,15 +1826,7 @@ impl Node for SipServer {
     }
 
     fn poll_timeout(&self) -> Option<SimInstant> {
-        let tx = self
-            .ctx
-            .values()
-            .filter_map(|c| c.tx.poll_timeout())
-            .chain(self.stx.values().filter_map(|s| s.tx.poll_timeout()))
-            .min();
-        let c = self.calls.values().filter_map(|c| c.timer_c).min();
-        let b = self.location.values().flatten().map(|b| b.expires_at).min();
-        [tx, c, b].into_iter().flatten().min()
+        self.deadlines.first().map(|(t, _)| *t)
     }
 }
 

@@ -87,6 +87,13 @@ pub struct Harness {
     next_accept: u64,
     /// Every UDP payload delivered, as text (for assertions on the wire).
     pub wire: Vec<(SimInstant, SocketAddr, SocketAddr, String)>,
+    /// Whether to record [`Harness::wire`] and every event (off for scale runs: then only
+    /// failures and refusals are kept).
+    pub record: bool,
+    armed: Vec<Option<SimInstant>>,
+    by_ip: BTreeMap<IpAddr, usize>,
+    dirty: bool,
+    timers: std::collections::BTreeSet<(SimInstant, Target)>,
 }
 
 impl Harness {
@@ -125,6 +132,11 @@ impl Harness {
             next_port: 40000,
             next_accept: 1,
             wire: Vec::new(),
+            record: true,
+            armed: vec![None],
+            by_ip: BTreeMap::new(),
+            dirty: false,
+            timers: std::collections::BTreeSet::new(),
         }
     }
 
@@ -134,6 +146,9 @@ impl Harness {
     }
 
     /// Adds a NAT with `config` (its public addresses must be set); returns its index.
+    ///
+    /// # Panics
+    /// When `config` is invalid (a test bug).
     pub fn add_nat(&mut self, config: NatConfig, seed: Seed) -> usize {
         let nat = Nat::new(config, seed).unwrap_or_else(|e| panic!("bad NAT config: {e:?}"));
         self.nats.push(nat);
@@ -168,12 +183,15 @@ impl Harness {
         ua.handle_start(self.now, Addresses::single(ip));
         self.phones.push(Phone { ua, ip, nat });
         self.phone_events.push(Vec::new());
+        self.armed.push(None);
+        self.by_ip.insert(ip, i);
         self.drain(Target::Phone(i));
         i
     }
 
     /// Phone `i`.
     pub fn phone(&mut self, i: usize) -> &mut Softphone {
+        self.dirty = true;
         &mut self.phones[i].ua
     }
 
@@ -267,14 +285,43 @@ impl Harness {
         match t {
             Target::Server => {
                 while let Some(e) = self.server.poll_event() {
-                    self.server_events.push((self.now, e));
+                    if self.record {
+                        self.server_events.push((self.now, e));
+                    }
                 }
             }
             Target::Phone(i) => {
                 while let Some(e) = self.phones[i].ua.poll_event() {
-                    self.phone_events[i].push((self.now, e));
+                    if self.record || !matches!(e, SoftphoneEvent::RegisterSuccess { .. }) {
+                        self.phone_events[i].push((self.now, e));
+                    }
                 }
             }
+        }
+        self.rearm(t);
+    }
+
+    const fn slot(t: Target) -> usize {
+        match t {
+            Target::Server => 0,
+            Target::Phone(i) => i + 1,
+        }
+    }
+
+    fn rearm(&mut self, t: Target) {
+        let next = match t {
+            Target::Server => self.server.poll_timeout(),
+            Target::Phone(i) => self.phones[i].ua.poll_timeout(),
+        };
+        let slot = Self::slot(t);
+        if self.armed[slot] != next {
+            if let Some(old) = self.armed[slot] {
+                self.timers.remove(&(old, t));
+            }
+            if let Some(new) = next {
+                self.timers.insert((new, t));
+            }
+            self.armed[slot] = next;
         }
     }
 
@@ -460,26 +507,26 @@ impl Harness {
             match self.nats[n].inbound(self.now, &PacketMeta::udp(d.src, d.dst)) {
                 Verdict::Forward { dst, .. } => {
                     d.dst = dst;
-                    self.phones
-                        .iter()
-                        .position(|p| p.ip == dst.ip())
-                        .map(Target::Phone)
+                    self.by_ip.get(&dst.ip()).copied().map(Target::Phone)
                 }
                 _ => None,
             }
         } else {
-            self.phones
-                .iter()
-                .position(|p| p.ip == d.dst.ip() && p.nat.is_none())
+            self.by_ip
+                .get(&d.dst.ip())
+                .copied()
+                .filter(|&i| self.phones[i].nat.is_none())
                 .map(Target::Phone)
         };
         let Some(t) = target else { return };
-        self.wire.push((
-            self.now,
-            d.src,
-            d.dst,
-            String::from_utf8_lossy(&d.payload).into_owned(),
-        ));
+        if self.record {
+            self.wire.push((
+                self.now,
+                d.src,
+                d.dst,
+                String::from_utf8_lossy(&d.payload).into_owned(),
+            ));
+        }
         match t {
             Target::Server => self.server.handle_datagram(self.now, d),
             Target::Phone(i) => self.phones[i].ua.handle_datagram(self.now, d),
@@ -488,15 +535,18 @@ impl Harness {
     }
 
     fn next_timer(&self) -> Option<SimInstant> {
-        let phones = self.phones.iter().filter_map(|p| p.ua.poll_timeout()).min();
-        [self.server.poll_timeout(), phones]
-            .into_iter()
-            .flatten()
-            .min()
+        self.timers.first().map(|(t, _)| *t)
     }
 
     /// Runs until `end` (inclusive of everything due at `end`).
     pub fn run_until(&mut self, end: SimInstant) {
+        // Direct calls through `phone()` or `server` may have moved a deadline.
+        self.rearm(Target::Server);
+        if std::mem::take(&mut self.dirty) {
+            for i in 0..self.phones.len() {
+                self.rearm(Target::Phone(i));
+            }
+        }
         loop {
             let packet = self.queue.keys().next().map(|k| k.0);
             let timer = self.next_timer();
@@ -523,19 +573,17 @@ impl Harness {
                 }
                 continue;
             }
-            if self.server.poll_timeout().is_some_and(|t| t <= self.now) {
-                self.server.handle_timeout(self.now);
-                self.drain(Target::Server);
-            }
-            for i in 0..self.phones.len() {
-                if self.phones[i]
-                    .ua
-                    .poll_timeout()
-                    .is_some_and(|t| t <= self.now)
-                {
-                    self.phones[i].ua.handle_timeout(self.now);
-                    self.drain(Target::Phone(i));
+            while let Some(&(at, t)) = self.timers.first() {
+                if at > self.now {
+                    break;
                 }
+                self.timers.remove(&(at, t));
+                self.armed[Self::slot(t)] = None;
+                match t {
+                    Target::Server => self.server.handle_timeout(self.now),
+                    Target::Phone(i) => self.phones[i].ua.handle_timeout(self.now),
+                }
+                self.drain(t);
             }
         }
         self.now = self.now.max(end);
@@ -547,7 +595,7 @@ impl Harness {
         self.run_until(end);
     }
 
-    /// The protocol of phone `i`'s registered binding at the server, if any.
+    /// The transport of `user`'s first binding at the server, if any.
     pub fn binding_protocol(&self, user: &str) -> Option<Protocol> {
         self.server
             .bindings_of(user)

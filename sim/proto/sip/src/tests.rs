@@ -421,6 +421,17 @@ fn hold_unhold_refer_dtmf_and_message() {
     h.with_phone(0, |p, now| p.unhold(now, s)).unwrap();
     h.run_for(Duration::from_secs(1));
     assert_eq!(h.names(1), ["onRemoteHold", "onRemoteUnHold"]);
+    h.run_for(Duration::from_secs(5));
+    let ok_from_b = h
+        .wire
+        .iter()
+        .filter(|w| w.1.ip() == ip("198.51.100.12") && w.3.starts_with("SIP/2.0 200 OK"))
+        .filter(|w| w.3.contains(" INVITE\r\n"))
+        .count();
+    assert_eq!(
+        ok_from_b, 3,
+        "each 2xx sent once: the ACKs stop retransmission"
+    );
     h.with_phone(0, |p, now| p.send_dtmf(now, s, 11, DtmfMethod::Info))
         .unwrap();
     h.with_phone(0, |p, now| p.send_dtmf(now, s, 5, DtmfMethod::Rfc2833))
@@ -768,4 +779,529 @@ fn unregister_removes_the_binding() {
     assert_eq!(h.names(0), ["sip-unregistered(200)"]);
     assert!(h.server.bindings_of(A).is_empty());
     assert!(h.server_names().contains(&"sip-unregistered".to_string()));
+}
+
+#[test]
+fn timer_c_ends_a_call_that_rings_forever() {
+    let mut h = two_phones(server_cfg(), SipTransport::Udp);
+    let start = h.now;
+    call(&mut h, 0, B);
+    h.run_for(Duration::from_secs(200));
+    assert_eq!(
+        h.names(0),
+        [
+            "onInviteTrying(100)",
+            "onInviteRinging(180)",
+            "onInviteFailure(408)"
+        ]
+    );
+    let (at, _) = h.events(0)[2];
+    let waited = at.saturating_since(start);
+    assert!(
+        waited >= Duration::from_secs(181) && waited < Duration::from_secs(182),
+        "{waited:?}"
+    );
+    assert_eq!(
+        h.names(1),
+        ["onInviteIncoming", "onInviteClosed"],
+        "the proxy cancelled B's leg"
+    );
+}
+
+#[test]
+fn nat_reboot_with_new_public_address_turns_ip_auth_into_407() {
+    let mut h = Harness::new(server_cfg(), Seed::new(4));
+    let nc = NatConfig::new(
+        Behaviour::EndpointIndependent,
+        Behaviour::EndpointIndependent,
+        vec![ip("198.51.100.200")],
+    );
+    let nat = h.add_nat(nc, Seed::new(4));
+    let mut policy = base_policy();
+    policy
+        .allowed_ips
+        .insert(A.into(), vec![ip("198.51.100.200")]);
+    h.with_server(|s, now| s.set_policy(now, policy));
+    let a = phone_cfg(&h, A, "pa");
+    h.add_phone(a, ip("192.168.1.10"), Some(nat), Seed::new(4));
+    let b = phone_cfg(&h, B, "pb");
+    h.add_phone(b, ip("198.51.100.12"), None, Seed::new(4));
+    h.with_phone(0, |p, now| p.register(now)).unwrap();
+    h.with_phone(1, |p, now| p.register(now)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    let s = call(&mut h, 0, B);
+    h.run_for(Duration::from_secs(1));
+    assert_eq!(last(&h, 0), "onInviteRinging(180)");
+    h.with_phone(0, |p, now| p.hangup(now, s)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    h.nat(nat).reboot(Some(vec![ip("198.51.100.201")]));
+    call(&mut h, 0, B);
+    h.run_for(Duration::from_secs(1));
+    assert_eq!(last(&h, 0), "onInviteFailure(407)");
+    let challenges = h
+        .wire
+        .iter()
+        .filter(|w| w.3.starts_with("SIP/2.0 407"))
+        .count();
+    assert_eq!(
+        challenges, 2,
+        "challenge, answered, refused again: the UA stops"
+    );
+}
+
+#[test]
+fn tcp_behind_nat_and_options_keep_alive() {
+    let mut h = Harness::new(server_cfg(), Seed::new(6));
+    let nc = NatConfig::new(
+        Behaviour::EndpointIndependent,
+        Behaviour::AddressAndPortDependent,
+        vec![ip("198.51.100.200")],
+    );
+    let nat = h.add_nat(nc, Seed::new(6));
+    let mut a = phone_cfg(&h, A, "pa");
+    a.transport = SipTransport::Tcp;
+    h.add_phone(a, ip("192.168.1.10"), Some(nat), Seed::new(6));
+    let mut b = phone_cfg(&h, B, "pb");
+    b.keep_alive = Duration::from_secs(30);
+    b.keep_alive_kind = crate::ua::KeepAliveKind::Options;
+    h.add_phone(b, ip("198.51.100.12"), None, Seed::new(6));
+    h.with_phone(0, |p, now| p.register(now)).unwrap();
+    h.with_phone(1, |p, now| p.register(now)).unwrap();
+    h.run_for(Duration::from_secs(31));
+    assert_eq!(h.names(0), ["onRegisterSuccess(200)"]);
+    assert_eq!(h.binding_protocol(A), Some(Protocol::Tcp));
+    assert!(
+        h.wire
+            .iter()
+            .any(|w| w.3.starts_with("OPTIONS sip:sip.natlab.test"))
+    );
+    assert!(
+        h.wire
+            .iter()
+            .any(|w| w.3.starts_with("SIP/2.0 200 OK") && w.3.contains("OPTIONS"))
+    );
+    call(&mut h, 1, A);
+    h.run_for(Duration::from_secs(1));
+    assert_eq!(last(&h, 0), "onInviteIncoming");
+}
+
+#[test]
+fn truncated_and_mutated_wire_messages_never_panic_server_or_phone() {
+    let mut h = two_phones(server_cfg(), SipTransport::Udp);
+    let s = call(&mut h, 0, B);
+    h.run_for(Duration::from_secs(1));
+    let inc = incoming_session(&h, 1);
+    h.with_phone(1, |p, now| p.answer_call(now, inc)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    h.with_phone(0, |p, now| p.hold(now, s)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    h.with_phone(0, |p, now| p.hangup(now, s)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    let corpus: Vec<String> = h.wire.iter().map(|w| w.3.clone()).collect();
+    assert!(corpus.len() > 10);
+    let mut server = crate::SipServer::new(server_cfg(), Seed::new(1).rng());
+    let mut phone = crate::Softphone::new(phone_cfg(&h, A, "pa"), Seed::new(2).rng());
+    let src: std::net::SocketAddr = "198.51.100.12:5060".parse().unwrap();
+    let dst: std::net::SocketAddr = "203.0.113.10:5060".parse().unwrap();
+    let mut now = SimInstant::ZERO;
+    sim_core::Node::handle_stream(
+        &mut server,
+        SimInstant::ZERO,
+        sim_core::StreamEvent::Accepted {
+            id: sim_core::StreamId(sim_core::StreamId::ACCEPTED | 1),
+            local: dst,
+            remote: src,
+        },
+    );
+    let mut feed = |bytes: Vec<u8>| {
+        now += Duration::from_millis(1);
+        let d = sim_core::Datagram {
+            src,
+            dst,
+            payload: bytes::Bytes::from(bytes),
+        };
+        sim_core::Node::handle_datagram(&mut server, now, d.clone());
+        sim_core::Node::handle_datagram(&mut phone, now, d.clone());
+        sim_core::Node::handle_stream(
+            &mut server,
+            now,
+            sim_core::StreamEvent::Data {
+                id: sim_core::StreamId(sim_core::StreamId::ACCEPTED | 1),
+                data: d.payload,
+            },
+        );
+        while sim_core::Node::poll_transmit(&mut server).is_some() {}
+        while sim_core::Node::poll_transmit(&mut phone).is_some() {}
+        while sim_core::Node::poll_event(&mut server).is_some() {}
+        while sim_core::Node::poll_event(&mut phone).is_some() {}
+    };
+    for m in &corpus {
+        let b = m.as_bytes();
+        for n in (0..b.len()).step_by(7) {
+            feed(b[..n].to_vec());
+        }
+        for i in (0..b.len()).step_by(5) {
+            for x in [b':', b';', b'<', b'"', b' ', b'\r', b'0', 0xff] {
+                let mut v = b.to_vec();
+                v[i] = x;
+                feed(v);
+            }
+        }
+    }
+    for _ in 0..3 {
+        let t = sim_core::Node::poll_timeout(&server).unwrap_or(now);
+        sim_core::Node::handle_timeout(&mut server, t.max(now));
+        let t = sim_core::Node::poll_timeout(&phone).unwrap_or(now);
+        sim_core::Node::handle_timeout(&mut phone, t.max(now));
+    }
+}
+
+fn three_phones() -> Harness {
+    let mut h = two_phones(server_cfg(), SipTransport::Udp);
+    let c = phone_cfg(&h, C, "pc");
+    h.add_phone(c, ip("198.51.100.13"), None, Seed::new(8));
+    h.with_phone(2, |p, now| p.register(now)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    h.clear_events();
+    h
+}
+
+fn connect(h: &mut Harness, from: usize, to: usize, to_user: &str) -> (u32, u32) {
+    let s = call(h, from, to_user);
+    h.run_for(Duration::from_secs(1));
+    let inc = h
+        .events(to)
+        .iter()
+        .rev()
+        .find_map(|(_, e)| match e {
+            SoftphoneEvent::InviteIncoming { session, .. } => Some(*session),
+            _ => None,
+        })
+        .unwrap();
+    h.with_phone(to, |p, now| p.answer_call(now, inc)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    (s, inc)
+}
+
+#[test]
+fn blind_transfer_with_refer_and_notify() {
+    let mut h = three_phones();
+    let (s, inc) = connect(&mut h, 0, 1, B);
+    let to = C.to_string();
+    h.with_phone(0, |p, now| p.refer(now, s, &to)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    let refer_id = h
+        .events(1)
+        .iter()
+        .find_map(|(_, e)| match e {
+            SoftphoneEvent::ReceivedRefer {
+                refer_id,
+                to,
+                session,
+                ..
+            } => {
+                assert_eq!(*session, inc);
+                assert_eq!(to, "sip:380501110003@sip.natlab.test");
+                Some(*refer_id)
+            }
+            _ => None,
+        })
+        .unwrap();
+    let new = h
+        .with_phone(1, |p, now| p.accept_refer(now, refer_id))
+        .unwrap();
+    h.run_for(Duration::from_secs(1));
+    let c_inc = incoming_session(&h, 2);
+    h.with_phone(2, |p, now| p.answer_call(now, c_inc)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    assert!(h.phone(1).is_connected(new));
+    let a = h.names(0);
+    assert!(a.contains(&"onReferAccepted".to_string()), "{a:?}");
+    assert!(a.contains(&"onTransferTrying".to_string()), "{a:?}");
+    assert_eq!(a.last().unwrap(), "onACTVTransferSuccess");
+}
+
+#[test]
+fn early_media_183_reliable_with_prack_mode_1() {
+    let mut h = Harness::new(server_cfg(), Seed::new(5));
+    let mut a = phone_cfg(&h, A, "pa");
+    a.prack = PrackMode::SupportedEssential;
+    let mut b = phone_cfg(&h, B, "pb");
+    b.prack = PrackMode::SupportedEssential;
+    b.early_media = true;
+    h.add_phone(a, ip("198.51.100.11"), None, Seed::new(5));
+    h.add_phone(b, ip("198.51.100.12"), None, Seed::new(5));
+    h.with_phone(0, |p, now| p.register(now)).unwrap();
+    h.with_phone(1, |p, now| p.register(now)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    h.clear_events();
+    call(&mut h, 0, B);
+    h.run_for(Duration::from_secs(1));
+    assert_eq!(
+        h.names(0),
+        ["onInviteTrying(100)", "onInviteSessionProgress(183)"]
+    );
+    assert!(h.events(0).iter().any(|(_, e)| matches!(
+        e,
+        SoftphoneEvent::InviteSessionProgress {
+            early_media: true,
+            ..
+        }
+    )));
+    let reliable = h
+        .wire
+        .iter()
+        .find(|w| w.3.starts_with("SIP/2.0 183"))
+        .unwrap();
+    assert!(reliable.3.contains("RSeq: ") && reliable.3.contains("Require: 100rel"));
+    assert!(h.wire.iter().any(|w| w.3.starts_with("PRACK")));
+}
+
+#[test]
+fn session_timer_refreshes_with_re_invite() {
+    let mut h = Harness::new(server_cfg(), Seed::new(5));
+    let mut a = phone_cfg(&h, A, "pa");
+    a.session_timer = Some(90);
+    h.add_phone(a, ip("198.51.100.11"), None, Seed::new(5));
+    let b = phone_cfg(&h, B, "pb");
+    h.add_phone(b, ip("198.51.100.12"), None, Seed::new(5));
+    h.with_phone(0, |p, now| p.register(now)).unwrap();
+    h.with_phone(1, |p, now| p.register(now)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    h.clear_events();
+    connect(&mut h, 0, 1, B);
+    h.run_for(Duration::from_secs(100));
+    let updates = h
+        .names(1)
+        .iter()
+        .filter(|n| *n == "onInviteUpdated")
+        .count();
+    assert_eq!(updates, 2, "refresh at 45 s and 90 s: {:?}", h.names(1));
+    assert!(
+        h.wire
+            .iter()
+            .any(|w| w.3.starts_with("INVITE") && w.3.contains("Session-Expires: 90"))
+    );
+}
+
+/// Scale check (run with `--ignored --release`): 10,000 softphones behind 100 NATs register
+/// with digest and refresh every 10 minutes for one simulated hour.
+#[test]
+#[ignore = "scale benchmark"]
+fn scale_10k_phones_behind_100_nats_one_hour() {
+    let accounts: Vec<(String, String)> = (0..10_000)
+        .map(|i| (format!("3805{i:08}"), format!("p{i}")))
+        .collect();
+    let refs: Vec<(&str, &str)> = accounts
+        .iter()
+        .map(|(u, p)| (u.as_str(), p.as_str()))
+        .collect();
+    let mut h = Harness::new(SipServerConfig::new(DOMAIN, &refs), Seed::new(11));
+    h.record = false;
+    for k in 0..100u32 {
+        let public = IpAddr::V4(std::net::Ipv4Addr::new(
+            198,
+            18,
+            0,
+            u8::try_from(k + 1).unwrap(),
+        ));
+        let mut nc = NatConfig::new(
+            Behaviour::EndpointIndependent,
+            Behaviour::AddressAndPortDependent,
+            vec![public],
+        );
+        nc.port_allocation = PortAllocation::Sequential;
+        nc.udp_timeout = Duration::from_secs(900);
+        let nat = h.add_nat(nc, Seed::new(u64::from(k)));
+        for j in 0..100u32 {
+            let n = (k * 100 + j) as usize;
+            let (u, p) = &accounts[n];
+            let mut c = phone_cfg(&h, u, p);
+            c.register_expires = 600;
+            let private = IpAddr::V4(std::net::Ipv4Addr::new(
+                10,
+                u8::try_from(k).unwrap(),
+                0,
+                u8::try_from(j + 2).unwrap(),
+            ));
+            let i = h.add_phone(c, private, Some(nat), Seed::new(11));
+            h.run_until(SimInstant::from_micros(u64::from(k * 100 + j) * 30_000));
+            h.with_phone(i, |p, now| p.register(now)).unwrap();
+        }
+    }
+    h.run_until(SimInstant::from_micros(3_600_000_000));
+    let failures: usize = (0..10_000).map(|i| h.events(i).len()).sum();
+    assert_eq!(failures, 0, "only failures are recorded");
+    assert_eq!(
+        (0..10_000).filter(|&i| h.phone(i).is_registered()).count(),
+        10_000
+    );
+}
+
+#[test]
+fn realm_mismatch_stops_after_one_401() {
+    let mut h = Harness::new(server_cfg(), Seed::new(1));
+    let mut c = phone_cfg(&h, A, "pa");
+    c.realm = Some("other.realm".into());
+    h.add_phone(c, ip("198.51.100.11"), None, Seed::new(1));
+    h.with_phone(0, |p, now| p.register(now)).unwrap();
+    h.run_for(Duration::from_secs(5));
+    assert_eq!(h.names(0), ["onRegisterFailure(401)"]);
+    let registers = h
+        .wire
+        .iter()
+        .filter(|w| w.3.starts_with("REGISTER"))
+        .count();
+    assert_eq!(
+        registers, 1,
+        "no credential for the realm: no second REGISTER"
+    );
+}
+
+#[test]
+fn sha256_challenges_are_answered() {
+    let mut cfg = server_cfg();
+    cfg.algorithm = crate::digest::Algorithm::Sha256;
+    let mut h = Harness::new(cfg, Seed::new(1));
+    let c = phone_cfg(&h, A, "pa");
+    h.add_phone(c, ip("198.51.100.11"), None, Seed::new(1));
+    h.with_phone(0, |p, now| p.register(now)).unwrap();
+    h.run_for(Duration::from_secs(2));
+    assert_eq!(h.names(0), ["onRegisterSuccess(200)"]);
+    assert!(h.wire.iter().any(|w| w.3.contains("algorithm=SHA-256")));
+}
+
+#[test]
+fn reliable_provisional_is_retransmitted_until_prack_then_504() {
+    let mut h = Harness::new(server_cfg(), Seed::new(5));
+    let mut a = phone_cfg(&h, A, "pa");
+    a.prack = PrackMode::Supported;
+    let mut b = phone_cfg(&h, B, "pb");
+    b.prack = PrackMode::Required;
+    h.add_phone(a, ip("198.51.100.11"), None, Seed::new(5));
+    h.add_phone(b, ip("198.51.100.12"), None, Seed::new(5));
+    h.with_phone(0, |p, now| p.register(now)).unwrap();
+    h.with_phone(1, |p, now| p.register(now)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    h.clear_events();
+    h.wire.clear();
+    h.drops.push(DropRule {
+        from: Some(ip("198.51.100.11")),
+        contains: Some("PRACK sip:".into()),
+        count: 1000,
+        ..DropRule::default()
+    });
+    call(&mut h, 0, B);
+    h.run_for(Duration::from_secs(40));
+    let ringing_from_b = h
+        .wire
+        .iter()
+        .filter(|w| w.1.ip() == ip("198.51.100.12") && w.3.starts_with("SIP/2.0 180"))
+        .count();
+    assert_eq!(
+        ringing_from_b, 7,
+        "first send + retransmissions at T1, 2T1, ... within 64*T1"
+    );
+    assert_eq!(last(&h, 0), "onInviteFailure(504)");
+    assert_eq!(h.names(1), ["onInviteIncoming", "onInviteClosed"]);
+}
+
+#[test]
+fn unparseable_request_with_readable_via_gets_400() {
+    let mut h = two_phones(server_cfg(), SipTransport::Udp);
+    let raw = "INVITE sip:380501110002@sip.natlab.test SIP/2.0\r\n\
+Via: SIP/2.0/UDP 198.51.100.11:5060;branch=z9hG4bKbroken;rport\r\n\
+From: <sip:380501110001@sip.natlab.test>;tag=x\r\n\
+To: <sip:380501110002@sip.natlab.test>\r\n\
+Call-ID: broken@natlab\r\n\
+CSeq: 1 INVITE\r\n\
+this line has no colon\r\n\
+Content-Length: 0\r\n\r\n";
+    h.with_server(|s, now| {
+        sim_core::Node::handle_datagram(
+            s,
+            now,
+            sim_core::Datagram {
+                src: "198.51.100.11:5060".parse().unwrap(),
+                dst: "203.0.113.10:5060".parse().unwrap(),
+                payload: bytes::Bytes::from(raw),
+            },
+        );
+    });
+    h.run_for(Duration::from_millis(100));
+    let names = h.server_names();
+    assert!(names.contains(&"sip-malformed".to_string()));
+    assert!(
+        names.contains(&"sip-response(400)".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        h.wire
+            .iter()
+            .any(|w| w.3.starts_with("SIP/2.0 400 Bad Request") && w.3.contains("broken@natlab"))
+    );
+}
+
+/// Writes the UDP payloads of a busy run to `$SIP_WIRE_DUMP` (one `src dst hex` line each),
+/// for checking with tshark outside the test suite.
+#[test]
+#[ignore = "writes a file; run by hand with SIP_WIRE_DUMP set"]
+fn dump_wire_for_tshark() {
+    let Ok(path) = std::env::var("SIP_WIRE_DUMP") else {
+        return;
+    };
+    let mut h = three_phones();
+    let (s, _) = connect(&mut h, 0, 1, B);
+    h.with_phone(0, |p, now| p.hold(now, s)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    h.with_phone(0, |p, now| p.unhold(now, s)).unwrap();
+    h.with_phone(0, |p, now| p.send_dtmf(now, s, 3, DtmfMethod::Info))
+        .unwrap();
+    h.run_for(Duration::from_secs(1));
+    let to = C.to_string();
+    h.with_phone(0, |p, now| p.refer(now, s, &to)).unwrap();
+    h.run_for(Duration::from_secs(1));
+    h.with_phone(0, |p, now| p.send_message(now, B, "hi"));
+    h.with_phone(0, |p, now| p.hangup(now, s)).unwrap();
+    h.run_for(Duration::from_secs(40));
+    let mut out = String::new();
+    for (_, src, dst, text) in &h.wire {
+        let hex: String = text.bytes().map(|b| format!("{b:02x}")).collect();
+        out.push_str(&format!("{src} {dst} {hex}\n"));
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn tcp_flow_dying_while_the_callee_rings_gives_477() {
+    let mut h = two_phones(server_cfg(), SipTransport::Tcp);
+    call(&mut h, 0, B);
+    h.run_for(Duration::from_secs(1));
+    assert_eq!(last(&h, 0), "onInviteRinging(180)");
+    h.kill_tcp_at_server(1);
+    h.run_for(Duration::from_secs(1));
+    assert_eq!(last(&h, 0), "onInviteFailure(477)");
+    assert!(h.server_names().contains(&"sip-response(477)".to_string()));
+}
+
+#[test]
+fn interval_too_brief_is_retried_with_min_expires() {
+    let mut cfg = server_cfg();
+    cfg.min_expires = 120;
+    let mut h = Harness::new(cfg, Seed::new(1));
+    let mut c = phone_cfg(&h, A, "pa");
+    c.register_expires = 60;
+    h.add_phone(c, ip("198.51.100.11"), None, Seed::new(1));
+    h.with_phone(0, |p, now| p.register(now)).unwrap();
+    h.run_for(Duration::from_secs(2));
+    assert!(
+        h.wire
+            .iter()
+            .any(|w| w.3.starts_with("SIP/2.0 423 Interval Too Brief"))
+    );
+    assert!(
+        h.events(0)
+            .iter()
+            .any(|(_, e)| matches!(e, SoftphoneEvent::RegisterSuccess { expires: 120, .. }))
+    );
 }

@@ -8,7 +8,7 @@
 //! telephone-event packets between the phones' media ports (`rtp_port`).
 
 use crate::digest::{Authorization, Challenge};
-use crate::message::{Frame, Method, NameAddr, ParseError, SipMessage};
+use crate::message::{Frame, Method, NameAddr, ParseError, SipMessage, SipUri};
 use crate::sdp::{Direction, Profile, Sdp};
 use crate::transaction::{ClientTransaction, ServerTransaction, TimerConfig, TxKey, TxOutput};
 use crate::transport::{Conns, Flow, branch, response_flow, token};
@@ -141,6 +141,9 @@ pub struct SoftphoneConfig {
     pub extra_headers: Vec<(String, String)>,
     /// `setDoNotDisturb`.
     pub dnd: bool,
+    /// `enableEarlyMedia`: as callee, answer an INVITE with 183 Session Progress carrying the
+    /// SDP answer (early media) instead of 180 Ringing.
+    pub early_media: bool,
     /// Transaction timers.
     pub timers: TimerConfig,
     /// User-Agent.
@@ -173,6 +176,7 @@ impl SoftphoneConfig {
             session_timer: None,
             extra_headers: Vec::new(),
             dnd: false,
+            early_media: false,
             timers: TimerConfig::default(),
             user_agent: "natlab-softphone".into(),
             faults: UaFaults::default(),
@@ -385,6 +389,30 @@ pub enum SoftphoneEvent {
         /// Reason.
         reason: String,
     },
+    /// `onTransferTrying` (NOTIFY sipfrag 100).
+    TransferTrying {
+        /// Session id.
+        session: u32,
+    },
+    /// `onTransferRinging` (NOTIFY sipfrag 18x).
+    TransferRinging {
+        /// Session id.
+        session: u32,
+    },
+    /// `onACTVTransferSuccess` (NOTIFY sipfrag 2xx).
+    ActvTransferSuccess {
+        /// Session id.
+        session: u32,
+    },
+    /// `onACTVTransferFailure` (NOTIFY sipfrag ≥ 300).
+    ActvTransferFailure {
+        /// Session id.
+        session: u32,
+        /// Status code.
+        status: u16,
+        /// Reason.
+        reason: String,
+    },
     /// An API call refused with a return code.
     ApiRefused(ApiError),
     /// Bytes that are not SIP.
@@ -536,6 +564,22 @@ impl From<&SoftphoneEvent> for LogEvent {
                 .with_status(u32::try_from(a.code).unwrap_or(0))
                 .with_detail(format!("returned {}: {}", a.code, a.reason)),
             E::Malformed { detail } => Self::named("sip-malformed").with_detail(detail.clone()),
+            E::TransferTrying { session } => {
+                Self::named("onTransferTrying").with_detail(sess(session))
+            }
+            E::TransferRinging { session } => {
+                Self::named("onTransferRinging").with_detail(sess(session))
+            }
+            E::ActvTransferSuccess { session } => {
+                Self::named("onACTVTransferSuccess").with_detail(sess(session))
+            }
+            E::ActvTransferFailure {
+                session,
+                status,
+                reason,
+            } => Self::named("onACTVTransferFailure")
+                .with_status(u32::from(*status))
+                .with_detail(format!("{} {reason}", sess(session))),
         }
     }
 }
@@ -581,6 +625,16 @@ enum State {
     Connected,
 }
 
+/// A reliable provisional waiting for its PRACK (RFC 3262 §3).
+#[derive(Debug)]
+struct RelProv {
+    resp: SipMessage,
+    flow: Flow,
+    next: Option<SimInstant>,
+    interval: Duration,
+    give_up: SimInstant,
+}
+
 #[derive(Debug)]
 struct Session {
     outgoing: bool,
@@ -604,6 +658,10 @@ struct Session {
     ack: Option<SipMessage>,
     extra: Vec<(String, String)>,
     pending_cancel: bool,
+    provisional: bool,
+    refresh_at: Option<SimInstant>,
+    refer_of: Option<u32>,
+    rel: Option<RelProv>,
 }
 
 #[derive(Debug, Default)]
@@ -613,11 +671,13 @@ struct RegState {
     cseq: u32,
     registered: bool,
     challenge: Option<Challenge>,
+    proxy_challenge: bool,
     nc: u32,
     answered_nonce: Option<String>,
     refresh_at: Option<SimInstant>,
     retries_left: i32,
     active: bool,
+    expires: u32,
 }
 
 /// The softphone core.
@@ -641,6 +701,8 @@ pub struct Softphone {
     out: VecDeque<Transmit>,
     events: VecDeque<SoftphoneEvent>,
     malformed: u64,
+    rtp_port: u16,
+    refers: BTreeMap<u32, (u32, String)>,
 }
 
 impl Softphone {
@@ -655,6 +717,7 @@ impl Softphone {
         };
         Self {
             sip_port: cfg.local_port,
+            rtp_port: cfg.rtp_port,
             cfg,
             rng,
             ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -672,12 +735,20 @@ impl Softphone {
             out: VecDeque::new(),
             events: VecDeque::new(),
             malformed: 0,
+            refers: BTreeMap::new(),
         }
     }
 
     /// The configuration.
     pub const fn config(&self) -> &SoftphoneConfig {
         &self.cfg
+    }
+
+    /// The configuration, to change settings at run time (`enableRport`,
+    /// `setReliableProvisional`, `setSrtpPolicy`, `addSipMessageHeader`, ...): changes apply to
+    /// the requests sent after it. Use [`Softphone::set_keep_alive`] for the keep-alive.
+    pub const fn config_mut(&mut self) -> &mut SoftphoneConfig {
+        &mut self.cfg
     }
 
     /// Whether the last registration succeeded and has not been removed.
@@ -916,9 +987,10 @@ impl Softphone {
             return self.refuse("registerServer", api_code::EINVAL, &why);
         }
         self.reg.active = true;
+        self.reg.expires = self.cfg.register_expires;
         self.reg.retries_left = self.cfg.retry_times.max(0);
         self.reg.answered_nonce = None;
-        self.send_register(now, self.cfg.register_expires);
+        self.send_register(now, self.reg.expires);
         if !self.cfg.keep_alive.is_zero() && self.keep_alive_at.is_none() {
             self.keep_alive_at = Some(now + self.cfg.keep_alive);
         }
@@ -946,8 +1018,13 @@ impl Softphone {
         req.push_header("Expires", expires.to_string());
         if let Some(c) = self.reg.challenge.clone() {
             self.reg.nc += 1;
-            let auth = self.answer(&c, "REGISTER", &uri, self.reg.nc);
-            req.push_header("Authorization", auth.to_string());
+            let auth = self.credentials(&c, "REGISTER", &uri, self.reg.nc);
+            let h = if self.reg.proxy_challenge {
+                "Proxy-Authorization"
+            } else {
+                "Authorization"
+            };
+            req.push_header(h, auth.to_string());
         }
         let purpose = if expires == 0 {
             Purpose::Unregister
@@ -957,7 +1034,7 @@ impl Softphone {
         self.start_client(now, req, purpose);
     }
 
-    fn answer(&mut self, c: &Challenge, method: &str, uri: &str, nc: u32) -> Authorization {
+    fn credentials(&mut self, c: &Challenge, method: &str, uri: &str, nc: u32) -> Authorization {
         let cnonce = token(&mut self.rng, 8);
         let user = self
             .cfg
@@ -976,7 +1053,7 @@ impl Softphone {
         let expires_asked = if purpose == Purpose::Unregister {
             0
         } else {
-            self.cfg.register_expires
+            self.reg.expires
         };
         if (200..300).contains(&status) {
             self.reg.answered_nonce = None;
@@ -1024,6 +1101,7 @@ impl Softphone {
                 Some(c) if c.stale || self.reg.answered_nonce.is_none() => {
                     self.reg.answered_nonce = Some(c.nonce.clone());
                     self.reg.challenge = Some(c);
+                    self.reg.proxy_challenge = status == 407;
                     self.reg.nc = 0;
                     self.send_register(now, expires_asked);
                     return;
@@ -1037,6 +1115,19 @@ impl Softphone {
                     self.register_failed(now, status, why, purpose);
                 }
             }
+            return;
+        }
+        // 423 Interval Too Brief: retry once with the server's Min-Expires (RFC 3261 §10.2.8).
+        if status == 423
+            && purpose == Purpose::Register
+            && let Some(min) = resp
+                .header("Min-Expires")
+                .and_then(|m| m.trim().parse::<u32>().ok())
+            && min > self.reg.expires
+            && min <= 3600
+        {
+            self.reg.expires = min;
+            self.send_register(now, min);
             return;
         }
         self.register_failed(now, status, reason, purpose);
@@ -1081,12 +1172,8 @@ impl Softphone {
             SrtpPolicy::None | SrtpPolicy::Prefer => Profile::Avp,
         };
         let sess_id = u64::from(self.rng.next_u32());
-        let local_sdp = Sdp::audio_offer(
-            &self.ip.to_string(),
-            self.cfg.rtp_port,
-            profile,
-            (sess_id, 1),
-        );
+        let local_sdp =
+            Sdp::audio_offer(&self.ip.to_string(), self.rtp_port, profile, (sess_id, 1));
         let local_tag = token(&mut self.rng, 4);
         self.sessions.insert(
             id,
@@ -1116,6 +1203,10 @@ impl Softphone {
                 ack: None,
                 extra: Vec::new(),
                 pending_cancel: false,
+                provisional: false,
+                refresh_at: None,
+                refer_of: None,
+                rel: None,
             },
         );
         id
@@ -1206,8 +1297,13 @@ impl Softphone {
             return;
         };
         if status == 100 {
+            s.provisional = true;
+            let cancel = s.pending_cancel;
             self.events
                 .push_back(SoftphoneEvent::InviteTrying { session: id });
+            if cancel {
+                self.send_cancel(now, id);
+            }
             return;
         }
         if status < 200 {
@@ -1234,11 +1330,20 @@ impl Softphone {
                     status,
                 });
             }
+            // RFC 3262 §4: PRACK each reliable provisional once (a retransmission repeats
+            // the RSeq already acknowledged).
+            let fresh = resp
+                .rseq()
+                .is_some_and(|r| self.sessions.get(&id).is_some_and(|s| s.rseq != r));
             if resp.has_option("Require", "100rel")
+                && fresh
                 && let (Some(rseq), Some(cseq)) = (resp.rseq(), resp.cseq())
             {
+                if let Some(s) = self.sessions.get_mut(&id) {
+                    s.rseq = rseq;
+                }
                 let rseq = if self.cfg.faults.wrong_rack {
-                    rseq + 1
+                    rseq.wrapping_add(1)
                 } else {
                     rseq
                 };
@@ -1267,6 +1372,11 @@ impl Softphone {
                 .unwrap_or_default();
             let was_cancelled = s.pending_cancel;
             s.state = State::Connected;
+            s.refresh_at = self
+                .cfg
+                .session_timer
+                .map(|se| now + Duration::from_secs(u64::from(se.max(90)) / 2));
+            let refer_of = s.refer_of;
             self.events.push_back(SoftphoneEvent::InviteAnswered {
                 session: id,
                 status,
@@ -1275,6 +1385,9 @@ impl Softphone {
             self.send_ack(id, &resp);
             self.events
                 .push_back(SoftphoneEvent::InviteConnected { session: id });
+            if let Some(orig) = refer_of {
+                self.notify_refer(now, orig, &format!("SIP/2.0 {status} {reason}"), true);
+            }
             if was_cancelled {
                 let _ = self.hangup(now, id);
             }
@@ -1292,10 +1405,14 @@ impl Softphone {
             if let Some(c) = c {
                 s.auth_tried = true;
                 let uri = s.remote_uri.clone();
-                let a = self.answer(&c, "INVITE", &uri, 1);
+                let a = self.credentials(&c, "INVITE", &uri, 1);
                 self.send_invite(now, id, Some((status, a)));
                 return;
             }
+        }
+        let refer_of = s.refer_of;
+        if let Some(orig) = refer_of {
+            self.notify_refer(now, orig, &format!("SIP/2.0 {status} {reason}"), true);
         }
         self.events.push_back(SoftphoneEvent::InviteFailure {
             session: id,
@@ -1303,6 +1420,83 @@ impl Softphone {
             reason,
         });
         self.end_session(id);
+    }
+
+    /// RFC 3262 §3: reliable provisionals are resent at T1, 2·T1, ... until PRACKed; after
+    /// 64·T1 the INVITE is rejected with a 5xx.
+    fn retransmit_reliable(&mut self, now: SimInstant) {
+        let mut resend = Vec::new();
+        let mut give_up = Vec::new();
+        for (id, s) in &mut self.sessions {
+            if s.state != State::Incoming {
+                s.rel = None;
+                continue;
+            }
+            let Some(r) = &mut s.rel else { continue };
+            if r.give_up <= now {
+                give_up.push(*id);
+                continue;
+            }
+            if r.next.is_some_and(|t| t <= now) {
+                r.interval *= 2;
+                r.next = Some(now + r.interval);
+                resend.push((r.flow, r.resp.clone()));
+            }
+        }
+        for (flow, resp) in resend {
+            self.send(flow, &resp);
+        }
+        for id in give_up {
+            let Some(s) = self.sessions.get_mut(&id) else {
+                continue;
+            };
+            s.rel = None;
+            let (key, tag) = (s.server_invite.clone(), s.local_tag.clone());
+            if let Some(key) = key {
+                self.reply_tagged(now, &key, 504, "Server Time-out", &tag, &[]);
+            }
+            self.events
+                .push_back(SoftphoneEvent::InviteClosed { session: id });
+            self.end_session(id);
+        }
+    }
+
+    /// NOTIFY (RFC 3515 §2.4.5) in the dialog of `session` with a sipfrag status line.
+    fn notify_refer(&mut self, now: SimInstant, session: u32, frag: &str, last: bool) {
+        let Some(mut n) = self.dialog_request(session, Method::Notify) else {
+            return;
+        };
+        n.push_header("Event", "refer");
+        n.push_header(
+            "Subscription-State",
+            if last {
+                "terminated;reason=noresource"
+            } else {
+                "active;expires=60"
+            },
+        );
+        let n = n.with_body("message/sipfrag;version=2.0", format!("{frag}\r\n"));
+        self.start_client(now, n, Purpose::Info(session));
+    }
+
+    /// `acceptRefer(referId)`: calls the REFER's target and reports progress to the
+    /// referrer with NOTIFY. Returns the new session id.
+    ///
+    /// # Errors
+    /// 70004 for an unknown refer id or a target without a user part.
+    pub fn accept_refer(&mut self, now: SimInstant, refer_id: u32) -> Result<u32, ApiError> {
+        let Some((orig, target)) = self.refers.remove(&refer_id) else {
+            return self.refuse("acceptRefer", api_code::EINVAL, "unknown referId");
+        };
+        let Some(user) = SipUri::parse(&target).and_then(|u| u.user) else {
+            return self.refuse("acceptRefer", api_code::EINVAL, "Refer-To has no user");
+        };
+        self.notify_refer(now, orig, "SIP/2.0 100 Trying", false);
+        let id = self.call(now, &user, &[])?;
+        if let Some(s) = self.sessions.get_mut(&id) {
+            s.refer_of = Some(orig);
+        }
+        Ok(id)
     }
 
     fn send_ack(&mut self, id: u32, resp: &SipMessage) {
@@ -1387,6 +1581,7 @@ impl Softphone {
                 }
                 self.end_session(session);
             }
+            State::Calling if s.provisional => self.send_cancel(now, session),
             State::Calling => {
                 // RFC 3261 §9.1: no CANCEL before a provisional; sent when one arrives.
                 s.pending_cancel = true;
@@ -1430,6 +1625,14 @@ impl Softphone {
             s.state = State::Answered;
         }
         Ok(())
+    }
+
+    /// Alias of [`Softphone::answer_call`].
+    ///
+    /// # Errors
+    /// As [`Softphone::answer_call`].
+    pub fn answer(&mut self, now: SimInstant, session: u32) -> Result<(), ApiError> {
+        self.answer_call(now, session)
     }
 
     /// `rejectCall(code)`.
@@ -1581,7 +1784,7 @@ impl Softphone {
                 pkt.extend_from_slice(&[tone, 0x80 | 10, 0x05, 0x00]);
                 self.out.push_back(
                     Flow::Udp {
-                        local_port: self.cfg.rtp_port,
+                        local_port: self.rtp_port,
                         remote: SocketAddr::new(ip, r.port),
                     }
                     .transmit(Bytes::from(pkt)),
@@ -1823,7 +2026,7 @@ impl Softphone {
             req.has_option("Supported", "100rel") || req.has_option("Require", "100rel");
         let reliable = match self.cfg.prack {
             PrackMode::Never => req.has_option("Require", "100rel"),
-            PrackMode::SupportedEssential => false,
+            PrackMode::SupportedEssential => peer_100rel && self.cfg.early_media && offer.is_some(),
             PrackMode::Supported => peer_100rel,
             PrackMode::Required => true,
         };
@@ -1845,19 +2048,45 @@ impl Softphone {
             .as_ref()
             .map(|o| Sdp::answer(o, &s.local_sdp).audio_codec_names())
             .unwrap_or_default();
-        let contact = self.contact();
+        let early = self.cfg.early_media && offer.is_some();
+        let body = offer
+            .as_ref()
+            .filter(|_| early)
+            .map(|o| Sdp::answer(o, &s.local_sdp).to_text());
         if reliable {
-            if let Some(s) = self.sessions.get_mut(&id) {
-                s.rseq = rseq;
-            }
-            let extra = [
-                ("Require", "100rel".to_string()),
-                ("RSeq", rseq.to_string()),
-                ("Contact", contact),
-            ];
-            self.reply_tagged(now, key, 180, "Ringing", &tag, &extra);
+            s.rseq = rseq;
+        }
+        let mut extra = vec![("Contact", self.contact())];
+        if reliable {
+            extra.push(("Require", "100rel".to_string()));
+            extra.push(("RSeq", rseq.to_string()));
+        }
+        let (status, reason) = if early {
+            (183, "Session Progress")
         } else {
-            self.reply_tagged(now, key, 180, "Ringing", &tag, &[("Contact", contact)]);
+            (180, "Ringing")
+        };
+        if let Some(st) = self.stx.get_mut(key) {
+            let mut resp = dialog_response(st.tx.request(), status, reason, &tag);
+            for (k, v) in extra {
+                resp.push_header(k, v);
+            }
+            if let Some(b) = body {
+                resp = resp.with_body("application/sdp", b);
+            }
+            let flow = st.flow;
+            st.tx.respond(now, resp.clone());
+            self.drive_server(key);
+            if reliable && let Some(s) = self.sessions.get_mut(&id) {
+                let t1 = self.cfg.timers.t1;
+                s.rel = Some(RelProv {
+                    resp,
+                    flow,
+                    next: (!flow.reliable()).then(|| now + t1),
+                    interval: t1,
+                    give_up: now + self.cfg.timers.t64(),
+                });
+            }
         }
         self.events.push_back(SoftphoneEvent::InviteIncoming {
             session: id,
@@ -1916,6 +2145,8 @@ impl Softphone {
                 let Some(s) = self.sessions.get_mut(&id) else {
                     return;
                 };
+                // The ACK for this 2xx ends its retransmissions (matched by dialog).
+                s.server_invite = Some(key.clone());
                 let mut body = None;
                 if let Some(o) = offer {
                     let hold = o.is_hold();
@@ -1969,6 +2200,9 @@ impl Softphone {
                         && r.method == Method::Invite
                 });
                 if ok {
+                    if let Some(s) = self.sessions.get_mut(&id) {
+                        s.rel = None;
+                    }
                     self.reply_tagged(now, key, 200, "OK", &tag, &[]);
                 } else {
                     self.reply_tagged(now, key, 481, "Call/Transaction Does Not Exist", &tag, &[]);
@@ -2006,12 +2240,46 @@ impl Softphone {
                     .map(|n| n.uri)
                     .unwrap_or_default();
                 self.reply_tagged(now, key, 202, "Accepted", &tag, &[]);
+                self.refers.insert(refer_id, (id, to.clone()));
                 self.events.push_back(SoftphoneEvent::ReceivedRefer {
                     session: id,
                     refer_id,
                     to,
                     from: req.from_addr().map(|f| f.uri).unwrap_or_default(),
                 });
+            }
+            Method::Notify => {
+                let is_refer = req
+                    .raw_header("Event")
+                    .is_some_and(|e| e.trim().to_ascii_lowercase().starts_with("refer"));
+                let frag = req.body_text();
+                let status = frag
+                    .lines()
+                    .next()
+                    .and_then(|l| l.strip_prefix("SIP/2.0 "))
+                    .and_then(|r| r.get(..3))
+                    .and_then(|c| c.parse::<u16>().ok());
+                if is_refer && let Some(st) = status {
+                    let reason = frag
+                        .lines()
+                        .next()
+                        .and_then(|l| l.get(12..))
+                        .unwrap_or("")
+                        .trim()
+                        .to_string();
+                    let e = match st {
+                        100 => SoftphoneEvent::TransferTrying { session: id },
+                        101..=199 => SoftphoneEvent::TransferRinging { session: id },
+                        200..=299 => SoftphoneEvent::ActvTransferSuccess { session: id },
+                        _ => SoftphoneEvent::ActvTransferFailure {
+                            session: id,
+                            status: st,
+                            reason,
+                        },
+                    };
+                    self.events.push_back(e);
+                }
+                self.reply_tagged(now, key, 200, "OK", &tag, &[]);
             }
             _ => self.reply_tagged(now, key, 200, "OK", &tag, &[]),
         }
@@ -2173,15 +2441,23 @@ impl Node for Softphone {
     }
 
     fn handle_bound(&mut self, _now: SimInstant, bound: Bound) {
+        let Ok(addr) = bound.result else { return };
         if bound.binding == Binding::udp(self.cfg.local_port)
-            && let Ok(addr) = bound.result
+            && self.cfg.transport == SipTransport::Udp
         {
             self.sip_port = addr.port();
+        }
+        if bound.binding == Binding::udp(self.cfg.rtp_port) {
+            self.rtp_port = addr.port();
+            let port = addr.port();
+            for s in self.sessions.values_mut() {
+                s.local_sdp.port = port;
+            }
         }
     }
 
     fn handle_datagram(&mut self, now: SimInstant, d: Datagram) {
-        if d.dst.port() == self.cfg.rtp_port && d.dst.port() != self.sip_port {
+        if d.dst.port() == self.rtp_port && d.dst.port() != self.sip_port {
             self.on_rtp(&d);
             return;
         }
@@ -2259,11 +2535,30 @@ impl Node for Softphone {
         if self.reg.refresh_at.is_some_and(|t| t <= now) {
             self.reg.refresh_at = None;
             self.reg.answered_nonce = None;
-            self.send_register(now, self.cfg.register_expires);
+            self.send_register(now, self.reg.expires);
         }
         if self.keep_alive_at.is_some_and(|t| t <= now) {
             self.keep_alive_at = Some(now + self.cfg.keep_alive);
             self.keep_alive(now);
+        }
+        self.retransmit_reliable(now);
+        // RFC 4028 session refresh: a re-INVITE with the current SDP every half interval.
+        let due: Vec<(u32, Direction)> = self
+            .sessions
+            .iter_mut()
+            .filter(|(_, s)| s.refresh_at.is_some_and(|t| t <= now))
+            .map(|(id, s)| {
+                s.refresh_at = None;
+                (*id, s.local_sdp.direction)
+            })
+            .collect();
+        for (id, dir) in due {
+            if self.reinvite(now, id, dir, "sessionTimer").is_ok()
+                && let Some(se) = self.cfg.session_timer
+                && let Some(s) = self.sessions.get_mut(&id)
+            {
+                s.refresh_at = Some(now + Duration::from_secs(u64::from(se.max(90)) / 2));
+            }
         }
     }
 
@@ -2282,7 +2577,18 @@ impl Node for Softphone {
             .filter_map(|c| c.tx.poll_timeout())
             .chain(self.stx.values().filter_map(|s| s.tx.poll_timeout()))
             .min();
-        [tx, self.reg.refresh_at, self.keep_alive_at]
+        let refresh = self
+            .sessions
+            .values()
+            .filter_map(|s| {
+                let rel = s
+                    .rel
+                    .as_ref()
+                    .map(|r| r.next.unwrap_or(r.give_up).min(r.give_up));
+                [s.refresh_at, rel].into_iter().flatten().min()
+            })
+            .min();
+        [tx, self.reg.refresh_at, self.keep_alive_at, refresh]
             .into_iter()
             .flatten()
             .min()
