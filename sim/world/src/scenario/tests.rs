@@ -52,9 +52,9 @@ fn plan_every_expectation_kind_becomes_its_watch_in_order() {
 #[test]
 fn plan_refuses_a_kind_without_a_model_and_says_why() {
     let text =
-        "name: x\nseed: 1\nduration: 1s\ntopology:\n  servers:\n    - {name: s, kind: stun}\n";
-    let err = plan(&scenario(text), outputs()).expect_err("stun is not built yet");
-    assert!(err.what.contains("kind stun"), "{err}");
+        "name: x\nseed: 1\nduration: 1s\ntopology:\n  servers:\n    - {name: s, kind: dns}\n";
+    let err = plan(&scenario(text), outputs()).expect_err("dns is not built yet");
+    assert!(err.what.contains("kind dns"), "{err}");
 }
 
 #[test]
