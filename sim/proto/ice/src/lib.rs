@@ -1,0 +1,77 @@
+//! A sans-IO ICE endpoint (RFC 8445) on webrtc-rs's `rtc-ice`, with pjnath's timers.
+//!
+//! [`IceAgent`] is the engine of the `ice-agent` scenario kind and of the AAE endpoint:
+//!
+//! * **Gathering** (on `handle_start`): a host candidate per address of the node on the bound
+//!   port, and a server-reflexive candidate per configured STUN server (one Binding
+//!   transaction each, retransmitted at 0, 100, 300, 700, 1500, 3100, 6300 ms and timed out
+//!   at 7.9 s, as pjnath does). Ends with [`IceEvent::GatheringDone`]; a server that gives no
+//!   candidate is reported first ([`IceEvent::ServerFailed`]: 370004 no response, 370040 no
+//!   mapped address, 320126 error response). TURN is not implemented: a configured TURN server
+//!   is reported as `relay-failed` 370120.
+//! * **Exchange**: [`IceAgent::local_credentials`] and [`IceAgent::local_candidates`] go to the
+//!   peer (the scenario carries them, later SDP); [`IceAgent::set_remote`] starts the checks,
+//!   [`IceAgent::add_remote_candidate`] trickles more.
+//! * **Checks** (rtc-ice): pairing, connectivity checks, peer-reflexive learning, role
+//!   conflict (RFC 8445 §7.3.1.1), regular nomination by the controlling agent once
+//!   [`IceTimers::nomination_delay`] has passed since the start of checks. The `checks`
+//!   module gives each check pjnath's transaction life (see there): rtc-ice's extra pings are
+//!   not sent, and a check times out after 7.9 s.
+//! * **Outcome**: [`IceEvent::PairSelected`] then [`IceEvent::Connected`]; or
+//!   [`IceEvent::Failed`] with 370082 when every check settled without a selected pair (for a
+//!   controlled agent: without a valid pair), or 370093 when a controlled agent with a valid
+//!   pair got no nomination within 10 s of its checks settling.
+//! * **Consent** (RFC 7675): keep-alive Binding requests on the selected pair every 20 s plus a
+//!   seeded 0–5 s; after 30 s without anything from the remote, [`IceEvent::ConsentLost`].
+//! * **Data**: [`IceAgent::send`] on the selected pair; [`IceAgent::poll_data`] returns what
+//!   arrived from the selected remote. Data and STUN share the port, told apart as RFC 7983
+//!   says (STUN: first byte 0–3 and the magic cookie).
+//!
+//! # Determinism
+//!
+//! Time is an argument: `SimInstant`s map onto `std::time::Instant`s from one arbitrary origin
+//! (see the `clock` module; only differences reach rtc-ice). The ufrag, password, keep-alive
+//! jitter and gathering transaction ids come from the agent's [`sim_core::Seed`]; rtc-ice's
+//! tie-breaker comes from a seeded crypto provider. rtc-ice still draws connectivity-check
+//! transaction ids and learned peer-reflexive candidate ids from `rand::rng()`: inside a
+//! simulated run that is the scenario seed (sim-entropy's getrandom backend), so a run replays
+//! exactly when it starts on a fresh thread inside `sim_entropy::seeded`.
+//!
+//! # Drive contract
+//!
+//! As for every [`sim_core::Node`]: bind [`Node::bindings`] (one UDP port), `handle_start`,
+//! then after any input drain `poll_transmit`, then `poll_event` (and [`IceAgent::poll_data`]),
+//! and call `handle_timeout` at `poll_timeout`. While checking, rtc-ice asks to be woken every
+//! `check_interval` (20 ms); once connected every 200 ms.
+//!
+//! ```
+//! use sim_core::{Addresses, Bound, Binding, Node, Seed, SimInstant, Transmit};
+//! use sim_ice::{IceAgent, IceConfig, IceEvent, Role};
+//!
+//! let mut a = IceAgent::new(IceConfig::new(4000, Role::Controlling), Seed::new(1)).unwrap();
+//! let now = SimInstant::ZERO;
+//! a.handle_bound(now, Bound { id: None, binding: Binding::udp(4000), result: Ok("192.0.2.1:4000".parse().unwrap()) });
+//! a.handle_start(now, Addresses::single("192.0.2.1".parse().unwrap()));
+//! // No STUN server: gathering is done at once, with the host candidate.
+//! assert!(matches!(a.poll_event(), Some(IceEvent::GatheringDone { candidates }) if candidates.len() == 1));
+//! ```
+
+#![warn(missing_docs)]
+
+mod agent;
+mod candidate;
+mod checks;
+mod clock;
+mod config;
+mod event;
+mod provider;
+mod stun;
+
+#[cfg(test)]
+mod tests;
+
+pub use agent::{IceAgent, IceError, IceStats};
+pub use config::{IceConfig, IceTimers, Role, TurnServer, TurnTransport};
+pub use event::{
+    CandidateKind, Credentials, EVENT_NAMES, IceCandidate, IceEvent, ServerKind, Status,
+};
