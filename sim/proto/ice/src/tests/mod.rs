@@ -399,6 +399,30 @@ fn ice_agent_response_from_another_port_gives_check_failed_370088() {
     });
 }
 
+/// rtc-ice draws connectivity-check transaction ids from `rand::rng()`: with the same agent
+/// seeds but another process entropy seed, events and timing are the same, the bytes are not.
+#[test]
+fn ice_agent_check_transaction_ids_come_from_the_entropy_scope() {
+    let run = |entropy| {
+        seeded(entropy, || {
+            let (mut w, _, _) = classic_pair(Classic::FullCone, Classic::FullCone, 3);
+            w.run_for(Duration::from_secs(5));
+            let log: Vec<String> = w
+                .log
+                .iter()
+                .map(|(t, n, e)| format!("{t} {n} {e:?}"))
+                .collect();
+            let times: Vec<u64> = w.wire.iter().map(|(t, ..)| t.as_micros()).collect();
+            let bytes: Vec<Bytes> = w.wire.iter().map(|(.., p)| p.clone()).collect();
+            (log, times, bytes)
+        })
+    };
+    let (log1, times1, bytes1) = run(1);
+    let (log2, times2, bytes2) = run(2);
+    assert_eq!((log1, times1), (log2, times2));
+    assert_ne!(bytes1, bytes2);
+}
+
 /// One datagram on the wire: time (µs), source, destination, bytes.
 type WireRecord = (u64, String, String, Vec<u8>);
 
