@@ -11,13 +11,15 @@
 use crate::candidate::{from_rtc, to_rtc};
 use crate::checks::{CheckKey, CheckList};
 use crate::clock::{from_std, to_std};
-use crate::config::{IceConfig, Role, TurnTransport};
+use crate::config::{IceConfig, Role, TurnServer, TurnTransport};
 use crate::event::{CandidateKind, Credentials, IceCandidate, IceEvent, ServerKind, Status};
 use crate::provider::SeededProvider;
 use crate::stun::{self, BindingTransaction, Outcome};
+use crate::turn::TurnRelay;
 use bytes::{Bytes, BytesMut};
 use rand_core::RngCore;
 use rtc_ice::agent::TaggedEvent;
+use rtc_ice::crypto::RTCCryptoProvider;
 use rtc_ice::mdns::MulticastDnsMode;
 use rtc_ice::state::ConnectionState;
 use rtc_ice::{Agent, AgentConfig, Event};
@@ -96,6 +98,8 @@ pub struct IceAgent {
     local: Vec<IceCandidate>,
     gathering: Vec<(BindingTransaction, bool)>,
     gathering_done: bool,
+    turn: Option<TurnRelay>,
+    turn_provider: Arc<SeededProvider>,
     remote_set: bool,
     remote_seq: u32,
     checks: CheckList,
@@ -175,6 +179,8 @@ impl IceAgent {
         };
         let provider = SeededProvider::new(seed.derive("rtc-ice").rng())
             .map_err(|e| IceError::Agent(e.to_string()))?;
+        let turn_provider = SeededProvider::new(seed.derive("rtc-turn").rng())
+            .map_err(|e| IceError::Agent(e.to_string()))?;
         let agent = Agent::new(
             to_std(SimInstant::ZERO),
             Arc::new(rtc_config),
@@ -191,6 +197,8 @@ impl IceAgent {
             local: Vec::new(),
             gathering: Vec::new(),
             gathering_done: false,
+            turn: None,
+            turn_provider: Arc::new(turn_provider),
             remote_set: false,
             remote_seq: 0,
             checks: CheckList::default(),
@@ -299,11 +307,8 @@ impl IceAgent {
         let Some((local, remote)) = self.selected.as_ref().filter(|_| self.is_connected()) else {
             return Err(IceError::NotConnected);
         };
-        self.transmits.push_back(Transmit::Datagram(Datagram {
-            src: local.base,
-            dst: remote.addr,
-            payload,
-        }));
+        let (local, remote) = (local.base, remote.addr);
+        self.transmit(now, local, remote, payload);
         Ok(())
     }
 
@@ -359,21 +364,77 @@ impl IceAgent {
             }
         }
         if let Some(turn) = self.config.turn.clone() {
-            let (status, reason) = match turn.transport {
-                TurnTransport::Tcp => (Status::TURN_TRANSPORT, "TURN over TCP is not supported"),
-                TurnTransport::Udp => (
-                    Status::TURN_TRANSPORT,
-                    "no TURN client in this agent: relayed candidates are not gathered",
-                ),
-            };
-            self.events.push_back(IceEvent::ServerFailed {
-                kind: ServerKind::Turn,
-                server: turn.addr,
-                status,
-                reason: reason.into(),
-            });
+            self.start_turn(now, &turn);
         }
         self.poll_gathering(now);
+    }
+
+    fn start_turn(&mut self, now: SimInstant, turn: &TurnServer) {
+        let failed = |status, reason: String| IceEvent::ServerFailed {
+            kind: ServerKind::Turn,
+            server: turn.addr,
+            status,
+            reason,
+        };
+        if turn.transport == TurnTransport::Tcp {
+            let reason = "TURN over TCP (RFC 6062) is not supported by this agent".to_owned();
+            self.events
+                .push_back(failed(Status::TURN_TRANSPORT, reason));
+            return;
+        }
+        let Some(local) = self.local_addr_towards(turn.addr) else {
+            let reason = "no local address of the server's family".to_owned();
+            self.events
+                .push_back(failed(Status::TURN_TRANSPORT, reason));
+            return;
+        };
+        let rto = u64::try_from(self.config.timers.stun_rto.as_millis()).unwrap_or(100);
+        let provider: Arc<dyn RTCCryptoProvider> = self.turn_provider.clone();
+        let creds = (turn.username.as_str(), turn.password.as_str());
+        match TurnRelay::new(now, turn.addr, local, creds, rto, provider) {
+            Ok(relay) => {
+                self.turn = Some(relay);
+                self.process_turn(now);
+            }
+            Err(reason) => {
+                let reason = format!("TURN client refused: {reason}");
+                self.events
+                    .push_back(failed(Status::STUN_TRANSACTION_FAILED, reason));
+            }
+        }
+    }
+
+    /// Sends what the TURN client wrote, hands relayed datagrams to the session, and reports
+    /// the allocation's outcome.
+    fn process_turn(&mut self, now: SimInstant) {
+        let Some(turn) = self.turn.as_mut() else {
+            return;
+        };
+        let wire = std::mem::take(&mut turn.wire);
+        let inbound = std::mem::take(&mut turn.relayed_in);
+        let relayed = turn.relayed;
+        for d in wire {
+            self.transmits.push_back(Transmit::Datagram(d));
+        }
+        if let Some(relayed) = relayed {
+            for (peer, payload) in inbound {
+                let d = Datagram {
+                    src: peer,
+                    dst: relayed,
+                    payload,
+                };
+                if stun::looks_like_stun(&d.payload) {
+                    self.on_stun(now, relayed, &d);
+                } else {
+                    self.on_data(now, relayed, d);
+                }
+            }
+        }
+        self.collect_gathering();
+    }
+
+    fn relayed_addr(&self) -> Option<SocketAddr> {
+        self.turn.as_ref().and_then(|t| t.relayed)
     }
 
     fn poll_gathering(&mut self, now: SimInstant) {
@@ -420,7 +481,24 @@ impl IceAgent {
                 }),
             }
         }
-        if !self.gathering_done && self.gathering.iter().all(|(_, r)| *r) {
+        let turn_outcome = self.turn.as_mut().and_then(|t| {
+            let first = !t.reported && t.outcome.is_some();
+            t.reported |= first;
+            first.then(|| (t.server, t.outcome.clone()))
+        });
+        if let Some((server, Some(outcome))) = turn_outcome {
+            match outcome {
+                Ok(relayed) => self.add_local(CandidateKind::Relay, relayed, relayed),
+                Err((status, reason)) => self.events.push_back(IceEvent::ServerFailed {
+                    kind: ServerKind::Turn,
+                    server,
+                    status,
+                    reason,
+                }),
+            }
+        }
+        let turn_done = self.turn.as_ref().is_none_or(|t| t.reported);
+        if !self.gathering_done && turn_done && self.gathering.iter().all(|(_, r)| *r) {
             self.finish_gathering();
         }
     }
@@ -473,6 +551,18 @@ impl IceAgent {
             {
                 return;
             }
+        }
+        self.transmit(now, local, peer, payload);
+    }
+
+    /// Sends from a local base: directly, or through the TURN allocation for the relayed one.
+    fn transmit(&mut self, now: SimInstant, local: SocketAddr, peer: SocketAddr, payload: Bytes) {
+        if self.relayed_addr() == Some(local) {
+            if let Some(turn) = self.turn.as_mut() {
+                turn.send_to(now, peer, payload);
+            }
+            self.process_turn(now);
+            return;
         }
         self.transmits.push_back(Transmit::Datagram(Datagram {
             src: local,
@@ -676,6 +766,11 @@ impl Node for IceAgent {
         if self.port != Some(d.dst.port()) {
             return;
         }
+        if let Some(turn) = self.turn.as_mut().filter(|t| t.server == d.src) {
+            turn.handle_read(now, &d.payload);
+            self.process_turn(now);
+            return;
+        }
         let Some(local) = self.local_addr_towards(d.src) else {
             return;
         };
@@ -689,6 +784,12 @@ impl Node for IceAgent {
     fn handle_timeout(&mut self, now: SimInstant) {
         self.last_now = self.last_now.max(now);
         self.poll_gathering(now);
+        if let Some(turn) = self.turn.as_mut()
+            && turn.deadline.is_some_and(|t| t <= now)
+        {
+            turn.handle_timeout(now);
+            self.process_turn(now);
+        }
         let due = self.agent_deadline.is_some_and(|t| t <= now);
         if due
             && matches!(self.phase, Phase::Checking | Phase::Connected)
@@ -720,7 +821,9 @@ impl Node for IceAgent {
             .then(|| self.checks.next_timeout(timers))
             .flatten();
         let failure = self.failure_deadline().map(|(t, _)| t);
+        let turn = self.turn.as_ref().and_then(|t| t.deadline);
         gathering
+            .chain(turn)
             .chain(agent)
             .chain(checks)
             .chain(failure)

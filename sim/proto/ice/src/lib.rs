@@ -66,6 +66,7 @@ mod config;
 mod event;
 mod provider;
 mod stun;
+mod turn;
 
 #[cfg(test)]
 mod tests;

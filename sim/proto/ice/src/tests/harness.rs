@@ -99,6 +99,7 @@ enum Gate {
 enum Host {
     Agent(Box<IceAgent>),
     Stun(StunMode),
+    Turn(Box<super::turn_server::TurnServer>),
 }
 
 struct Slot {
@@ -137,6 +138,7 @@ pub(crate) fn ip(s: &str) -> IpAddr {
 }
 
 pub(crate) const STUN: &str = "203.0.113.10:3478";
+pub(crate) const TURN: &str = "203.0.113.20:3478";
 
 impl World {
     pub(crate) fn new() -> Self {
@@ -199,6 +201,19 @@ impl World {
         self.slots.len() - 1
     }
 
+    /// The test TURN server at [`TURN`]; `reject` answers Allocate with that error.
+    pub(crate) fn turn(&mut self, reject: Option<u16>) -> usize {
+        let addr: SocketAddr = TURN.parse().unwrap();
+        let server = super::turn_server::TurnServer::new(addr, reject);
+        self.slots.push(Slot {
+            name: "turn",
+            ip: addr.ip(),
+            gate: None,
+            host: Host::Turn(Box::new(server)),
+        });
+        self.slots.len() - 1
+    }
+
     pub(crate) fn agent(
         &mut self,
         name: &'static str,
@@ -228,7 +243,7 @@ impl World {
     pub(crate) fn agent_mut(&mut self, i: usize) -> &mut IceAgent {
         match &mut self.slots[i].host {
             Host::Agent(a) => a,
-            Host::Stun(_) => panic!("not an agent"),
+            _ => panic!("not an agent"),
         }
     }
 
@@ -360,6 +375,12 @@ impl World {
                 }
                 return;
             }
+            Host::Turn(server) => {
+                for out in server.handle(&d) {
+                    self.send(i, out);
+                }
+                return;
+            }
         }
         self.drain(i);
     }
@@ -393,7 +414,7 @@ impl World {
                 .enumerate()
                 .filter_map(|(i, s)| match &s.host {
                     Host::Agent(a) => a.poll_timeout().map(|t| (t, i)),
-                    Host::Stun(_) => None,
+                    _ => None,
                 })
                 .min();
             let packet = self.queue.keys().next().map(|(t, _)| *t);

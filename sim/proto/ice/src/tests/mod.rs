@@ -1,10 +1,11 @@
 //! In-process tests: agents against each other, through sim-nat boxes, with a STUN responder.
 
 mod harness;
+mod turn_server;
 
 use crate::{CandidateKind, IceConfig, IceEvent, Role, Status};
 use bytes::Bytes;
-use harness::{Classic, STUN, StunMode, World, classic_pair};
+use harness::{Classic, STUN, StunMode, TURN, World, classic_pair};
 use sim_core::SimInstant;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -512,4 +513,110 @@ fn ice_event_every_variant_names_a_listed_event() {
         );
         assert_eq!(log.status, e.status().map(|s| s.0));
     }
+}
+
+fn with_turn(c: &mut IceConfig) {
+    c.turn = Some(crate::TurnServer {
+        addr: TURN.parse().unwrap(),
+        transport: crate::TurnTransport::Udp,
+        username: "alice".into(),
+        password: "secret".into(),
+    });
+}
+
+/// Symmetric × symmetric has no direct path (§6 ✗); with TURN the selected pair is relayed
+/// and data flows through the relay.
+#[test]
+fn ice_agent_symmetric_pair_with_turn_connects_over_relay() {
+    seeded(13, || {
+        let mut w = World::new();
+        w.stun(StunMode::Answer);
+        w.turn(None);
+        let g1 = w.classic(Classic::Symmetric, "198.51.100.1");
+        let g2 = w.classic(Classic::Symmetric, "198.51.100.2");
+        let mut ca = IceConfig::new(4000, Role::Controlling);
+        ca.stun_servers = vec![STUN.parse().unwrap()];
+        with_turn(&mut ca);
+        let mut cb = ca.clone();
+        cb.role = Role::Controlled;
+        let a = w.agent("alice", "10.0.0.2", g1, ca, 1);
+        let b = w.agent("bob", "10.0.1.2", g2, cb, 2);
+        w.pair(a, b);
+        w.run_for(Duration::from_secs(12));
+        let (_, e) = w.first(a, "gathering-done").unwrap();
+        let IceEvent::GatheringDone { candidates } = e else {
+            unreachable!()
+        };
+        assert!(
+            candidates.iter().any(|c| c.kind == CandidateKind::Relay),
+            "{candidates:?}"
+        );
+        let (t, e) = w
+            .first(a, "connected")
+            .unwrap_or_else(|| panic!("{:#?}", w.trace("alice")));
+        let IceEvent::Connected { local, remote } = e else {
+            unreachable!()
+        };
+        assert!(
+            local.kind == CandidateKind::Relay || remote.kind == CandidateKind::Relay,
+            "{local} <-> {remote}"
+        );
+        assert!(ms(t) < 7900, "connected at {t}");
+        assert!(w.first(b, "connected").is_some());
+        let now = w.now;
+        w.agent_mut(b)
+            .send(now, Bytes::from_static(b"via relay"))
+            .unwrap();
+        w.drain(b);
+        w.run_for(Duration::from_millis(200));
+        assert_eq!(w.data.get(&a).map(Vec::len), Some(1), "{:?}", w.data);
+    });
+}
+
+#[test]
+fn ice_agent_turn_allocate_rejected_gives_320126() {
+    let mut w = World::new();
+    w.turn(Some(486));
+    let mut c = IceConfig::new(4000, Role::Controlling);
+    with_turn(&mut c);
+    let a = w.agent("alice", "192.0.2.1", None, c, 1);
+    w.run_for(Duration::from_secs(2));
+    let (_, e) = w.first(a, "relay-failed").unwrap();
+    assert_eq!(e.status(), Some(Status::STUN_TRANSACTION_FAILED));
+    let IceEvent::ServerFailed { reason, .. } = &e else {
+        unreachable!()
+    };
+    assert!(reason.contains("486"), "{reason}");
+    assert!(w.first(a, "gathering-done").is_some());
+}
+
+#[test]
+fn ice_agent_turn_over_tcp_gives_370120() {
+    let mut w = World::new();
+    let mut c = IceConfig::new(4000, Role::Controlling);
+    with_turn(&mut c);
+    if let Some(t) = c.turn.as_mut() {
+        t.transport = crate::TurnTransport::Tcp;
+    }
+    let a = w.agent("alice", "192.0.2.1", None, c, 1);
+    w.run_for(Duration::from_secs(1));
+    assert_eq!(
+        w.trace("alice"),
+        ["0.000000s relay-failed 370120", "0.000000s gathering-done"]
+    );
+    assert_eq!(w.agent_mut(a).local_candidates().len(), 1);
+}
+
+#[test]
+fn ice_agent_unreachable_turn_server_gives_370004() {
+    let mut w = World::new();
+    let mut c = IceConfig::new(4000, Role::Controlling);
+    with_turn(&mut c);
+    let a = w.agent("alice", "192.0.2.1", None, c, 1);
+    w.run_for(Duration::from_secs(30));
+    let (t, e) = w.first(a, "relay-failed").unwrap();
+    assert_eq!(e.status(), Some(Status::STUN_TIMED_OUT));
+    let sent = w.wire.len();
+    assert_eq!(sent, 7, "rtc-turn's 7 transmissions");
+    assert!(ms(t) > 6000, "timed out at {t}");
 }
