@@ -3,12 +3,14 @@
 //! [`IceAgent`] is the engine of the `ice-agent` scenario kind and of the AAE endpoint:
 //!
 //! * **Gathering** (on `handle_start`): a host candidate per address of the node on the bound
-//!   port, and a server-reflexive candidate per configured STUN server (one Binding
-//!   transaction each, retransmitted at 0, 100, 300, 700, 1500, 3100, 6300 ms and timed out
-//!   at 7.9 s, as pjnath does). Ends with [`IceEvent::GatheringDone`]; a server that gives no
-//!   candidate is reported first ([`IceEvent::ServerFailed`]: 370004 no response, 370040 no
-//!   mapped address, 320126 error response). TURN is not implemented: a configured TURN server
-//!   is reported as `relay-failed` 370120.
+//!   port; a server-reflexive candidate per configured STUN server (one Binding transaction
+//!   each, retransmitted at 0, 100, 300, 700, 1500, 3100, 6300 ms and timed out at 7.9 s, as
+//!   pjnath does); a relayed candidate from the TURN server, if one is configured (rtc-turn's
+//!   sans-IO client: 401 challenge, long-term credentials, Allocate, then CreatePermission,
+//!   ChannelBind, Send/Data and ChannelData as checks and data need them). Ends with
+//!   [`IceEvent::GatheringDone`]; a server that gives no candidate is reported first
+//!   ([`IceEvent::ServerFailed`]: 370004 no response, 370040 no mapped address, 320126 error
+//!   response, 370120 TURN over TCP, which this agent does not implement).
 //! * **Exchange**: [`IceAgent::local_credentials`] and [`IceAgent::local_candidates`] go to the
 //!   peer (the scenario carries them, later SDP); [`IceAgent::set_remote`] starts the checks,
 //!   [`IceAgent::add_remote_candidate`] trickles more.
@@ -23,8 +25,9 @@
 //!   pair got no nomination within 10 s of its checks settling.
 //! * **Consent** (RFC 7675): keep-alive Binding requests on the selected pair every 20 s plus a
 //!   seeded 0–5 s; after 30 s without anything from the remote, [`IceEvent::ConsentLost`].
-//! * **Data**: [`IceAgent::send`] on the selected pair; [`IceAgent::poll_data`] returns what
-//!   arrived from the selected remote. Data and STUN share the port, told apart as RFC 7983
+//! * **Data**: [`IceAgent::send`] on the selected pair (through the TURN allocation when the
+//!   local candidate is relayed); [`IceAgent::poll_data`] returns what arrived from the
+//!   selected remote. [`IceAgent::close`] ends the session (a hang-up). Data and STUN share the port, told apart as RFC 7983
 //!   says (STUN: first byte 0–3 and the magic cookie).
 //!
 //! # Determinism
@@ -32,8 +35,9 @@
 //! Time is an argument: `SimInstant`s map onto `std::time::Instant`s from one arbitrary origin
 //! (see the `clock` module; only differences reach rtc-ice). The ufrag, password, keep-alive
 //! jitter and gathering transaction ids come from the agent's [`sim_core::Seed`]; rtc-ice's
-//! tie-breaker comes from a seeded crypto provider. rtc-ice still draws connectivity-check
-//! transaction ids and learned peer-reflexive candidate ids from `rand::rng()`: inside a
+//! tie-breaker comes from a seeded crypto provider (and rtc-turn's from another). rtc-ice and
+//! rtc-turn still draw connectivity-check and TURN transaction ids, and learned peer-reflexive
+//! candidate ids, from `rand::rng()`: inside a
 //! simulated run that is the scenario seed (sim-entropy's getrandom backend), so a run replays
 //! exactly when it starts on a fresh thread inside `sim_entropy::seeded`.
 //!

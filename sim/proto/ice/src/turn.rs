@@ -132,6 +132,18 @@ impl TurnRelay {
         self.drain(now);
     }
 
+    /// Releases the allocation (Refresh with LIFETIME 0) and stops answering.
+    pub(crate) fn close(&mut self, now: SimInstant) {
+        if let Some(relayed) = self.relayed.take()
+            && let Ok(mut r) = self.client.relay(relayed)
+        {
+            let _ = r.close(to_std(now));
+        }
+        self.waiting.clear();
+        self.drain(now);
+        let _ = self.client.close();
+    }
+
     fn drain(&mut self, now: SimInstant) {
         loop {
             while let Some(out) = self.client.poll_write() {

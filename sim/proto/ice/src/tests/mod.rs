@@ -620,3 +620,39 @@ fn ice_agent_unreachable_turn_server_gives_370004() {
     assert_eq!(sent, 7, "rtc-turn's 7 transmissions");
     assert!(ms(t) > 6000, "timed out at {t}");
 }
+
+#[test]
+fn ice_agent_close_stops_everything_and_releases_the_allocation() {
+    seeded(14, || {
+        let mut w = World::new();
+        w.turn(None);
+        let mut ca = IceConfig::new(4000, Role::Controlling);
+        with_turn(&mut ca);
+        let mut cb = ca.clone();
+        cb.role = Role::Controlled;
+        let a = w.agent("alice", "192.0.2.1", None, ca, 1);
+        let b = w.agent("bob", "192.0.2.2", None, cb, 2);
+        w.pair(a, b);
+        w.run_for(Duration::from_secs(3));
+        assert!(w.agent_mut(a).is_connected());
+        let now = w.now;
+        let before = w.wire.len();
+        w.agent_mut(a).close(now);
+        assert_eq!(sim_core::Node::poll_timeout(w.agent_mut(a)), None);
+        w.drain(a);
+        let refresh: Vec<_> = w.wire[before..]
+            .iter()
+            .filter_map(|(_, _, _, p)| crate::stun::decode(p))
+            .filter(|m| m.typ.method == rtc_stun::message::METHOD_REFRESH)
+            .collect();
+        assert_eq!(refresh.len(), 1, "one Refresh (lifetime 0)");
+        let after = w.wire.len();
+        w.run_for(Duration::from_secs(60));
+        let alice: SocketAddr = "192.0.2.1:4000".parse().unwrap();
+        assert!(
+            w.wire[after..].iter().all(|(_, s, ..)| *s != alice),
+            "alice is silent"
+        );
+        assert!(w.first(b, "consent-lost").is_some(), "bob notices");
+    });
+}
