@@ -43,7 +43,7 @@
 //!
 //! # Drive contract
 //!
-//! As for every [`sim_core::Node`]: bind [`Node::bindings`] (one UDP port), `handle_start`,
+//! As for every [`sim_core::Node`]: bind `Node::bindings` (one UDP port), `handle_start`,
 //! then after any input drain `poll_transmit`, then `poll_event` (and [`IceAgent::poll_data`]),
 //! and call `handle_timeout` at `poll_timeout`. While checking, rtc-ice asks to be woken every
 //! `check_interval` (20 ms); once connected every 200 ms.
@@ -75,7 +75,7 @@ mod turn;
 #[cfg(test)]
 mod tests;
 
-pub use agent::{IceAgent, IceError, IceStats};
+pub use agent::{IceAgent, IceError, IceStats, MAX_REMOTE_CANDIDATES};
 pub use config::{IceConfig, IceTimers, Role, TurnServer, TurnTransport};
 pub use event::{
     CandidateKind, Credentials, EVENT_NAMES, IceCandidate, IceEvent, ServerKind, Status,

@@ -77,7 +77,16 @@ pub struct IceStats {
     pub checks_suppressed: u64,
     /// Inputs rtc-ice rejected (unknown transaction, bad integrity, wrong username...).
     pub rtc_rejected: u64,
+    /// Checks from unknown addresses dropped because the remote candidate list was full
+    /// ([`MAX_REMOTE_CANDIDATES`]).
+    pub prflx_refused: u64,
 }
+
+/// At most this many remote candidates, learned peer-reflexive ones included (pjnath
+/// `PJ_ICE_MAX_CAND`). Without a bound, two address-and-port-dependent mappings with
+/// endpoint-independent filtering feed each other a new peer-reflexive candidate with every
+/// triggered check.
+pub const MAX_REMOTE_CANDIDATES: usize = 16;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -530,6 +539,19 @@ impl IceAgent {
                     status: Status::ICE_SOURCE_MISMATCH,
                 });
             }
+        }
+        let known = || {
+            self.agent
+                .get_remote_candidates()
+                .iter()
+                .any(|c| c.addr() == d.src)
+        };
+        if class == CLASS_REQUEST
+            && self.agent.get_remote_candidates().len() >= MAX_REMOTE_CANDIDATES
+            && !known()
+        {
+            self.stats.prflx_refused += 1;
+            return;
         }
         if matches!(self.phase, Phase::Checking | Phase::Connected) {
             let msg = TaggedBytesMut {

@@ -405,7 +405,11 @@ impl World {
     }
 
     /// Runs until `end` (inclusive) or nothing is left to do.
+    ///
+    /// # Panics
+    /// When a node asks to be woken at the same instant over and over (a hot loop).
     pub(crate) fn run_until(&mut self, end: SimInstant) {
+        let mut same_instant = 0u32;
         loop {
             self.exchange_ready();
             let timer = self
@@ -427,6 +431,16 @@ impl World {
             if next > end {
                 break;
             }
+            same_instant = if next <= self.now {
+                same_instant + 1
+            } else {
+                0
+            };
+            assert!(
+                same_instant < 10_000,
+                "hot loop at {}: timer {timer:?}, packet {packet:?}",
+                self.now
+            );
             self.now = self.now.max(next);
             if packet == Some(next) {
                 let Some((_, (gate, d))) = self.queue.pop_first() else {

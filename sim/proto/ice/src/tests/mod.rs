@@ -618,7 +618,11 @@ fn ice_agent_unreachable_turn_server_gives_370004() {
     assert_eq!(e.status(), Some(Status::STUN_TIMED_OUT));
     let sent = w.wire.len();
     assert_eq!(sent, 7, "rtc-turn's 7 transmissions");
-    assert!(ms(t) > 6000, "timed out at {t}");
+    let sends: Vec<u64> = w.wire.iter().map(|(t, ..)| ms(*t)).collect();
+    // rtc-turn's own schedule: RTO 100 ms doubling, capped at 1.6 s, 7 requests; the timeout
+    // comes one capped interval after the last.
+    assert_eq!(sends, [0, 100, 300, 700, 1500, 3100, 4700]);
+    assert_eq!(ms(t), 6300, "timed out at {t}");
 }
 
 #[test]
@@ -654,5 +658,34 @@ fn ice_agent_close_stops_everything_and_releases_the_allocation() {
             "alice is silent"
         );
         assert!(w.first(b, "consent-lost").is_some(), "bob notices");
+    });
+}
+
+/// Address-and-port-dependent mapping with endpoint-independent filtering on both sides: every
+/// check and response leaves from a new mapping, so each side keeps learning peer-reflexive
+/// candidates. The list is capped as pjnath caps it, and the session fails in bounded time.
+#[test]
+fn ice_agent_prflx_feedback_is_bounded_and_fails_370082() {
+    use sim_nat::Behaviour::{AddressAndPortDependent as Apd, EndpointIndependent as Ei};
+    seeded(15, || {
+        let mut w = World::new();
+        w.stun(StunMode::Answer);
+        let ga = w.nat(Apd, Ei, "198.51.100.1");
+        let gb = w.nat(Apd, Ei, "198.51.100.2");
+        let mut c = IceConfig::new(4000, Role::Controlling);
+        c.stun_servers = vec![STUN.parse().unwrap()];
+        let mut cb = c.clone();
+        cb.role = Role::Controlled;
+        let a = w.agent("alice", "10.0.0.2", Some(ga), c, 1);
+        let b = w.agent("bob", "10.0.1.2", Some(gb), cb, 2);
+        w.pair(a, b);
+        w.run_for(Duration::from_secs(30));
+        assert_eq!(
+            w.first(a, "failed").unwrap().1.status(),
+            Some(Status::ICE_FAILED)
+        );
+        assert!(w.first(a, "check-failed").is_some());
+        let refused = w.agent_mut(a).stats().prflx_refused + w.agent_mut(b).stats().prflx_refused;
+        assert!(refused > 0, "the remote candidate list filled up");
     });
 }
