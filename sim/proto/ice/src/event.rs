@@ -89,6 +89,28 @@ impl fmt::Display for IceCandidate {
     }
 }
 
+impl IceCandidate {
+    /// The SDP `a=candidate` value (RFC 8839 §5.1), without the `candidate:` prefix:
+    /// `foundation component udp priority address port typ type [raddr a rport p]`.
+    pub fn to_sdp(&self) -> String {
+        crate::candidate::to_rtc(self, "sdp".into())
+            .map(|c| c.marshal())
+            .unwrap_or_default()
+    }
+
+    /// Parses an SDP `a=candidate` value (with or without the `candidate:` prefix); `None` when
+    /// it is malformed or not UDP.
+    pub fn from_sdp(value: &str) -> Option<Self> {
+        let value = value.trim();
+        let value = value.strip_prefix("candidate:").unwrap_or(value);
+        let c = rtc_ice::candidate::unmarshal_candidate(value).ok()?;
+        if c.network_type().is_tcp() {
+            return None;
+        }
+        Some(crate::candidate::from_rtc(&c))
+    }
+}
+
 /// ICE credentials (RFC 8445 §5.3): what SDP carries as `a=ice-ufrag` / `a=ice-pwd`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {

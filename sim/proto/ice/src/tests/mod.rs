@@ -689,3 +689,42 @@ fn ice_agent_prflx_feedback_is_bounded_and_fails_370082() {
         assert!(refused > 0, "the remote candidate list filled up");
     });
 }
+
+#[test]
+fn ice_candidate_sdp_round_trips_and_rejects_garbage() {
+    let c = crate::IceCandidate {
+        kind: CandidateKind::ServerReflexive,
+        addr: "198.51.100.1:4000".parse().unwrap(),
+        base: "10.0.0.2:4000".parse().unwrap(),
+        priority: 1_694_498_815,
+    };
+    let sdp = c.to_sdp();
+    assert!(
+        sdp.ends_with("udp 1694498815 198.51.100.1 4000 typ srflx raddr 10.0.0.2 rport 4000"),
+        "{sdp}"
+    );
+    assert_eq!(
+        crate::IceCandidate::from_sdp(&format!("candidate:{sdp}")),
+        Some(c)
+    );
+    for bad in [
+        "",
+        "candidate:",
+        "1 1 udp x 1.2.3.4 5 typ host",
+        "1 1 tcp 1 1.2.3.4 5 typ host tcptype passive",
+    ] {
+        assert_eq!(crate::IceCandidate::from_sdp(bad), None, "{bad:?}");
+    }
+    for n in 0..sdp.len() {
+        let _ = crate::IceCandidate::from_sdp(&sdp[..n]);
+    }
+    let tokens: Vec<&str> = sdp.split(' ').collect();
+    for n in 0..tokens.len() {
+        let mut t = tokens.clone();
+        t.remove(n);
+        let _ = crate::IceCandidate::from_sdp(&t.join(" "));
+        let mut t = tokens.clone();
+        t.insert(n, "raddr");
+        let _ = crate::IceCandidate::from_sdp(&t.join(" "));
+    }
+}
