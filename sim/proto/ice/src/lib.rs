@@ -30,6 +30,21 @@
 //!   selected remote. [`IceAgent::close`] ends the session (a hang-up). Data and STUN share the port, told apart as RFC 7983
 //!   says (STUN: first byte 0–3 and the magic cookie).
 //!
+//! # Where this differs from pjnath
+//!
+//! * Nomination is regular (a separate USE-CANDIDATE check), as in pjnath, but the controlling
+//!   agent nominates once [`IceTimers::nomination_delay`] (1.5 s) has passed since the *start of
+//!   checks* (rtc-ice's acceptance wait), not 1.5 s after the first valid pair, and not early
+//!   when every check completed sooner. Direct pairs connect at ≈ 1.5 s + one round trip.
+//! * All pairs are checked at once on rtc-ice's tick rather than one per Ta (20 ms).
+//! * A check's local candidate is its base: rtc-ice learns no local peer-reflexive candidate
+//!   from the XOR-MAPPED-ADDRESS of a check response, so a selected pair through a NAT reports
+//!   the local side as `host` (or `relay`), the remote as `srflx`/`prflx`/`relay`.
+//! * Keep-alives are consent Binding requests (RFC 7675), not pjnath's Binding indications.
+//! * TURN Allocate retransmits on rtc-turn's schedule (RTO 100 ms doubling, capped at 1.6 s,
+//!   7 requests) and times out at 6.3 s, not 7.9 s.
+//! * An ICE failure or [`IceAgent::close`] releases the TURN allocation.
+//!
 //! # Determinism
 //!
 //! Time is an argument: `SimInstant`s map onto `std::time::Instant`s from one arbitrary origin

@@ -494,12 +494,16 @@ impl IceAgent {
         Some((last + timeout, Status::ICE_FAILED))
     }
 
-    fn fail(&mut self, _now: SimInstant, status: Status) {
+    fn fail(&mut self, now: SimInstant, status: Status) {
         self.phase = Phase::Failed;
         let _ = self.agent.close();
         while self.agent.poll_write().is_some() {}
         while self.agent.poll_event().is_some() {}
         self.agent_deadline = None;
+        if let Some(turn) = self.turn.as_mut() {
+            turn.close(now);
+        }
+        self.process_turn(now);
         self.events.push_back(IceEvent::Failed {
             status,
             reason: self.checks.summary(),

@@ -728,3 +728,37 @@ fn ice_candidate_sdp_round_trips_and_rejects_garbage() {
         let _ = crate::IceCandidate::from_sdp(&t.join(" "));
     }
 }
+
+/// A peer behind a UDP-blocking firewall: even with TURN on one side nothing reaches it, ICE
+/// fails with 370082 and the allocation is released.
+#[test]
+fn ice_agent_failure_releases_the_turn_allocation() {
+    seeded(16, || {
+        let mut w = World::new();
+        w.turn(None);
+        let blocked = w.classic(Classic::Blocked, "198.51.100.2");
+        let mut ca = IceConfig::new(4000, Role::Controlling);
+        with_turn(&mut ca);
+        let a = w.agent("alice", "192.0.2.1", None, ca, 1);
+        let b = w.agent(
+            "bob",
+            "10.0.1.2",
+            blocked,
+            IceConfig::new(4000, Role::Controlled),
+            2,
+        );
+        w.pair(a, b);
+        w.run_for(Duration::from_secs(20));
+        let (t, e) = w.first(a, "failed").unwrap();
+        assert_eq!(e.status(), Some(Status::ICE_FAILED));
+        let alice: SocketAddr = "192.0.2.1:4000".parse().unwrap();
+        let refresh_after: Vec<_> = w
+            .wire
+            .iter()
+            .filter(|(at, s, ..)| *at >= t && *s == alice)
+            .filter_map(|(.., p)| crate::stun::decode(p))
+            .filter(|m| m.typ.method == rtc_stun::message::METHOD_REFRESH)
+            .collect();
+        assert_eq!(refresh_after.len(), 1);
+    });
+}
