@@ -268,6 +268,25 @@ impl Shared {
         let task = tokio::task::spawn_local(async move {
             let recorder = Rc::clone(&shared);
             let mut sink = |time: SimInstant, reported: NodeEvent| {
+                if let NodeEvent::Signal { to, offer } = reported {
+                    recorder.act(
+                        NodeId(to),
+                        Box::new(move |n: &mut SimNode, now| {
+                            if let SimNode::IceAgent(a) = n {
+                                a.offer(now, offer);
+                            }
+                        }),
+                    );
+                    recorder.act(
+                        node,
+                        Box::new(|n: &mut SimNode, now| {
+                            if let SimNode::IceAgent(a) = n {
+                                a.apply(now);
+                            }
+                        }),
+                    );
+                    return;
+                }
                 recorder.recorder.borrow_mut().record(time, node, reported);
             };
             let clock = shared.clock;

@@ -136,6 +136,7 @@ impl Recorder {
                 self.event(time, node, &event);
                 self.keep(time, node, NodeEvent::Log(event));
             }
+            NodeEvent::Signal { .. } => {}
         }
     }
 

@@ -13,10 +13,10 @@ use crate::fabric::{
     TopologyError,
 };
 use crate::host::{self, RunIssue, Shared};
-use crate::nodes::{Series, SimNode, SipServerNode, TcpProbe, UdpProbe, Wire};
+use crate::nodes::{IceNode, Series, SimNode, SipServerNode, TcpProbe, UdpProbe, Wire};
 use crate::record::{Logged, NodeCounters, Recorder, SeenAddresses};
 use crate::watch::{Watch, WatchSpec, Watches};
-use sim_core::{Seed, SimInstant};
+use sim_core::{LogEvent, Seed, SimInstant};
 use sim_nat::{Nat, NatConfig};
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -81,6 +81,8 @@ pub enum NodeKind {
     TurnServer(Box<sim_stun::TurnServerConfig>, sim_stun::TurnPolicy),
     /// A NAT-type detector.
     NatDetector(Box<sim_stun::NatDetectorConfig>),
+    /// An ICE agent and the peer its candidates go to.
+    IceAgent(Box<sim_ice::IceConfig>, NodeId),
 }
 
 /// A STUN or TURN server's new policy, or a detector's new run.
@@ -443,6 +445,23 @@ fn factory(spec: &WorldSpec) -> host::NodeFactory {
                     core.set_policy(SimInstant::ZERO, policy.clone());
                 }
                 SimNode::TurnServer(Box::new(core))
+            }
+            NodeKind::IceAgent(config, peer) => {
+                match sim_ice::IceAgent::new(
+                    (**config).clone(),
+                    seed.derive(&format!("ice/{name}")),
+                ) {
+                    Ok(core) => SimNode::IceAgent(Box::new(IceNode {
+                        core,
+                        peer: peer.0,
+                        remote: None,
+                        gathered: false,
+                        pending: None,
+                    })),
+                    Err(e) => SimNode::Failed(Some(
+                        LogEvent::named("node-failed").with_detail(format!("{name}: {e}")),
+                    )),
+                }
             }
             NodeKind::NatDetector(config) => {
                 SimNode::NatDetector(Box::new(sim_stun::NatDetector::new(

@@ -295,7 +295,7 @@ node_spec! {
         accounts: Vec<Account>,
         /// Policy in force from the start.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        policy: Option<ServerPolicy>,
+        policy: Option<Box<ServerPolicy>>,
     }
 }
 

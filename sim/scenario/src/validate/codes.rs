@@ -18,6 +18,8 @@ pub(crate) enum Source {
     Aae,
     /// A NAT-type detector: the AAE SDK's detection event and natlab's legacy-check event.
     Detector,
+    /// An ICE agent: natlab's ICE events carrying the AAE catalog's PJNATH statuses.
+    Ice,
     Softphone,
     Probe,
 }
@@ -31,6 +33,7 @@ impl Source {
         match kind {
             "aae" => Some(Self::Aae),
             "nat-detector" => Some(Self::Detector),
+            "ice-agent" => Some(Self::Ice),
             "softphone" => Some(Self::Softphone),
             "udp-probe" | "tcp-probe" => Some(Self::Probe),
             _ => None,
@@ -61,10 +64,28 @@ pub(crate) fn event(
             Source::Aae
         }
         (Source::Detector, _) => Source::Aae,
+        (Source::Ice, CodeRef::Name(name)) => {
+            if let Some(&known) = sim_ice::EVENT_NAMES.iter().find(|&&e| e == name) {
+                return Some(EventCode::Probe(known));
+            }
+            c.error_help(
+                path,
+                format!("unknown ICE agent event `{name}`"),
+                format!("ICE agents report {}", sim_ice::EVENT_NAMES.join(", ")),
+            );
+            return None;
+        }
+        (Source::Ice, CodeRef::Number(n)) => {
+            c.error(
+                path,
+                format!("ICE agent events are named like `connected`, found the number {n}"),
+            );
+            return None;
+        }
         (s, _) => s,
     };
     match (source, code) {
-        (Source::Detector, _) => None,
+        (Source::Detector | Source::Ice, _) => None,
         (Source::Aae, CodeRef::Number(n)) => aae_event_number(c, path, *n),
         (Source::Aae, CodeRef::Name(name)) => aae_event_name(c, path, who, name),
         (Source::Softphone, CodeRef::Name(name)) => callback(c, path, who, name),
@@ -189,13 +210,13 @@ pub(crate) fn status(
     code: &CodeRef,
 ) -> Option<StatusCode> {
     let sip = |n: u64| u16::try_from(n).ok().filter(|n| (100..=699).contains(n));
-    let source = if source == Source::Detector {
+    let source = if matches!(source, Source::Detector | Source::Ice) {
         Source::Aae
     } else {
         source
     };
     match (source, code) {
-        (Source::Detector, _) => None,
+        (Source::Detector | Source::Ice, _) => None,
         (Source::Aae, CodeRef::Number(n)) => {
             let n32 = u32::try_from(*n).ok();
             if let Some(s) = n32.and_then(aae_status) {

@@ -3,9 +3,54 @@
 use sim_core::{
     Addresses, Binding, Bound, Datagram, LogEvent, Node, SimInstant, StreamEvent, Transmit,
 };
+use sim_ice::{Credentials, IceAgent, IceCandidate, IceEvent};
 pub use sim_probe::{Observation, ProbeKind, Series, TcpProbe, UdpProbe, Wire};
 use sim_sip::{SipServer, Softphone};
 use sim_stun::{NatDetector, StunServer, TurnServer};
+
+/// What an ICE agent hands its peer through the scenario's signalling: its credentials and
+/// candidates, once it has gathered them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IceOffer {
+    /// ufrag and password.
+    pub credentials: Credentials,
+    /// Candidates.
+    pub candidates: Vec<IceCandidate>,
+}
+
+/// An ICE agent and its side of the signalling with its peer.
+#[derive(Debug)]
+pub struct IceNode {
+    /// The agent.
+    pub core: IceAgent,
+    /// The peer its offer goes to.
+    pub peer: u32,
+    /// The peer's offer, held until this agent has gathered.
+    pub remote: Option<IceOffer>,
+    /// This agent has gathered.
+    pub gathered: bool,
+    /// The `gathering-done` event, logged right after the offer is signalled.
+    pub pending: Option<NodeEvent>,
+}
+
+impl IceNode {
+    /// Takes the peer's offer (applied once this agent has gathered).
+    pub fn offer(&mut self, now: SimInstant, offer: IceOffer) {
+        self.remote = Some(offer);
+        self.apply(now);
+    }
+
+    /// Applies the peer's offer once both are there.
+    pub fn apply(&mut self, now: SimInstant) {
+        if self.gathered
+            && let Some(offer) = self.remote.take()
+        {
+            let _ = self
+                .core
+                .set_remote(now, &offer.credentials, &offer.candidates);
+        }
+    }
+}
 
 /// What a running core reports: a probe's observation (traffic is counted, lifecycle events are
 /// logged) or an event for the event log.
@@ -15,6 +60,13 @@ pub enum NodeEvent {
     Probe(Observation),
     /// Any other core's event.
     Log(LogEvent),
+    /// An offer to hand to another node (ICE signalling through the scenario).
+    Signal {
+        /// The receiving node.
+        to: u32,
+        /// The offer.
+        offer: IceOffer,
+    },
 }
 
 /// A SIP registrar/proxy, and whether it currently ignores every request (the `drop` policy:
@@ -44,6 +96,10 @@ pub enum SimNode {
     TurnServer(Box<TurnServer>),
     /// A NAT-type detector.
     NatDetector(Box<NatDetector>),
+    /// An ICE agent.
+    IceAgent(Box<IceNode>),
+    /// A core that could not be built: it binds nothing and reports why, once.
+    Failed(Option<LogEvent>),
 }
 
 /// Calls `$body` with `$n` bound to the core of whichever variant `$node` is.
@@ -60,6 +116,11 @@ macro_rules! each {
             SimNode::StunServer($n) => $body,
             SimNode::TurnServer($n) => $body,
             SimNode::NatDetector($n) => $body,
+            SimNode::IceAgent(a) => {
+                let $n = &mut a.core;
+                $body
+            }
+            SimNode::Failed(_) => Default::default(),
         }
     };
 }
@@ -76,6 +137,8 @@ impl Node for SimNode {
             Self::StunServer(n) => n.bindings(),
             Self::TurnServer(n) => n.bindings(),
             Self::NatDetector(n) => n.bindings(),
+            Self::IceAgent(a) => a.core.bindings(),
+            Self::Failed(_) => Vec::new(),
         }
     }
 
@@ -136,6 +199,25 @@ impl Node for SimNode {
                 }
             },
             Self::NatDetector(n) => n.poll_event().map(|e| NodeEvent::Log((&e).into())),
+            Self::Failed(e) => e.take().map(NodeEvent::Log),
+            Self::IceAgent(a) => {
+                if let Some(pending) = a.pending.take() {
+                    return Some(pending);
+                }
+                let e = a.core.poll_event()?;
+                if matches!(e, IceEvent::GatheringDone { .. }) && !a.gathered {
+                    a.gathered = true;
+                    a.pending = Some(NodeEvent::Log((&e).into()));
+                    return Some(NodeEvent::Signal {
+                        to: a.peer,
+                        offer: IceOffer {
+                            credentials: a.core.local_credentials().clone(),
+                            candidates: a.core.local_candidates().to_vec(),
+                        },
+                    });
+                }
+                Some(NodeEvent::Log((&e).into()))
+            }
         }
     }
 
@@ -148,6 +230,8 @@ impl Node for SimNode {
             Self::StunServer(n) => n.poll_timeout(),
             Self::TurnServer(n) => n.poll_timeout(),
             Self::NatDetector(n) => n.poll_timeout(),
+            Self::IceAgent(a) => a.core.poll_timeout(),
+            Self::Failed(_) => None,
         }
     }
 }

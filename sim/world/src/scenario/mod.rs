@@ -4,6 +4,7 @@
 
 mod expect;
 mod faults;
+mod ice;
 mod plan;
 mod report;
 mod sip;

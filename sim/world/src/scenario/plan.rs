@@ -1,6 +1,6 @@
 //! From a validated scenario to a run plan.
 
-use super::{faults, sip, stun};
+use super::{faults, ice, sip, stun};
 use crate::fabric::{DropReason, Entity, LinkConfig, LossConfig, NatId, NetworkId, NodeId};
 use crate::nodes::{ProbeKind, Wire};
 use crate::watch::{EventMatch, WatchSpec, Window, blocks};
@@ -330,6 +330,10 @@ fn node(scenario: &Scenario, n: &sim_scenario::Node) -> Result<NodePlan, Unsuppo
         Role::Server(ServerSpec::Turn(s)) => {
             let (config, policy) = stun::turn_server(n, s);
             NodeKind::TurnServer(Box::new(config), policy)
+        }
+        Role::Endpoint(EndpointSpec::IceAgent(a)) => {
+            let (config, peer) = ice::agent(scenario, n, a)?;
+            NodeKind::IceAgent(Box::new(config), peer)
         }
         Role::Endpoint(EndpointSpec::NatDetector(d)) => {
             NodeKind::NatDetector(Box::new(stun::detector(scenario, n, d)?))
