@@ -6,5 +6,6 @@ mod check;
 mod codes;
 mod determinism;
 mod run;
+mod serve;
 mod suite;
 mod support;

@@ -269,6 +269,13 @@ pub enum ServeKind {
     /// keep-alives with `200 OK` carrying `received`/`rport`) and a TCP echo of probe lines,
     /// on the same port numbers.
     Echo,
+    /// SIP registrar and stateful proxy (UDP and TCP) with digest authentication; accounts
+    /// from --accounts.
+    Sip,
+    /// STUN server (RFC 5389 Binding, RFC 3489/5780 attributes).
+    Stun,
+    /// TURN server (RFC 5766, UDP relays; TCP to the server); accounts from --accounts.
+    Turn,
 }
 
 /// Where `natlab serve` listens: an IP, with or without a port.
@@ -344,4 +351,10 @@ pub struct ServeArgs {
     /// Print only the listening lines and the summary, not every event.
     #[arg(long)]
     pub quiet: bool,
+    /// `sip`, `turn`: a file of `user:password` lines (`#` comments).
+    #[arg(long, value_name = "FILE")]
+    pub accounts: Option<PathBuf>,
+    /// `sip`: the SIP domain (default `natlab.invalid`); `turn`: the realm.
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
 }

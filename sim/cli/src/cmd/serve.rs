@@ -5,6 +5,7 @@
 //!
 //! Live mode keeps the OS's entropy: the server runs outside a `sim_entropy::seeded` scope.
 
+mod core;
 mod echo;
 
 use crate::args::{ServeArgs, ServeKind};
@@ -29,6 +30,8 @@ struct Plan {
     ports: Vec<u16>,
     duration: Option<Duration>,
     quiet: bool,
+    accounts: Vec<(String, String)>,
+    domain: String,
 }
 
 /// Why the server stopped.
@@ -76,19 +79,76 @@ fn plan(args: &ServeArgs) -> Result<Plan, ExpectedError> {
             w[0]
         )));
     }
+    let accounts = match &args.accounts {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| ExpectedError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            core::parse_accounts(&text)
+                .map_err(|e| ExpectedError::Invalid(format!("{}: {e}", path.display())))?
+        }
+        None => Vec::new(),
+    };
+    if args.kind != ServeKind::Echo && ports.len() > 1 {
+        return Err(ExpectedError::Invalid(
+            "sip, stun and turn listen on one port (--bind IP:PORT)".into(),
+        ));
+    }
     Ok(Plan {
         kind: args.kind,
         ip,
         ports,
         duration: args.duration.map(|d| d.get()),
         quiet: args.quiet,
+        accounts,
+        domain: args
+            .domain
+            .clone()
+            .unwrap_or_else(|| "natlab.invalid".to_owned()),
     })
 }
 
 async fn serve(plan: &Plan, out: &mut dyn Write) -> Result<Exit, ExpectedError> {
     let interrupt = interrupt()
         .map_err(|e| ExpectedError::Invalid(format!("cannot listen for Ctrl-C: {e}")))?;
-    let ServeKind::Echo = plan.kind;
+    let port = plan.ports.first().copied().unwrap_or(0);
+    let addr = std::net::SocketAddr::new(plan.ip, port);
+    let seed = sim_core::Seed::new(entropy_seed());
+    match plan.kind {
+        ServeKind::Echo => {}
+        ServeKind::Sip => {
+            let users: Vec<(&str, &str)> = plan
+                .accounts
+                .iter()
+                .map(|(u, p)| (u.as_str(), p.as_str()))
+                .collect();
+            let mut config = sim_sip::SipServerConfig::new(&plan.domain, &users);
+            config.port = port;
+            let node = sim_sip::SipServer::new(config, seed.rng());
+            return serve_core(plan, out, interrupt, node, |e| Some(e.into())).await;
+        }
+        ServeKind::Stun => {
+            let node = sim_stun::StunServer::new(sim_stun::StunServerConfig::new(addr), seed);
+            return serve_core(plan, out, interrupt, node, |e| {
+                (!e.is_traffic()).then(|| e.into())
+            })
+            .await;
+        }
+        ServeKind::Turn => {
+            let credentials = sim_stun::LongTerm {
+                realm: plan.domain.clone(),
+                users: plan.accounts.iter().cloned().collect(),
+                nonce_lifetime: Duration::from_secs(3600),
+            };
+            let node =
+                sim_stun::TurnServer::new(sim_stun::TurnServerConfig::new(addr, credentials), seed);
+            return serve_core(plan, out, interrupt, node, |e| {
+                (!e.is_traffic()).then(|| e.into())
+            })
+            .await;
+        }
+    }
     let mut node = EchoServer::new(plan.ports.clone());
     let mut transport = LiveTransport::new(plan.ip);
     let clock = LiveClock::start();
@@ -119,6 +179,84 @@ async fn serve(plan: &Plan, out: &mut dyn Write) -> Result<Exit, ExpectedError> 
         return Err(ExpectedError::Invalid(message));
     }
     printer.summary(clock.now(), &stop, node.sockets());
+    printer.finish()
+}
+
+/// A seed for a live server's nonces and transaction ids, from the OS (live mode is not
+/// replayed).
+fn entropy_seed() -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+}
+
+/// Serves a protocol core until Ctrl-C or `--duration`: one line per socket, one per event
+/// (unless `--quiet`), then a summary of the events by name.
+async fn serve_core<N: sim_core::Node>(
+    plan: &Plan,
+    out: &mut dyn Write,
+    interrupt: impl Future<Output = ()>,
+    core: N,
+    log: fn(&N::Event) -> Option<sim_core::LogEvent>,
+) -> Result<Exit, ExpectedError> {
+    let mut node = core::Served::new(core, log);
+    let mut transport = LiveTransport::new(plan.ip);
+    let clock = LiveClock::start();
+    let (failed_tx, mut failed) = unbounded_channel();
+    let mut printer = Printer {
+        out,
+        quiet: plan.quiet,
+        failed: failed_tx,
+        broken: None,
+    };
+    let (control, mut controls) = unbounded_channel::<Control<core::Served<N>>>();
+    let (result, stop) = {
+        let mut sink = |now: SimInstant, line: core::Line| match line {
+            core::Line::Listening(protocol, local) => {
+                printer.line(&format!("listening {protocol} {local}"));
+            }
+            core::Line::BindFailed(binding, error) => {
+                let _ = printer.failed.send(format!(
+                    "cannot listen on {} port {}: {error}",
+                    binding.protocol, binding.port
+                ));
+            }
+            core::Line::Event(_) if printer.quiet => {}
+            core::Line::Event(e) => {
+                let status = e.status.map(|s| format!(" {s}")).unwrap_or_default();
+                let detail = e.detail.unwrap_or_default();
+                printer.line(&format!("{now} {}{status} {detail}", e.name));
+            }
+        };
+        let run = drive(&mut node, &mut transport, &clock, &mut controls, &mut sink);
+        tokio::pin!(run);
+        let stop = tokio::select! {
+            biased;
+            result = &mut run => return Err(drive_error(result.err())),
+            () = interrupt => Stop::Interrupted,
+            () = elapsed(plan.duration) => Stop::Elapsed(plan.duration.unwrap_or_default()),
+            Some(message) = failed.recv() => Stop::Failed(message),
+        };
+        drop(control);
+        (run.await, stop)
+    };
+    result.map_err(|e| drive_error(Some(e)))?;
+    if let Stop::Failed(message) = stop {
+        return Err(ExpectedError::Invalid(message));
+    }
+    let why = match &stop {
+        Stop::Interrupted => "interrupted".to_owned(),
+        Stop::Elapsed(d) => format!("--duration {}s elapsed", d.as_secs_f64()),
+        Stop::Failed(message) => message.clone(),
+    };
+    printer.line(&format!("summary: ran {}, stopped: {why}", clock.now()));
+    for (protocol, local) in &node.sockets {
+        printer.line(&format!("  {protocol} {local}"));
+    }
+    for (name, n) in &node.counts {
+        printer.line(&format!("  {name}: {n}"));
+    }
     printer.finish()
 }
 
@@ -254,6 +392,8 @@ mod tests {
             allow_non_loopback: false,
             duration: None,
             quiet: false,
+            accounts: None,
+            domain: None,
         }
     }
 
