@@ -393,3 +393,86 @@ fn run_dependency_randomness_replays_across_processes_and_follows_the_seed() {
     );
     assert_ne!(a, c, "another seed draws other transaction ids");
 }
+
+/// The final statuses `natlab analyze` reads from a SIP scenario's capture are the ones its
+/// softphones reported: for calls, the callers' `onInviteAnswered` / `onInviteFailure`
+/// statuses (one per call); for registrations, the statuses of `onRegisterSuccess` /
+/// `onRegisterFailure` (as a set: refreshes share a Call-ID). A transaction the
+/// capture shows timing out is the UA's locally generated 408.
+#[test]
+fn run_sip_scenarios_analyzer_agrees_with_the_endpoints_events() {
+    let dir = scratch("sip-agreement");
+    let out = dir.display().to_string();
+    let r = natlab(&["run", "scenarios/sip", "--out", &out, "--format", "json"]);
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stdout)
+    );
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("reports") {
+        let scenario = entry.expect("entry").path();
+        let capture = scenario.join("capture.pcapng");
+        if !capture.is_file() {
+            continue;
+        }
+        let analysis = natlab(&[
+            "analyze",
+            capture.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ]);
+        let json: serde_json::Value =
+            serde_json::from_slice(&analysis.stdout).expect("analyze JSON");
+        let mut seen = BTreeMap::<&str, Vec<u64>>::new();
+        for call in json["calls"].as_array().expect("calls") {
+            let kind = match call["kind"].as_str() {
+                Some("registration") => "register",
+                Some("call") => "call",
+                _ => continue,
+            };
+            // A transaction that timed out on the wire is the UA's own 408 (Timer B/F),
+            // which never crosses the network.
+            let status = call["final_status"]
+                .as_u64()
+                .or_else(|| (call["outcome"] == "timeout").then_some(408));
+            if let Some(status) = status {
+                seen.entry(kind).or_default().push(status);
+            }
+        }
+        let events = std::fs::read_to_string(scenario.join("events.jsonl")).expect("events");
+        let mut reported = BTreeMap::<&str, Vec<u64>>::new();
+        for line in events.lines() {
+            let e: serde_json::Value = serde_json::from_str(line).expect("event JSON");
+            let kind = match e["event"].as_str().expect("name") {
+                "onInviteAnswered" | "onInviteFailure" => "call",
+                "onRegisterSuccess" | "onRegisterFailure" => "register",
+                _ => continue,
+            };
+            reported
+                .entry(kind)
+                .or_default()
+                .push(e["status"].as_u64().expect("status"));
+        }
+        for v in seen.values_mut().chain(reported.values_mut()) {
+            v.sort_unstable();
+        }
+        // A refresh REGISTER reuses its Call-ID: the capture holds one registration per
+        // Call-ID, the phone reports every answer. Registrations compare as sets of statuses.
+        for v in [seen.get_mut("register"), reported.get_mut("register")]
+            .into_iter()
+            .flatten()
+        {
+            v.dedup();
+        }
+        assert_eq!(
+            seen,
+            reported,
+            "{}: the capture's final statuses (left) and the endpoints' (right)",
+            scenario.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 17, "every SIP scenario was compared ({checked})");
+}

@@ -70,7 +70,10 @@ pub enum Command {
         Examples:\n  \
         natlab serve echo\n  \
         natlab serve echo --bind 127.0.0.1:5060 --port 5062 --duration 10m\n  \
-        natlab serve echo --bind 192.0.2.10:5060 --allow-non-loopback --quiet"
+        natlab serve echo --bind 192.0.2.10:5060 --allow-non-loopback --quiet\n  \
+        natlab serve sip --bind 127.0.0.1:5060 --accounts accounts.txt --domain 127.0.0.1\n  \
+        natlab serve stun --bind 127.0.0.1:3478\n  \
+        natlab serve turn --bind 127.0.0.1:3478 --accounts turn-users.txt --domain natlab"
     )]
     Serve(ServeArgs),
 }
