@@ -368,6 +368,22 @@ impl TcpStack {
         let Some(c) = self.conns.get_mut(&key) else {
             return;
         };
+        if h.flags.ack && !h.flags.rst && h.ack != c.iss.wrapping_add(1) {
+            // RFC 9293 §3.10.7.3: an unacceptable ACK in SYN-SENT (the peer still holds an
+            // old connection on this 4-tuple) is answered with a reset.
+            let ack = h.ack;
+            self.emit(
+                key,
+                ack,
+                None,
+                TcpFlags {
+                    rst: true,
+                    ..TcpFlags::default()
+                },
+                Bytes::new(),
+            );
+            return;
+        }
         if !(h.flags.syn && h.flags.ack && h.ack == c.iss.wrapping_add(1)) {
             return;
         }
