@@ -1,6 +1,7 @@
 //! `natlab matrix`: the classic 7×7 agrees with FAULTS.md §6 without TURN, every cell but
-//! `blocked` connects with TURN (relayed where §6 says direct is impossible), and the committed
-//! docs/nat-matrix.md is what `scripts/nat-matrix` writes.
+//! `blocked` connects with TURN (relayed where §6 says direct is impossible), same-NAT peers need
+//! hairpinning or a relay, and the committed docs/nat-matrix.md is what `scripts/nat-matrix`
+//! writes.
 
 #![allow(clippy::expect_used)]
 
@@ -151,4 +152,26 @@ fn matrix_doc_is_fresh() {
         tables == generated,
         "docs/nat-matrix.md is stale: run scripts/nat-matrix"
     );
+}
+
+#[test]
+fn same_nat_connects_only_through_hairpinning_or_a_relay() {
+    let want = expected();
+    let direct = cells(&["--table", "same-nat"]);
+    let relayed = cells(&["--table", "same-nat", "--turn"]);
+    assert_eq!(direct.len(), 8);
+    for ((nat, column), (outcome, _)) in &direct {
+        // Through a hairpinning NAT the pair behaves like two peers behind two NATs of its type.
+        let connects = column == "hairpin" && want[&(nat.clone(), nat.clone())];
+        assert_eq!(outcome != "failed", connects, "{nat} {column}: {outcome}");
+        let (with_turn, _) = &relayed[&(nat.clone(), column.clone())];
+        if connects {
+            assert_eq!(
+                with_turn, outcome,
+                "{nat} {column}: the direct pair stays preferred"
+            );
+        } else {
+            assert_eq!(with_turn, "relay", "{nat} {column}");
+        }
+    }
 }

@@ -76,8 +76,9 @@ pub enum Command {
         natlab serve turn --bind 127.0.0.1:3478 --accounts turn-users.txt --domain natlab"
     )]
     Serve(ServeArgs),
-    /// Run ICE between every pair of NAT types (the seven classic types, 7×7, and the RFC 4787
-    /// mapping × filtering pairs, 9×9) and print each cell's outcome and time to connected.
+    /// Run ICE between every pair of NAT types (the seven classic types, 7×7, the RFC 4787
+    /// mapping × filtering pairs, 9×9, and same-NAT peers with and without hairpinning) and
+    /// print each cell's outcome and time to connected.
     #[command(
         after_help = "Each cell is one generated scenario: agent A (controlling, the row) and \
         agent B (controlled, the column), each behind its own NAT, a STUN server and, with \
@@ -104,13 +105,17 @@ pub enum MatrixFormat {
     Json,
 }
 
-/// Which half of the matrix `natlab matrix` runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+/// Which table of the matrix `natlab matrix` runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum MatrixTable {
     /// The seven classic NAT types (open, full_cone, ..., blocked).
     Classic,
     /// The nine RFC 4787 mapping × filtering pairs (eim-eif, ..., apdm-apdf).
     Rfc4787,
+    /// Both agents behind one NAT (each on its own home NAT's LAN below it), with and without
+    /// hairpinning.
+    SameNat,
 }
 
 /// `natlab matrix`.
@@ -119,7 +124,7 @@ pub struct MatrixArgs {
     /// Give both agents a TURN server (UDP relay) as well.
     #[arg(long)]
     pub turn: bool,
-    /// Only this table (default: both).
+    /// Only this table (default: all three).
     #[arg(long, value_enum)]
     pub table: Option<MatrixTable>,
     /// Output format.

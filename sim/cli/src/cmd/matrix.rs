@@ -33,6 +33,9 @@ enum Side {
     Blocked,
     /// Not expressible in the scenario language.
     Unsupported(&'static str),
+    /// The column of the same-NAT table: the row's NAT is shared by both agents, each on its
+    /// own home NAT's LAN below it, with or without hairpinning.
+    SameNat { hairpin: bool },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,11 +77,31 @@ const SYMMETRIC_UDP_NA: &str = "a symmetric UDP firewall (public address, no tra
     address-and-port-dependent filtering) cannot be written in the scenario language: a NAT \
     always translates and an endpoint on the public network is unfiltered";
 
-/// The rows (and columns) of one table: name and side.
-fn types(table: MatrixTable) -> Vec<(String, Side)> {
+/// The columns of one table: name and side.
+fn columns(table: MatrixTable) -> Vec<(String, Side)> {
     match table {
+        MatrixTable::SameNat => vec![
+            ("hairpin".into(), Side::SameNat { hairpin: true }),
+            ("no-hairpin".into(), Side::SameNat { hairpin: false }),
+        ],
+        _ => types(table),
+    }
+}
+
+/// The rows of one table: name and side.
+fn types(table: MatrixTable) -> Vec<(String, Side)> {
+    let nat = |mapping, filtering| Side::Nat { mapping, filtering };
+    match table {
+        MatrixTable::SameNat => vec![
+            ("full_cone".into(), nat(Behaviour::Eif, Behaviour::Eif)),
+            ("restricted".into(), nat(Behaviour::Eif, Behaviour::Adf)),
+            (
+                "port_restricted".into(),
+                nat(Behaviour::Eif, Behaviour::Apdf),
+            ),
+            ("symmetric".into(), nat(Behaviour::Apdf, Behaviour::Apdf)),
+        ],
         MatrixTable::Classic => {
-            let nat = |mapping, filtering| Side::Nat { mapping, filtering };
             vec![
                 ("open".into(), Side::Open),
                 ("full_cone".into(), nat(Behaviour::Eif, Behaviour::Eif)),
@@ -112,12 +135,11 @@ fn types(table: MatrixTable) -> Vec<(String, Side)> {
 /// One cell's result.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub(crate) struct Cell {
-    /// The table it belongs to (`classic` or `rfc4787`).
-    #[serde(skip)]
+    /// The table it belongs to (`classic`, `rfc4787` or `same-nat`).
     table: MatrixTable,
-    /// Row type (the controlling agent's side).
+    /// Row type (the controlling agent's side; in `same-nat`, the shared NAT).
     a: String,
-    /// Column type (the controlled agent's side).
+    /// Column type (the controlled agent's side; in `same-nat`, `hairpin` or `no-hairpin`).
     b: String,
     /// Whether both agents had a TURN server.
     turn: bool,
@@ -145,16 +167,22 @@ struct Job {
 
 pub(crate) fn run(args: &MatrixArgs, out: &mut dyn Write) -> Result<Exit, ExpectedError> {
     let tables = args.table.map_or_else(
-        || vec![MatrixTable::Classic, MatrixTable::Rfc4787],
+        || {
+            vec![
+                MatrixTable::Classic,
+                MatrixTable::Rfc4787,
+                MatrixTable::SameNat,
+            ]
+        },
         |t| vec![t],
     );
     let turns: &[bool] = if args.turn { &[true] } else { &[false] };
     let mut jobs = Vec::new();
     for &table in &tables {
-        let ts = types(table);
+        let (rows, cols) = (types(table), columns(table));
         for &turn in turns {
-            for a in &ts {
-                for b in &ts {
+            for a in &rows {
+                for b in &cols {
                     jobs.push(Job {
                         table,
                         a: a.clone(),
@@ -319,14 +347,13 @@ fn pair_outcome(detail: &str) -> String {
 
 /// The scenario of one cell: `a` (controlling) on side 1, `b` (controlled) on side 2.
 fn scenario_yaml(name: &str, a: Side, b: Side, turn: bool) -> String {
+    if let (Side::Nat { mapping, filtering }, Side::SameNat { hairpin }) = (a, b) {
+        return same_nat_yaml(name, mapping, filtering, hairpin, turn);
+    }
     let mut nats = String::new();
     let mut endpoints = String::new();
     let mut timeline = String::new();
-    let turn_cfg = if turn {
-        ", turn: {server: relay, user: ice, password: ice-pw}"
-    } else {
-        ""
-    };
+    let turn_cfg = if turn { TURN_CLIENT } else { "" };
     for (i, (agent, side, role, peer)) in
         [("a", a, "controlling", "b"), ("b", b, "controlled", "a")]
             .into_iter()
@@ -345,7 +372,7 @@ fn scenario_yaml(name: &str, a: Side, b: Side, turn: bool) -> String {
                 );
                 format!("behind: {nat}, address: 10.0.{n}.2")
             }
-            Side::Blocked | Side::Unsupported(_) => {
+            Side::Blocked | Side::Unsupported(_) | Side::SameNat { .. } => {
                 let _ = writeln!(
                     nats,
                     "    - {{name: {nat}, preset: port-restricted-cone, public: [198.51.100.{n}], lan: 10.0.{n}.0/24}}"
@@ -359,12 +386,6 @@ fn scenario_yaml(name: &str, a: Side, b: Side, turn: bool) -> String {
             "    - {{name: {agent}, kind: ice-agent, {place}, role: {role}, peer: {peer}, stun_servers: [stun1]{turn_cfg}}}"
         );
     }
-    let relay = if turn {
-        "    - {name: relay, kind: turn, address: 203.0.113.30, realm: natlab, transports: [udp], \
-         accounts: [{user: ice, password: ice-pw}]}\n"
-    } else {
-        ""
-    };
     let nats = if nats.is_empty() {
         "  nats: []\n".to_owned()
     } else {
@@ -375,6 +396,16 @@ fn scenario_yaml(name: &str, a: Side, b: Side, turn: bool) -> String {
     } else {
         format!("timeline:\n{timeline}")
     };
+    document(name, &nats, &endpoints, &timeline, turn)
+}
+
+const TURN_SERVER: &str = "    - {name: relay, kind: turn, address: 203.0.113.30, realm: natlab, \
+    transports: [udp], accounts: [{user: ice, password: ice-pw}]}\n";
+
+const TURN_CLIENT: &str = ", turn: {server: relay, user: ice, password: ice-pw}";
+
+fn document(name: &str, nats: &str, endpoints: &str, timeline: &str, turn: bool) -> String {
+    let relay = if turn { TURN_SERVER } else { "" };
     format!(
         "name: {name}\nseed: 1\nduration: {CELL_DURATION}\ntopology:\n  defaults:\n    link: {{latency: 10ms}}\n\
          {nats}  servers:\n    - {{name: stun1, kind: stun, address: 203.0.113.10}}\n{relay}\
@@ -382,10 +413,43 @@ fn scenario_yaml(name: &str, a: Side, b: Side, turn: bool) -> String {
     )
 }
 
+/// Same NAT, different private subnets: a shared NAT `shared` of the row's behaviours (its
+/// hairpinning as the column says), and below it two full-cone home NATs, one per agent, so
+/// the agents' host candidates cannot reach each other and only the shared NAT's public
+/// address (hairpinned) or a relay can connect them.
+fn same_nat_yaml(
+    name: &str,
+    mapping: Behaviour,
+    filtering: Behaviour,
+    hairpin: bool,
+    turn: bool,
+) -> String {
+    let turn_cfg = if turn { TURN_CLIENT } else { "" };
+    let mut nats = format!(
+        "  nats:\n    - {{name: shared, mapping: {}, filtering: {}, hairpinning: {hairpin}, \
+         public: [198.51.100.1], lan: 100.64.0.0/24}}\n",
+        mapping.yaml(),
+        filtering.yaml()
+    );
+    let mut endpoints = String::new();
+    for (n, agent, role, peer) in [(1, "a", "controlling", "b"), (2, "b", "controlled", "a")] {
+        let _ = writeln!(
+            nats,
+            "    - {{name: h{n}, preset: full-cone, upstream: shared, public: [100.64.0.1{n}], lan: 10.0.{n}.0/24}}"
+        );
+        let _ = writeln!(
+            endpoints,
+            "    - {{name: {agent}, kind: ice-agent, behind: h{n}, address: 10.0.{n}.2, role: {role}, peer: {peer}, stun_servers: [stun1]{turn_cfg}}}"
+        );
+    }
+    document(name, &nats, &endpoints, "", turn)
+}
+
 const fn table_name(t: MatrixTable) -> &'static str {
     match t {
         MatrixTable::Classic => "classic",
         MatrixTable::Rfc4787 => "rfc4787",
+        MatrixTable::SameNat => "same-nat",
     }
 }
 
@@ -427,14 +491,18 @@ fn markdown(cells: &[Cell], tables: &[MatrixTable], turns: &[bool]) -> String {
             let title = match table {
                 MatrixTable::Classic => "Classic NAT types",
                 MatrixTable::Rfc4787 => "RFC 4787 mapping × filtering",
+                MatrixTable::SameNat => {
+                    "Same NAT (each agent on its own home NAT below it), with and without hairpinning"
+                }
             };
             let with = if turn { "with TURN" } else { "without TURN" };
             let _ = writeln!(s, "## {title}, {with}\n");
             let names: Vec<String> = types(table).into_iter().map(|(n, _)| n).collect();
-            let _ = writeln!(s, "| A \\ B | {} |", names.join(" | "));
-            let _ = writeln!(s, "|---|{}", "---|".repeat(names.len()));
+            let cols: Vec<String> = columns(table).into_iter().map(|(n, _)| n).collect();
+            let _ = writeln!(s, "| A \\ B | {} |", cols.join(" | "));
+            let _ = writeln!(s, "|---|{}", "---|".repeat(cols.len()));
             for a in &names {
-                let row: Vec<String> = names
+                let row: Vec<String> = cols
                     .iter()
                     .map(|b| {
                         cells
