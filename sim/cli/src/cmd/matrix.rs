@@ -529,3 +529,40 @@ fn markdown(cells: &[Cell], tables: &[MatrixTable], turns: &[bool]) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_is_the_remote_type_or_relay() {
+        let d = "local srflx 198.51.100.1:4000 (base 10.0.1.2:4000) <-> remote prflx 198.51.100.2:4001 (base 198.51.100.2:4001)";
+        assert_eq!(pair_outcome(d), "prflx");
+        let d = "local relay 203.0.113.30:49152 <-> remote srflx 198.51.100.2:4000 (base 10.0.2.2:4000)";
+        assert_eq!(pair_outcome(d), "relay");
+        assert_eq!(
+            pair_outcome("local host 198.51.100.1:4000 <-> remote host 198.51.100.2:4000"),
+            "host"
+        );
+    }
+
+    #[test]
+    fn every_generated_scenario_is_valid() {
+        for table in [
+            MatrixTable::Classic,
+            MatrixTable::Rfc4787,
+            MatrixTable::SameNat,
+        ] {
+            for (an, a) in types(table) {
+                for (bn, b) in columns(table) {
+                    for turn in [false, true] {
+                        let text = scenario_yaml("matrix-cell", a, b, turn);
+                        if let Err(d) = sim_scenario::from_str(&format!("{an}-{bn}"), &text) {
+                            panic!("{an} × {bn} (turn {turn}):\n{}\n{text}", d.render());
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
