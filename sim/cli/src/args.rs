@@ -76,6 +76,60 @@ pub enum Command {
         natlab serve turn --bind 127.0.0.1:3478 --accounts turn-users.txt --domain natlab"
     )]
     Serve(ServeArgs),
+    /// Run ICE between every pair of NAT types (the seven classic types, 7×7, the RFC 4787
+    /// mapping × filtering pairs, 9×9, and same-NAT peers with and without hairpinning) and
+    /// print each cell's outcome and time to connected.
+    #[command(
+        after_help = "Each cell is one generated scenario: agent A (controlling, the row) and \
+        agent B (controlled, the column), each behind its own NAT, a STUN server and, with \
+        --turn, a TURN server. Outcomes: host, srflx, prflx (the remote candidate of the \
+        selected pair), relay, failed, n/a (not expressible).\n\n\
+        Examples:\n  \
+        natlab matrix\n  \
+        natlab matrix --turn\n  \
+        natlab matrix --table classic --format markdown\n  \
+        natlab matrix --turn --format json > matrix-turn.json"
+    )]
+    Matrix(MatrixArgs),
+}
+
+/// Output format of `natlab matrix`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum MatrixFormat {
+    /// One row per cell.
+    #[default]
+    Table,
+    /// One grid per table, for docs/nat-matrix.md.
+    Markdown,
+    /// `{"schema_version":1, "cells":[{"a", "b", "turn", "outcome", "time_ms"}]}`.
+    Json,
+}
+
+/// Which table of the matrix `natlab matrix` runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MatrixTable {
+    /// The seven classic NAT types (open, full_cone, ..., blocked).
+    Classic,
+    /// The nine RFC 4787 mapping × filtering pairs (eim-eif, ..., apdm-apdf).
+    Rfc4787,
+    /// Both agents behind one NAT (each on its own home NAT's LAN below it), with and without
+    /// hairpinning.
+    SameNat,
+}
+
+/// `natlab matrix`.
+#[derive(Debug, Args)]
+pub struct MatrixArgs {
+    /// Give both agents a TURN server (UDP relay) as well.
+    #[arg(long)]
+    pub turn: bool,
+    /// Only this table (default: all three).
+    #[arg(long, value_enum)]
+    pub table: Option<MatrixTable>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: MatrixFormat,
 }
 
 /// Output format of commands whose output is data.

@@ -3,5 +3,6 @@
 pub(crate) mod analyze;
 pub(crate) mod check;
 pub(crate) mod codes;
+pub(crate) mod matrix;
 pub(crate) mod run;
 pub(crate) mod serve;
