@@ -68,6 +68,7 @@ pub use scenario::{
     ResolvedAction, ResolvedExpectation, ResolvedTarget, Role, Scenario, StatusCode, Subject,
     Timed,
 };
+pub use validate::endpoints::host_of as proxy_host;
 
 use model::ScenarioFile;
 use std::path::Path;

@@ -7,7 +7,7 @@
 //! to decode is not reported again, and a check that needs something unresolved is skipped.
 
 mod codes;
-mod endpoints;
+pub(crate) mod endpoints;
 mod expect;
 mod faults;
 mod links;

@@ -150,6 +150,9 @@ pub struct SoftphoneConfig {
     pub user_agent: String,
     /// Fault switches.
     pub faults: UaFaults,
+    /// How long before expiry the registration is refreshed ([`REGISTER_REFRESH_MARGIN`];
+    /// the intercom's documented 6 s).
+    pub refresh_margin: Duration,
 }
 
 impl SoftphoneConfig {
@@ -180,6 +183,7 @@ impl SoftphoneConfig {
             timers: TimerConfig::default(),
             user_agent: "natlab-softphone".into(),
             faults: UaFaults::default(),
+            refresh_margin: REGISTER_REFRESH_MARGIN,
         }
     }
 }
@@ -1074,8 +1078,9 @@ impl Softphone {
             self.reg.registered = true;
             self.reg.retries_left = self.cfg.retry_times.max(0);
             let life = Duration::from_secs(u64::from(granted));
-            let before = if life > REGISTER_REFRESH_MARGIN * 2 {
-                life - REGISTER_REFRESH_MARGIN
+            let margin = self.cfg.refresh_margin;
+            let before = if life > margin * 2 {
+                life - margin
             } else {
                 life / 2
             };

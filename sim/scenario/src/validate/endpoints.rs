@@ -381,7 +381,9 @@ fn intercom(c: &mut Checker<'_>, topo: &Topo, id: NodeId, path: &YamlPath, i: &I
 }
 
 /// The host part of `sip:host:port`, `user@host` or `host`.
-fn host_of(proxy: &str) -> &str {
+/// The host of an intercom's `proxy` setting (`sip:host`, `host`, `host:port`, with user and
+/// parameters stripped).
+pub fn host_of(proxy: &str) -> &str {
     let s = proxy.trim();
     let s = s
         .strip_prefix("sips:")

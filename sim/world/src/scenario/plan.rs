@@ -66,6 +66,14 @@ pub fn plan(scenario: &Scenario, outputs: Outputs) -> Result<WorldSpec, Unsuppor
         .collect::<Result<Vec<_>, _>>()?;
     let mut timeline = timeline;
     for n in &scenario.nodes {
+        // An intercom registers when it boots.
+        if let Role::Endpoint(EndpointSpec::Intercom(_)) = &n.role {
+            timeline.push(Timed {
+                at: SimInstant::ZERO,
+                action: WorldAction::Sip(node_id(n.id), SipAction::Register),
+                label: format!("{} boots", n.name),
+            });
+        }
         if let Role::Endpoint(EndpointSpec::NatDetector(d)) = &n.role
             && let Some(start) = d.start.filter(|s| !s.0.is_zero())
         {
@@ -319,6 +327,9 @@ fn node(scenario: &Scenario, n: &sim_scenario::Node) -> Result<NodePlan, Unsuppo
             port: n.port(),
             echo: p.echo.unwrap_or(false),
         },
+        Role::Endpoint(EndpointSpec::Intercom(i)) => {
+            NodeKind::Softphone(Box::new(sip::intercom(scenario, n, i)?))
+        }
         Role::Endpoint(EndpointSpec::Softphone(p)) => {
             NodeKind::Softphone(Box::new(sip::softphone(scenario, n, p)?))
         }
@@ -365,6 +376,15 @@ fn node(scenario: &Scenario, n: &sim_scenario::Node) -> Result<NodePlan, Unsuppo
         ip: n.address,
         link: link(&n.link),
         kind,
+    })
+}
+
+fn is_sip_ua(scenario: &Scenario, n: sim_scenario::NodeId) -> bool {
+    scenario.node(n).is_some_and(|n| {
+        matches!(
+            n.role,
+            Role::Endpoint(EndpointSpec::Softphone(_) | EndpointSpec::Intercom(_))
+        )
     })
 }
 
@@ -486,10 +506,8 @@ fn action(
             node_id(*server),
             stun::policy_action(scenario, *server, set)?,
         ),
-        ResolvedAction::Register(n) if is_softphone(scenario, *n) => sip(*n, SipAction::Register),
-        ResolvedAction::Unregister(n) if is_softphone(scenario, *n) => {
-            sip(*n, SipAction::Unregister)
-        }
+        ResolvedAction::Register(n) if is_sip_ua(scenario, *n) => sip(*n, SipAction::Register),
+        ResolvedAction::Unregister(n) if is_sip_ua(scenario, *n) => sip(*n, SipAction::Unregister),
         ResolvedAction::Call {
             from,
             to,

@@ -255,3 +255,68 @@ pub(super) fn policy_action(
     let (policy, mute) = policy(name, set, &users)?;
     Ok(SipAction::Policy(Box::new(policy), mute))
 }
+
+/// An intercom configured by its documented settings, as the softphone core runs it: it
+/// registers for `registration_interval` seconds and refreshes 6 s before expiry; its
+/// credentials are for `realm` only (a server with another realm gets one REGISTER, its 401,
+/// and nothing more).
+pub(super) fn intercom(
+    scenario: &Scenario,
+    n: &Node,
+    i: &model::IntercomSpec,
+) -> Result<SoftphoneConfig, Unsupported> {
+    let host = sim_scenario::proxy_host(&i.proxy);
+    let port = i
+        .proxy
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.split(';').next())
+        .and_then(|p| p.parse::<u16>().ok());
+    let by_dns = scenario.nodes.iter().find_map(|d| match &d.role {
+        Role::Server(ServerSpec::Dns(dns)) => dns
+            .records
+            .iter()
+            .find(|r| r.name.trim_end_matches('.').eq_ignore_ascii_case(host))
+            .map(|r| r.address),
+        _ => None,
+    });
+    let server = scenario
+        .nodes
+        .iter()
+        .filter(|s| matches!(s.role, Role::Server(ServerSpec::Sip(_))))
+        .find(|s| {
+            s.name == host || host.parse().ok() == Some(s.address) || by_dns == Some(s.address)
+        })
+        .ok_or_else(|| {
+            unsupported(
+                format!("intercom {}", n.name),
+                "its proxy is not a SIP server of the scenario",
+            )
+        })?;
+    let domain = match &server.role {
+        Role::Server(ServerSpec::Sip(s)) => s.domain.clone(),
+        _ => None,
+    }
+    .unwrap_or_else(|| server.name.clone());
+    let mut c = SoftphoneConfig::new(
+        &i.user,
+        &i.password,
+        &domain,
+        SocketAddr::new(server.address, port.unwrap_or_else(|| server.port())),
+    );
+    c.realm = Some(i.realm.clone());
+    c.local_port = n.port();
+    c.transport = match i.transport {
+        Transport::Udp => SipTransport::Udp,
+        Transport::Tcp => SipTransport::Tcp,
+        Transport::Tls => {
+            return Err(unsupported(
+                format!("intercom {} over TLS", n.name),
+                "SIP over TLS is not built yet",
+            ));
+        }
+    };
+    c.register_expires = u32::try_from(i.registration_interval).unwrap_or(u32::MAX);
+    c.refresh_margin = Duration::from_secs(6);
+    c.user_agent = "natlab-intercom".into();
+    Ok(c)
+}
