@@ -16,8 +16,14 @@ struct Server {
 }
 
 impl Drop for Server {
+    /// SIGTERM, so that a server with worker processes (kamailio) stops them too.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let term = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        if !term.is_ok_and(|s| s.success()) {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }
@@ -194,4 +200,135 @@ fn serve_stun_answers_coturns_stun_client_with_the_mapped_address() {
         text.contains("127.0.0.1"),
         "the mapped address is loopback:\n{text}"
     );
+}
+
+fn softphone(server: SocketAddr, user: &str, password: &str, call: Option<&str>) -> Output {
+    let server = server.to_string();
+    let mut args = vec![
+        "softphone",
+        "--server",
+        &server,
+        "--user",
+        user,
+        "--password",
+        password,
+        "--hangup-after",
+        "1s",
+        "--timeout",
+        "30s",
+    ];
+    if let Some(to) = call {
+        args.extend(["--call", to]);
+    }
+    Command::new(env!("CARGO_BIN_EXE_natlab"))
+        .args(&args)
+        .current_dir(root())
+        .output()
+        .expect("natlab softphone runs")
+}
+
+/// A SIPp UAS registered as `user` (digest when `password` is given), answering one call.
+fn sipp_uas(server: SocketAddr, user: &str, password: Option<&str>) -> Child {
+    let port = free_port();
+    let reg = match password {
+        Some(pw) => register(server, user, pw, port),
+        None => sipp(&[
+            &server.to_string(),
+            "-sf",
+            "scripts/bench-sip/register-noauth.xml",
+            "-s",
+            user,
+            "-p",
+            &port.to_string(),
+        ]),
+    };
+    assert_eq!(
+        reg.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&reg.stdout)
+    );
+    Command::new("sipp")
+        .args([
+            "-sn",
+            "uas",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-m",
+            "1",
+        ])
+        .args(["-timeout", "20s", "-timeout_error", "-nostdin"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("sipp uas starts")
+}
+
+#[test]
+fn softphone_live_registers_and_calls_through_natlab_to_a_sipp_uas() {
+    let accounts = accounts();
+    let server = serve(&[
+        "sip",
+        "--accounts",
+        accounts.to_str().expect("utf-8"),
+        "--domain",
+        "127.0.0.1",
+    ]);
+    let uas = sipp_uas(server.udp, "1002", Some("other"));
+    let out = softphone(server.udp, "1001", "secret", Some("1002"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    for callback in [
+        "onRegisterSuccess 200",
+        "onInviteRinging 180",
+        "onInviteAnswered 200",
+        "onInviteConnected",
+    ] {
+        assert!(text.contains(callback), "missing {callback}:\n{text}");
+    }
+    assert_eq!(
+        uas.wait_with_output().expect("uas").status.code(),
+        Some(0),
+        "the UAS saw INVITE and BYE"
+    );
+    let wrong = softphone(server.udp, "1001", "not-it", None);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&wrong.stdout).contains("onRegisterFailure 401"));
+}
+
+#[test]
+fn softphone_live_registers_and_calls_through_kamailio_to_a_sipp_uas() {
+    let port = free_port();
+    let dir =
+        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("kamailio-{port}"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let cfg = std::fs::read_to_string(root().join("scripts/bench-sip/kamailio.cfg"))
+        .expect("kamailio.cfg")
+        .replace("KAMAILIO_PORT", &port.to_string());
+    std::fs::write(dir.join("kamailio.cfg"), cfg).expect("write cfg");
+    let child = Command::new("kamailio")
+        .arg("-f")
+        .arg(dir.join("kamailio.cfg"))
+        .arg("-P")
+        .arg(dir.join("kamailio.pid"))
+        .arg("-w")
+        .arg(&dir)
+        .args(["-DD", "-E"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kamailio is installed (scripts/install-deps installs it)");
+    let kamailio = Server {
+        child,
+        udp: SocketAddr::from(([127, 0, 0, 1], port)),
+    };
+    // REGISTER is retransmitted (Timer E) until kamailio listens.
+    let uas = sipp_uas(kamailio.udp, "1002", None);
+    let out = softphone(kamailio.udp, "1001", "any", Some("1002"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("onInviteAnswered 200"), "{text}");
+    assert_eq!(uas.wait_with_output().expect("uas").status.code(), Some(0));
 }

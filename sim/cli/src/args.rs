@@ -76,6 +76,16 @@ pub enum Command {
         natlab serve turn --bind 127.0.0.1:3478 --accounts turn-users.txt --domain natlab"
     )]
     Serve(ServeArgs),
+    /// Run the softphone core on real sockets against a real SIP server: register, optionally
+    /// place one call, print the SDK callbacks as they happen.
+    #[command(
+        after_help = "Exits 0 when it registered (and, with --call, the call was \
+        answered), 1 otherwise.\n\n\
+        Examples:\n  \
+        natlab softphone --server 127.0.0.1:5060 --user 1001 --password secret\n  \
+        natlab softphone --server 127.0.0.1:5060 --user 1001 --password secret --call 1002 --hangup-after 5s"
+    )]
+    Softphone(SoftphoneArgs),
     /// Run ICE between every pair of NAT types (the seven classic types, 7×7, the RFC 4787
     /// mapping × filtering pairs, 9×9, and same-NAT peers with and without hairpinning) and
     /// print each cell's outcome and time to connected.
@@ -333,6 +343,51 @@ pub enum ServeKind {
     Stun,
     /// TURN server (RFC 5766, UDP relays; TCP to the server); accounts from --accounts.
     Turn,
+}
+
+/// `natlab softphone`.
+#[derive(Debug, Args)]
+pub struct SoftphoneArgs {
+    /// The SIP server (registrar and proxy), IP:PORT.
+    #[arg(long, value_name = "ADDR")]
+    pub server: SocketAddr,
+    /// SIP user.
+    #[arg(long)]
+    pub user: String,
+    /// Password.
+    #[arg(long)]
+    pub password: String,
+    /// SIP domain. Default: the server's IP.
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// Transport to the server.
+    #[arg(long, value_enum, default_value_t)]
+    pub transport: SipTransportArg,
+    /// Local IP (port: any free one). Loopback unless --allow-non-loopback.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Allow a local address outside loopback.
+    #[arg(long)]
+    pub allow_non_loopback: bool,
+    /// Once registered, call this user.
+    #[arg(long, value_name = "USER")]
+    pub call: Option<String>,
+    /// Hang up this long after the call is answered.
+    #[arg(long, value_name = "DURATION", default_value = "2s")]
+    pub hangup_after: SimDuration,
+    /// Give up after this long.
+    #[arg(long, value_name = "DURATION", default_value = "40s")]
+    pub timeout: SimDuration,
+}
+
+/// SIP transport of `natlab softphone`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum SipTransportArg {
+    /// UDP.
+    #[default]
+    Udp,
+    /// One TCP connection to the server.
+    Tcp,
 }
 
 /// Where `natlab serve` listens: an IP, with or without a port.

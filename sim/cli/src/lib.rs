@@ -44,6 +44,7 @@ fn dispatch(command: Command, out: &mut dyn Write) -> Result<Exit, ExpectedError
         Command::Codes(a) => cmd::codes::run(&a, out),
         Command::Schema => cmd::check::schema(out),
         Command::Serve(a) => cmd::serve::run(&a, out),
+        Command::Softphone(a) => cmd::softphone::run(&a, out),
         Command::Matrix(a) => cmd::matrix::run(&a, out),
     }
 }

@@ -6,3 +6,4 @@ pub(crate) mod codes;
 pub(crate) mod matrix;
 pub(crate) mod run;
 pub(crate) mod serve;
+pub(crate) mod softphone;
