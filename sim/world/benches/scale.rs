@@ -19,6 +19,9 @@
     clippy::expect_used
 )]
 
+mod common;
+
+use common::peak_rss_mib;
 use sim_core::{Seed, SimInstant};
 use sim_nat::{Behaviour, NatConfig};
 use sim_world::fabric::{LinkConfig, NetworkId, NodeId};
@@ -137,15 +140,6 @@ fn spec(endpoints: usize, tick: Duration, capture: bool, watched: bool) -> World
         observers: BTreeSet::new(),
         keep_log: None,
     }
-}
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 fn parse_tick(s: &str) -> Duration {

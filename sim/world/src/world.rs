@@ -417,7 +417,9 @@ fn factory(spec: &WorldSpec) -> host::NodeFactory {
     let seed = spec.seed;
     Rc::new(move |id: NodeId| {
         let (name, kind) = &nodes[id.0 as usize];
-        let rng = || seed.derive(&format!("node/{name}")).rng();
+        // Each core's random stream: the same for a node across restarts.
+        let node_seed = || seed.derive(&format!("node/{name}"));
+        let rng = || node_seed().rng();
         match kind {
             NodeKind::SipServer { config, mute } => SimNode::SipServer(Box::new(SipServerNode {
                 core: sim_sip::SipServer::new((**config).clone(), rng()),
@@ -427,20 +429,14 @@ fn factory(spec: &WorldSpec) -> host::NodeFactory {
                 SimNode::Softphone(Box::new(sim_sip::Softphone::new((**config).clone(), rng())))
             }
             NodeKind::StunServer(config, policy) => {
-                let mut core = sim_stun::StunServer::new(
-                    (**config).clone(),
-                    seed.derive(&format!("node/{name}")),
-                );
+                let mut core = sim_stun::StunServer::new((**config).clone(), node_seed());
                 if *policy != Default::default() {
                     core.set_policy(SimInstant::ZERO, policy.clone());
                 }
                 SimNode::StunServer(Box::new(core))
             }
             NodeKind::TurnServer(config, policy) => {
-                let mut core = sim_stun::TurnServer::new(
-                    (**config).clone(),
-                    seed.derive(&format!("node/{name}")),
-                );
+                let mut core = sim_stun::TurnServer::new((**config).clone(), node_seed());
                 if *policy != Default::default() {
                     core.set_policy(SimInstant::ZERO, policy.clone());
                 }
@@ -463,12 +459,9 @@ fn factory(spec: &WorldSpec) -> host::NodeFactory {
                     )),
                 }
             }
-            NodeKind::NatDetector(config) => {
-                SimNode::NatDetector(Box::new(sim_stun::NatDetector::new(
-                    (**config).clone(),
-                    seed.derive(&format!("node/{name}")),
-                )))
-            }
+            NodeKind::NatDetector(config) => SimNode::NatDetector(Box::new(
+                sim_stun::NatDetector::new((**config).clone(), node_seed()),
+            )),
             NodeKind::UdpProbe { ports, echo, wire } => {
                 SimNode::UdpProbe(UdpProbe::new(name, id.0, ports.clone(), *echo, *wire))
             }

@@ -43,6 +43,25 @@ enum Stop {
     Failed(String),
 }
 
+impl Stop {
+    /// For the summary line: `stopped: …`.
+    fn describe(&self) -> String {
+        match self {
+            Self::Interrupted => "interrupted".to_owned(),
+            Self::Elapsed(d) => format!("--duration {}s elapsed", d.as_secs_f64()),
+            Self::Failed(message) => message.clone(),
+        }
+    }
+}
+
+/// The message of a failed run-time bind (fatal for a server).
+fn bind_failed(binding: sim_core::Binding, error: &dyn std::fmt::Display) -> String {
+    format!(
+        "cannot listen on {} port {}: {error}",
+        binding.protocol, binding.port
+    )
+}
+
 pub(crate) fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<Exit, ExpectedError> {
     let plan = plan(args)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -114,7 +133,7 @@ async fn serve(plan: &Plan, out: &mut dyn Write) -> Result<Exit, ExpectedError> 
         .map_err(|e| ExpectedError::Invalid(format!("cannot listen for Ctrl-C: {e}")))?;
     let port = plan.ports.first().copied().unwrap_or(0);
     let addr = std::net::SocketAddr::new(plan.ip, port);
-    let seed = sim_core::Seed::new(entropy_seed());
+    let seed = entropy_seed();
     match plan.kind {
         ServeKind::Echo => {}
         ServeKind::Sip => {
@@ -166,7 +185,7 @@ async fn serve(plan: &Plan, out: &mut dyn Write) -> Result<Exit, ExpectedError> 
         tokio::pin!(run);
         let stop = tokio::select! {
             biased;
-            result = &mut run => return Err(drive_error(result.err())),
+            result = &mut run => return Err(drive_error(result.err(), "server")),
             () = interrupt => Stop::Interrupted,
             () = elapsed(plan.duration) => Stop::Elapsed(plan.duration.unwrap_or_default()),
             Some(message) = failed.recv() => Stop::Failed(message),
@@ -174,7 +193,7 @@ async fn serve(plan: &Plan, out: &mut dyn Write) -> Result<Exit, ExpectedError> 
         drop(control);
         (run.await, stop)
     };
-    result.map_err(|e| drive_error(Some(e)))?;
+    result.map_err(|e| drive_error(Some(e), "server"))?;
     if let Stop::Failed(message) = stop {
         return Err(ExpectedError::Invalid(message));
     }
@@ -182,13 +201,15 @@ async fn serve(plan: &Plan, out: &mut dyn Write) -> Result<Exit, ExpectedError> 
     printer.finish()
 }
 
-/// A seed for a live server's nonces and transaction ids, from the OS (live mode is not
-/// replayed).
-fn entropy_seed() -> u64 {
+/// A seed for a live core's nonces, tags and transaction ids, from the OS's per-process hash
+/// keys (live mode is not replayed).
+pub(crate) fn entropy_seed() -> sim_core::Seed {
     use std::hash::{BuildHasher as _, Hasher as _};
-    std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish()
+    sim_core::Seed::new(
+        std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish(),
+    )
 }
 
 /// Serves a protocol core until Ctrl-C or `--duration`: one line per socket, one per event
@@ -217,10 +238,7 @@ async fn serve_core<N: sim_core::Node>(
                 printer.line(&format!("listening {protocol} {local}"));
             }
             core::Line::BindFailed(binding, error) => {
-                let _ = printer.failed.send(format!(
-                    "cannot listen on {} port {}: {error}",
-                    binding.protocol, binding.port
-                ));
+                let _ = printer.failed.send(bind_failed(binding, &error));
             }
             core::Line::Event(_) if printer.quiet => {}
             core::Line::Event(e) => {
@@ -233,7 +251,7 @@ async fn serve_core<N: sim_core::Node>(
         tokio::pin!(run);
         let stop = tokio::select! {
             biased;
-            result = &mut run => return Err(drive_error(result.err())),
+            result = &mut run => return Err(drive_error(result.err(), "server")),
             () = interrupt => Stop::Interrupted,
             () = elapsed(plan.duration) => Stop::Elapsed(plan.duration.unwrap_or_default()),
             Some(message) = failed.recv() => Stop::Failed(message),
@@ -241,16 +259,15 @@ async fn serve_core<N: sim_core::Node>(
         drop(control);
         (run.await, stop)
     };
-    result.map_err(|e| drive_error(Some(e)))?;
+    result.map_err(|e| drive_error(Some(e), "server"))?;
     if let Stop::Failed(message) = stop {
         return Err(ExpectedError::Invalid(message));
     }
-    let why = match &stop {
-        Stop::Interrupted => "interrupted".to_owned(),
-        Stop::Elapsed(d) => format!("--duration {}s elapsed", d.as_secs_f64()),
-        Stop::Failed(message) => message.clone(),
-    };
-    printer.line(&format!("summary: ran {}, stopped: {why}", clock.now()));
+    printer.line(&format!(
+        "summary: ran {}, stopped: {}",
+        clock.now(),
+        stop.describe()
+    ));
     for (protocol, local) in &node.sockets {
         printer.line(&format!("  {protocol} {local}"));
     }
@@ -260,15 +277,15 @@ async fn serve_core<N: sim_core::Node>(
     printer.finish()
 }
 
-/// The error for a drive loop that ended by itself (it only ends early on an error).
-fn drive_error(e: Option<DriveError>) -> ExpectedError {
+/// The error for a drive loop that ended by itself (it only ends early on an error); `who`
+/// names the core (`server`, `softphone`).
+pub(crate) fn drive_error(e: Option<DriveError>, who: &str) -> ExpectedError {
     match e {
-        Some(DriveError::Bind { binding, source }) => ExpectedError::Invalid(format!(
-            "cannot listen on {} port {}: {source}",
-            binding.protocol, binding.port
-        )),
+        Some(DriveError::Bind { binding, source }) => {
+            ExpectedError::Invalid(bind_failed(binding, &source))
+        }
         Some(DriveError::Transport(e)) => ExpectedError::Unreadable(format!("socket failed: {e}")),
-        None => ExpectedError::Unreadable("the server stopped by itself".into()),
+        None => ExpectedError::Unreadable(format!("the {who} stopped by itself")),
     }
 }
 
@@ -316,10 +333,7 @@ impl Printer<'_> {
                 self.line(&format!("listening {protocol} {local}"));
             }
             ServeEvent::BindFailed { binding, error } => {
-                let message = format!(
-                    "cannot listen on {} port {}: {error}",
-                    binding.protocol, binding.port
-                );
+                let message = bind_failed(binding, &error);
                 let _ = self.failed.send(message);
             }
             ServeEvent::Probe(_) if self.quiet => {}
@@ -337,12 +351,7 @@ impl Printer<'_> {
         stop: &Stop,
         sockets: impl Iterator<Item = &'s Socket>,
     ) {
-        let why = match stop {
-            Stop::Interrupted => "interrupted".to_owned(),
-            Stop::Elapsed(d) => format!("--duration {}s elapsed", d.as_secs_f64()),
-            Stop::Failed(message) => message.clone(),
-        };
-        self.line(&format!("summary: ran {now}, stopped: {why}"));
+        self.line(&format!("summary: ran {now}, stopped: {}", stop.describe()));
         for s in sockets {
             let c = s.counts;
             let line = match s.protocol {

@@ -2,11 +2,12 @@
 //! (natlab's own, kamailio, an operator's trunk): it registers, optionally places one call and
 //! hangs it up, and prints every SDK callback. Live mode keeps the OS's entropy.
 
+use super::serve::{drive_error, entropy_seed};
 use crate::args::{SipTransportArg, SoftphoneArgs};
 use crate::exit::{Exit, ExpectedError};
 use sim_core::{LogEvent, SimInstant};
 use sim_driver::live::{LiveClock, LiveTransport};
-use sim_driver::{Control, DriveError, drive};
+use sim_driver::{Control, drive};
 use sim_sip::ua::SipTransport;
 use sim_sip::{Softphone, SoftphoneConfig, SoftphoneEvent};
 use std::io::Write;
@@ -36,15 +37,6 @@ pub(crate) fn run(args: &SoftphoneArgs, out: &mut dyn Write) -> Result<Exit, Exp
     runtime.block_on(local.run_until(phone(args, out)))
 }
 
-fn seed() -> sim_core::Seed {
-    use std::hash::{BuildHasher as _, Hasher as _};
-    sim_core::Seed::new(
-        std::collections::hash_map::RandomState::new()
-            .build_hasher()
-            .finish(),
-    )
-}
-
 async fn phone(args: &SoftphoneArgs, out: &mut dyn Write) -> Result<Exit, ExpectedError> {
     let domain = args
         .domain
@@ -57,7 +49,7 @@ async fn phone(args: &SoftphoneArgs, out: &mut dyn Write) -> Result<Exit, Expect
         SipTransportArg::Udp => SipTransport::Udp,
         SipTransportArg::Tcp => SipTransport::Tcp,
     };
-    let mut node = Softphone::new(config, seed().rng());
+    let mut node = Softphone::new(config, entropy_seed().rng());
     let mut transport = LiveTransport::new(args.bind);
     let clock = LiveClock::start();
     let (control, mut controls) = unbounded_channel::<Control<Softphone>>();
@@ -87,7 +79,7 @@ async fn phone(args: &SoftphoneArgs, out: &mut dyn Write) -> Result<Exit, Expect
             tokio::select! {
                 biased;
                 result = &mut run => {
-                    return Err(drive_error(result.err()));
+                    return Err(drive_error(result.err(), "softphone"));
                 }
                 () = &mut deadline => break,
                 () = tokio::time::sleep(std::time::Duration::from_millis(20)) => {}
@@ -174,15 +166,4 @@ fn render(now: SimInstant, e: &LogEvent) -> String {
     let status = e.status.map(|s| format!(" {s}")).unwrap_or_default();
     let detail = e.detail.as_deref().unwrap_or_default();
     format!("{now} {}{status} {detail}", e.name)
-}
-
-fn drive_error(e: Option<DriveError>) -> ExpectedError {
-    match e {
-        Some(DriveError::Bind { binding, source }) => ExpectedError::Invalid(format!(
-            "cannot bind {} port {}: {source}",
-            binding.protocol, binding.port
-        )),
-        Some(DriveError::Transport(e)) => ExpectedError::Unreadable(format!("socket failed: {e}")),
-        None => ExpectedError::Unreadable("the softphone stopped by itself".into()),
-    }
 }
