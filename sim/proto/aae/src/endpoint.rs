@@ -316,16 +316,16 @@ impl AaeEndpoint {
 
     /// `natnl_reg_device`.
     pub fn register(&mut self, now: SimInstant) {
-        if let Some(code) = self.api_refusal() {
-            self.refuse("natnl_reg_device", code, "SDK not ready");
-            return;
-        }
         if self.reg_op.is_some() {
             self.refuse(
                 "natnl_reg_device",
                 status::PJ_EBUSY,
                 "a registration is in progress",
             );
+            return;
+        }
+        if let Some(code) = self.api_refusal() {
+            self.refuse("natnl_reg_device", code, "SDK not ready");
             return;
         }
         self.reg_op = Some(RegOp::Register);
@@ -335,16 +335,16 @@ impl AaeEndpoint {
 
     /// `natnl_unreg_device`.
     pub fn unregister(&mut self, now: SimInstant) {
-        if let Some(code) = self.api_refusal() {
-            self.refuse("natnl_unreg_device", code, "SDK not ready");
-            return;
-        }
         if self.reg_op.is_some() {
             self.refuse(
                 "natnl_unreg_device",
                 status::PJ_EBUSY,
                 "a registration is in progress",
             );
+            return;
+        }
+        if let Some(code) = self.api_refusal() {
+            self.refuse("natnl_unreg_device", code, "SDK not ready");
             return;
         }
         self.reg_op = Some(RegOp::Unregister);
