@@ -564,6 +564,15 @@ pub enum ResolvedAction {
         to: NodeId,
         /// Give up after this long; zero waits forever.
         timeout: Duration,
+        /// Forwarded ports: (local, remote).
+        ports: Vec<(u16, u16)>,
+    },
+    /// `aae`: the worker loop stalls.
+    Stall {
+        /// The endpoint.
+        endpoint: NodeId,
+        /// For how long.
+        duration: Duration,
     },
     /// `aae`: send data through the tunnel.
     SendData {

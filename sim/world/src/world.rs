@@ -104,6 +104,8 @@ pub enum AaeAction {
         to: String,
         /// `timeout_sec`.
         timeout: Duration,
+        /// Forwarded ports: (local, remote).
+        ports: Vec<(u16, u16)>,
     },
     /// `natnl_hangup_call` on the newest call.
     Hangup,

@@ -2,6 +2,7 @@
 
 use sim_ice::{IceTimers, TurnServer};
 use sim_sip::transaction::TimerConfig;
+use sim_sip::ua::SipTransport;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -37,6 +38,8 @@ pub struct AaeConfig {
     pub sip_server: SocketAddr,
     /// Local SIP port.
     pub sip_port: u16,
+    /// SIP transport to the relay.
+    pub transport: SipTransport,
     /// STUN server: NAT-type detection at init and server-reflexive candidates.
     pub stun_server: Option<SocketAddr>,
     /// TURN relay for the tunnels' ICE sessions.
@@ -66,6 +69,7 @@ impl AaeConfig {
             domain: RELAY_DOMAIN.to_string(),
             sip_server,
             sip_port: 5060,
+            transport: SipTransport::Udp,
             stun_server: None,
             turn: None,
             max_calls: DEFAULT_MAX_CALLS,

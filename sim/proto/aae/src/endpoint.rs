@@ -1,7 +1,9 @@
 //! The AAE endpoint: the SDK's lifecycle around an embedded SIP user agent, NAT-type detector,
 //! and one ICE agent and tunnel per call.
 
-use crate::config::{AaeConfig, MAX_MAX_CALLS, WATCHDOG_LIMIT, WATCHDOG_PERIOD};
+use crate::config::{
+    AaeConfig, MAX_MAX_CALLS, MAX_TUNNEL_PORTS, WATCHDOG_LIMIT, WATCHDOG_PERIOD,
+};
 use crate::event::{AaeEvent, EventCode, TunnelType, status};
 use crate::media::{RemoteIce, local_media, remote_ice};
 use crate::transport::{self, Transport, TransportEvent};
@@ -43,6 +45,8 @@ enum RegOp {
 enum BindFor {
     Detector,
     Call(u32),
+    /// A tunnel port's local listener.
+    Listener(u32),
 }
 
 #[derive(Debug)]
@@ -88,6 +92,9 @@ struct Call {
     backlog: u64,
     /// When the received total is next reported (data arrived since the last report).
     report_at: Option<SimInstant>,
+    /// Tunnel ports (local, remote), and the local listeners bound so far.
+    ports: Vec<(u16, u16)>,
+    listeners: Vec<u16>,
 }
 
 #[derive(Debug, Default)]
@@ -164,6 +171,7 @@ impl AaeEndpoint {
             cfg.sip_server,
         );
         sc.local_port = cfg.sip_port;
+        sc.transport = cfg.transport;
         sc.rtp_port = 0;
         sc.register_expires = cfg.register_expires;
         sc.keep_alive = crate::config::SIP_KEEP_ALIVE;
@@ -373,13 +381,24 @@ impl AaeEndpoint {
 
     /// `natnl_make_call(device_id, ports, timeout_sec)`: a tunnel to `callee`; `timeout`
     /// zero waits forever. Returns the call id, or `None` when refused (60105 reports why).
-    pub fn make_call(&mut self, now: SimInstant, callee: &str, timeout: Duration) -> Option<u32> {
+    pub fn make_call(
+        &mut self,
+        now: SimInstant,
+        callee: &str,
+        ports: &[(u16, u16)],
+        timeout: Duration,
+    ) -> Option<u32> {
         let refusal = self
             .api_refusal()
             .map(|c| (c, "SDK not ready"))
             .or_else(|| {
                 if callee.is_empty() || callee.contains(['<', '>', ' ', '@', ':']) {
                     Some((status::PJ_EINVAL, "invalid device id"))
+                } else if ports.len() > MAX_TUNNEL_PORTS {
+                    Some((
+                        status::PJ_EINVAL,
+                        "more than MAX_TUNNEL_PORT_COUNT (8) tunnel ports",
+                    ))
                 } else if self.calls.values().any(|c| c.outgoing) {
                     Some((
                         status::TNL_ANOTHER_CALL_ALREADY_MADE,
@@ -393,9 +412,20 @@ impl AaeEndpoint {
             self.emit(EventCode::MakeCallFailed, Some(code), None, why);
             return None;
         }
+        let id = self.next_call;
+        for &(lport, _) in ports {
+            let bind = BindId(self.next_bind);
+            self.next_bind += 1;
+            self.binds.insert(bind, BindFor::Listener(id));
+            self.transmits.push_back(Transmit::Bind(Bind {
+                id: bind,
+                binding: Binding::tcp(lport),
+            }));
+        }
         let id = self.new_call(true, callee.to_string(), None);
         if let Some(c) = self.calls.get_mut(&id) {
             c.deadline = (!timeout.is_zero()).then(|| now + timeout);
+            c.ports = ports.to_vec();
         }
         self.pump(now);
         Some(id)
@@ -423,6 +453,8 @@ impl AaeEndpoint {
                 received: DataLog::default(),
                 backlog: 0,
                 report_at: None,
+                ports: Vec::new(),
+                listeners: Vec::new(),
             },
         );
         self.last_call = Some(id);
@@ -548,6 +580,12 @@ impl AaeEndpoint {
     fn take_call(&mut self, id: u32) -> Option<Call> {
         let mut c = self.calls.remove(&id)?;
         self.ended.insert(id);
+        if let Some(port) = c.port.take() {
+            self.transmits.push_back(Transmit::Unbind(Binding::udp(port)));
+        }
+        for port in c.listeners.drain(..) {
+            self.transmits.push_back(Transmit::Unbind(Binding::tcp(port)));
+        }
         if let Some(report) = data_report(id, &mut c) {
             self.events.push_back(report);
         }
@@ -579,6 +617,14 @@ impl AaeEndpoint {
         };
         close(now, &mut c);
         let answered = c.confirmed || c.stage >= Stage::Checking;
+        if c.session.is_none() {
+            // No INVITE went out: the call never left the NULL state.
+            self.emit(EventCode::Null, Some(code), Some(id), why);
+            if c.outgoing {
+                self.emit(EventCode::MakeCallFailed, Some(code), Some(id), why);
+            }
+            return;
+        }
         if let Some(s) = c.session {
             let _ = self.sip.hangup(now, s);
         }
@@ -661,6 +707,20 @@ impl AaeEndpoint {
                     }
                 }
             }
+            BindFor::Listener(id) => match bound.result {
+                Ok(addr) => match self.calls.get_mut(&id) {
+                    Some(c) => c.listeners.push(addr.port()),
+                    None => self
+                        .transmits
+                        .push_back(Transmit::Unbind(Binding::tcp(addr.port()))),
+                },
+                Err(e) => self.fail_call(
+                    now,
+                    id,
+                    status::TNL_CREATE_SOCK_FAILED,
+                    &format!("tunnel port {}: {e}", bound.binding.port),
+                ),
+            },
             BindFor::Call(id) => {
                 let Ok(addr) = bound.result else {
                     self.fail_call(

@@ -39,7 +39,7 @@ pub use nodes::{
 pub use timeline::{
     ACTION_KEYS, Action, Answer, Between, Call, Dnd, Dtmf, DtmfMethod, EndpointRef, IpChange,
     LinkChange, LossBurst, MakeTunnel, Message, NatReboot, NatRef, NodeRef, PolicySwitch, Refer,
-    Send, SendData, TimelineEntry,
+    Send, SendData, Stall, TimelineEntry, TunnelPort,
 };
 pub use values::{
     CodeRef, DurationError, Prefix, Probability, ProbeWire, SimDuration, Target, Transport,

@@ -438,6 +438,9 @@ node_spec! {
         /// Skip registration, NAT type detection and UPnP during init. Default false.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         fast_init: Option<bool>,
+        /// SIP transport to the relay (`udp` or `tcp`). Default `udp`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transport: Option<Transport>,
     }
 }
 

@@ -236,6 +236,30 @@ pub struct MakeTunnel {
     /// `timeout_sec`; `0s` waits forever. Default `0s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<SimDuration>,
+    /// Tunnel ports (`tnl_port`): local TCP ports the caller listens on, each forwarded to a
+    /// port at the callee. At most 8.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<TunnelPort>,
+}
+
+/// One forwarded port of a tunnel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TunnelPort {
+    /// Local port the caller listens on.
+    pub lport: u16,
+    /// Port at the callee the bytes go to.
+    pub rport: u16,
+}
+
+/// The SDK's worker loop stops turning for a while.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Stall {
+    /// The stalled `aae` endpoint.
+    pub endpoint: String,
+    /// For how long.
+    pub duration: SimDuration,
 }
 
 /// Application data through an open tunnel.
@@ -312,6 +336,8 @@ pub enum Action {
     MakeTunnel(MakeTunnel),
     /// `aae`: send application data through the tunnel.
     SendData(SendData),
+    /// `aae`: the SDK's worker loop stalls.
+    Stall(Stall),
     /// A fault aimed at a class of packets (SIP method or status, STUN type, TCP flags...).
     PacketFault(PacketFault),
     /// End a `packet_fault` before its `until`.
@@ -350,6 +376,7 @@ pub const ACTION_KEYS: &[&str] = &[
     "dnd",
     "make_tunnel",
     "send_data",
+    "stall",
     "packet_fault",
     "packet_fault_end",
 ];
@@ -388,6 +415,7 @@ impl Action {
             Self::Dnd(_) => "dnd",
             Self::MakeTunnel(_) => "make_tunnel",
             Self::SendData(_) => "send_data",
+            Self::Stall(_) => "stall",
             Self::PacketFault(_) => "packet_fault",
             Self::PacketFaultEnd(_) => "packet_fault_end",
         }

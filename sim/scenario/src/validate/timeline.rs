@@ -124,6 +124,15 @@ fn action(
         Action::Answer(a) => answer(c, topo, path, a),
         Action::MakeTunnel(t) => make_tunnel(c, topo, path, t),
         Action::SendData(d) => send_data(c, topo, path, d),
+        Action::Stall(s) => {
+            if s.duration.get().is_zero() {
+                c.error(&path.key("duration"), "`duration` must be more than 0s");
+            }
+            endpoint(c, topo, path, &s.endpoint, &["aae"]).map(|endpoint| R::Stall {
+                endpoint,
+                duration: s.duration.get(),
+            })
+        }
         Action::PacketFault(f) => faults::packet_fault(c, topo, path, at, f),
         Action::PacketFaultEnd(r) => faults::fault_end(c, path, at, r),
     }
@@ -573,7 +582,7 @@ fn callee(c: &mut Checker<'_>, topo: &Topo, path: &YamlPath, to: &str) -> Option
             &topo.names,
             path,
             to,
-            &["softphone", "intercom"],
+            &["softphone", "intercom", "aae"],
         )?),
         _ => Callee::Uri(to.to_owned()),
     })
@@ -635,9 +644,18 @@ fn make_tunnel(
             "an AAE endpoint cannot open a tunnel to itself",
         );
     }
+    for (i, p) in t.ports.iter().enumerate() {
+        if p.lport == 0 || p.rport == 0 {
+            c.error(
+                &path.key("ports").index(i),
+                "`lport` and `rport` must be ports 1-65535",
+            );
+        }
+    }
     Some(ResolvedAction::MakeTunnel {
         from,
         to,
         timeout: t.timeout.map_or(Duration::ZERO, |d| d.get()),
+        ports: t.ports.iter().map(|p| (p.lport, p.rport)).collect(),
     })
 }

@@ -4,6 +4,7 @@ use super::plan::{Unsupported, unsupported};
 use crate::world::AaeAction;
 use sim_aae::AaeConfig;
 use sim_ice::{TurnServer, TurnTransport};
+use sim_sip::ua::SipTransport;
 use sim_scenario::model::{AaeSpec, ServerSpec, Transport};
 use sim_scenario::{Node, Role, Scenario};
 use std::net::SocketAddr;
@@ -61,6 +62,16 @@ pub(super) fn endpoint(
     }
     c.idle_timeout = a.idle_timeout.map_or(Duration::ZERO, |d| d.0);
     c.fast_init = a.fast_init.unwrap_or(false);
+    c.transport = match a.transport.unwrap_or(Transport::Udp) {
+        Transport::Udp => SipTransport::Udp,
+        Transport::Tcp => SipTransport::Tcp,
+        Transport::Tls => {
+            return Err(unsupported(
+                format!("aae {} over TLS", n.name),
+                "SIP over TLS is not built yet",
+            ));
+        }
+    };
     Ok(c)
 }
 
@@ -89,8 +100,8 @@ pub(crate) fn command(e: &mut sim_aae::AaeEndpoint, now: sim_core::SimInstant, a
         AaeAction::Deinit => e.deinit(now),
         AaeAction::Register => e.register(now),
         AaeAction::Unregister => e.unregister(now),
-        AaeAction::MakeCall { to, timeout } => {
-            let _ = e.make_call(now, &to, timeout);
+        AaeAction::MakeCall { to, timeout, ports } => {
+            let _ = e.make_call(now, &to, &ports, timeout);
         }
         AaeAction::Hangup => e.hangup(now),
         AaeAction::SendData(bytes) => e.send_data(now, bytes),

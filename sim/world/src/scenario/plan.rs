@@ -566,13 +566,20 @@ fn action(
             sdk(*n, AaeAction::Unregister)
         }
         ResolvedAction::Hangup(n) if aae::is_aae(scenario, *n) => sdk(*n, AaeAction::Hangup),
-        ResolvedAction::MakeTunnel { from, to, timeout } => sdk(
+        ResolvedAction::MakeTunnel {
+            from,
+            to,
+            timeout,
+            ports,
+        } => sdk(
             *from,
             AaeAction::MakeCall {
                 to: aae::device_id(scenario, *to),
                 timeout: *timeout,
+                ports: ports.clone(),
             },
         ),
+        ResolvedAction::Stall { endpoint, duration } => sdk(*endpoint, AaeAction::Stall(*duration)),
         ResolvedAction::SendData { endpoint, bytes } => sdk(*endpoint, AaeAction::SendData(*bytes)),
         ResolvedAction::Init(_)
         | ResolvedAction::Deinit(_)

@@ -204,6 +204,7 @@ pub(super) fn user(scenario: &Scenario, callee: &Callee) -> String {
         Callee::Node(id) => match scenario.node(*id).map(|n| &n.role) {
             Some(Role::Endpoint(model::EndpointSpec::Softphone(p))) => p.user.clone(),
             Some(Role::Endpoint(model::EndpointSpec::Intercom(i))) => i.user.clone(),
+            Some(Role::Endpoint(model::EndpointSpec::Aae(a))) => a.device_id.clone(),
             _ => String::new(),
         },
         Callee::Uri(uri) => {
