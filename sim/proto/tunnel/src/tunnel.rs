@@ -156,7 +156,10 @@ impl Tunnel {
 
     /// The next packet to send to the peer (through `IceAgent::send`).
     pub fn poll_packet(&mut self) -> Option<Bytes> {
-        self.out.pop_front()
+        let bytes = self.out.pop_front()?;
+        self.stats.packets_sent += 1;
+        self.stats.bytes_sent += bytes.len() as u64;
+        Some(bytes)
     }
 
     /// The next event.
@@ -410,8 +413,6 @@ impl Tunnel {
 
     fn emit(&mut self, now: SimInstant, packet: &Packet) {
         let bytes = packet.encode();
-        self.stats.packets_sent += 1;
-        self.stats.bytes_sent += bytes.len() as u64;
         self.last_sent = now;
         self.out.push_back(bytes);
     }

@@ -338,6 +338,64 @@ fn tunnel_idle_but_connected_keepalives_hold_it_for_an_hour() {
     );
 }
 
+/// B behind a port-restricted cone (endpoint-independent mapping, address-and-port-dependent
+/// filtering) with a 30 s UDP timeout and random ports for new mappings.
+fn behind_nat(config: TunnelConfig) -> Pair {
+    use sim_nat::{Behaviour, Nat, NatConfig, PortAllocation};
+    let mut nat_config = NatConfig::new(
+        Behaviour::EndpointIndependent,
+        Behaviour::AddressAndPortDependent,
+        vec!["198.51.100.1".parse().unwrap()],
+    );
+    nat_config.udp_timeout = Duration::from_secs(30);
+    nat_config.port_allocation = PortAllocation::Random;
+    let nat = Nat::new(nat_config, Seed::new(5)).unwrap();
+    let mut p = Pair::new(config, Link::clean(D20), 1);
+    p.nat = Some(harness::NatFront::new(nat, SimInstant::ZERO));
+    assert!(p.run_while(at(1), Pair::connected));
+    p
+}
+
+#[test]
+fn tunnel_behind_nat_keepalives_hold_the_mapping_for_an_hour() {
+    let mut p = behind_nat(TunnelConfig::default());
+    let external = p.nat.as_ref().unwrap().b_external;
+    p.run_until(at(3600));
+    assert!(p.connected());
+    assert_eq!(p.dropped, 0);
+    let front = p.nat.as_ref().unwrap();
+    assert_eq!(front.nat.mapping_count(), 1);
+    assert_eq!(front.b_external, external);
+}
+
+#[test]
+fn tunnel_behind_nat_keepalives_slower_than_the_mapping_timeout_end_in_keepalive_timeout() {
+    // One keep-alive a minute against a 30 s mapping: the mapping expires between packets, the
+    // next one gets a new random port that A does not take, and A's packets to the old port
+    // are filtered. Both sides stop hearing the other: FAULTS.md 60002 variant (d).
+    let config = TunnelConfig {
+        keepalive_interval: Duration::from_secs(60),
+        ..TunnelConfig::default()
+    };
+    let mut p = behind_nat(config);
+    p.run_until(at(1000));
+    // The mapping was last refreshed by B's HelloAck at 60 ms and expired at 30.06 s; the
+    // first keep-alives (A 60.04 s, B 60.06 s) are lost; nothing arrives after the handshake,
+    // so the first check, one period after connecting, fires.
+    let expect = [
+        (Side::A, at_ms(180_080), at_ms(80)),
+        (Side::B, at_ms(180_060), at_ms(60)),
+    ];
+    for (side, fires, last_received) in expect {
+        assert_eq!(
+            p.find(side, |e| matches!(e, TunnelEvent::KeepAliveTimeout { .. })),
+            vec![(fires, TunnelEvent::KeepAliveTimeout { last_received })],
+            "{side:?}"
+        );
+    }
+    assert!(p.dropped > 0);
+}
+
 fn idle_config(activity: IdleActivity) -> TunnelConfig {
     TunnelConfig {
         idle_timeout: Some(Duration::from_secs(60)),
@@ -551,6 +609,26 @@ fn tunnel_same_seed_replays_the_same_run() {
         )
     };
     assert_eq!(run(), run());
+}
+
+#[test]
+fn tunnel_events_have_log_names_and_details() {
+    let p = connected_pair(TunnelConfig::default());
+    let log = sim_core::LogEvent::from(&p.events_a[0].1);
+    assert_eq!(log.name, "tunnel-connected");
+    assert_eq!(log.detail.as_deref(), Some("rtt 40000 µs"));
+    let failed = TunnelEvent::ConnectFailed {
+        after: Duration::from_secs(30),
+        stage: HandshakeStage::Induction,
+        attempts: 120,
+    };
+    let log = sim_core::LogEvent::from(&failed);
+    assert_eq!(log.name, "tunnel-connect-failed");
+    assert!(crate::EVENT_NAMES.contains(&&*log.name));
+    assert_eq!(
+        log.detail.as_deref(),
+        Some("no handshake after 30000 ms (induction, 120 packets sent)")
+    );
 }
 
 #[test]
