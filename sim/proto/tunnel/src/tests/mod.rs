@@ -1,6 +1,7 @@
 //! Two tunnels against each other over the harness link.
 
 mod harness;
+mod over_ice;
 mod robustness;
 
 use crate::{
@@ -150,16 +151,24 @@ fn push_all(p: &mut Pair, id: StreamId, data: &[u8], chunk: usize, until: SimIns
 }
 
 fn received(p: &Pair, side: Side, id: StreamId) -> Vec<u8> {
-    p.find(
-        side,
-        |e| matches!(e, TunnelEvent::StreamData { id: i, .. } if *i == id),
-    )
-    .into_iter()
-    .flat_map(|(_, e)| match e {
-        TunnelEvent::StreamData { data, .. } => data.to_vec(),
-        _ => Vec::new(),
-    })
-    .collect()
+    let events = if side == Side::A {
+        &p.events_a
+    } else {
+        &p.events_b
+    };
+    received_of(events, id)
+}
+
+/// The bytes of every `StreamData` event of `id`, in order.
+fn received_of(events: &[(SimInstant, TunnelEvent)], id: StreamId) -> Vec<u8> {
+    events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            TunnelEvent::StreamData { id: i, data } if *i == id => Some(data.to_vec()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
 }
 
 fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
