@@ -76,6 +76,8 @@ pub(crate) struct Pair {
     pub(crate) partition: Option<(SimInstant, SimInstant)>,
     /// Drop everything B sends (B "never answers").
     pub(crate) b_mute: bool,
+    /// Drop everything A sends (a one-way partition towards B).
+    pub(crate) a_mute: bool,
     pub(crate) nat: Option<NatFront>,
     pub(crate) events_a: Vec<(SimInstant, TunnelEvent)>,
     pub(crate) events_b: Vec<(SimInstant, TunnelEvent)>,
@@ -101,6 +103,7 @@ impl Pair {
             link,
             partition: None,
             b_mute: false,
+            a_mute: false,
             nat: None,
             events_a: Vec::new(),
             events_b: Vec::new(),
@@ -125,7 +128,11 @@ impl Pair {
     }
 
     fn send(&mut self, from: Side, bytes: Bytes) {
-        if self.partitioned() || (from == Side::B && self.b_mute) || self.chance(self.link.loss) {
+        let muted = match from {
+            Side::A => self.a_mute,
+            Side::B => self.b_mute,
+        };
+        if self.partitioned() || muted || self.chance(self.link.loss) {
             self.dropped += 1;
             return;
         }

@@ -405,6 +405,56 @@ fn tunnel_behind_nat_keepalives_slower_than_the_mapping_timeout_end_in_keepalive
     assert!(p.dropped > 0);
 }
 
+#[test]
+fn tunnel_behind_nat_state_flush_ends_in_keepalive_timeout() {
+    // FAULTS.md 60002 variant (c): the NAT loses its mappings mid-tunnel; B's next keep-alive
+    // opens a new mapping on another (random) port, which A does not take, and A's packets to
+    // the old port find no mapping.
+    let mut p = behind_nat(TunnelConfig::default());
+    p.run_until(at(100));
+    p.nat.as_mut().unwrap().nat.flush();
+    p.run_until(at(1000));
+    for side in [Side::A, Side::B] {
+        let fired = p.find(side, |e| matches!(e, TunnelEvent::KeepAliveTimeout { .. }));
+        // Checks at 180 s (packets seen up to 100 s) and 360 s (nothing since): fires.
+        assert_eq!(fired.len(), 1, "{side:?}");
+        let expect = if side == Side::A { 360_080 } else { 360_060 };
+        assert_eq!(fired[0].0, at_ms(expect), "{side:?}");
+    }
+}
+
+#[test]
+fn tunnel_one_way_partition_is_detected_by_the_side_that_hears_nothing() {
+    let mut p = connected_pair(TunnelConfig::default());
+    p.run_until(at(10));
+    // A's packets stop reaching B; B's still reach A.
+    p.a_mute = true;
+    p.run_until(at(1000));
+    assert_eq!(
+        p.find(Side::B, |e| matches!(
+            e,
+            TunnelEvent::KeepAliveTimeout { .. }
+        )),
+        vec![(
+            at_ms(360_060),
+            TunnelEvent::KeepAliveTimeout {
+                last_received: at_ms(9_060)
+            }
+        )]
+    );
+    // B's 180.06 s check still saw A's packets of 0–9 s; the 360.06 s check fires and B stops.
+    // A heard B's keep-alives until then and detects the silence within 2T of it (the
+    // 360.08 s check saw packets, the 540.08 s one fires).
+    assert_eq!(
+        p.find(Side::A, |e| matches!(
+            e,
+            TunnelEvent::KeepAliveTimeout { .. }
+        ))[0]
+            .0,
+        at_ms(540_080)
+    );
+}
+
 fn idle_config(activity: IdleActivity) -> TunnelConfig {
     TunnelConfig {
         idle_timeout: Some(Duration::from_secs(60)),
