@@ -103,7 +103,8 @@ pub enum TunnelEvent {
     },
     /// The tunnel closed gracefully.
     Closed {
-        /// The peer closed it (its shutdown arrived after all its data).
+        /// The peer closed it (its shutdown arrived after all its data). Local data it had
+        /// not acknowledged by then is discarded, as a TCP peer's reset would.
         by_peer: bool,
         /// For a local close: the peer acknowledged the shutdown (else the close timeout
         /// fired). Always true for `by_peer`.

@@ -9,26 +9,11 @@ use sim_core::SimInstant;
 use std::time::Duration;
 
 impl Tunnel {
-    pub(super) fn ts(&self, now: SimInstant) -> u32 {
-        // Wraps every 71 minutes; only differences are used.
-        (now - self.epoch).as_micros() as u32
-    }
-
-    pub(super) fn since_ts(&self, now: SimInstant, ts: u32) -> Duration {
-        Duration::from_micros(u64::from(self.ts(now).wrapping_sub(ts)))
-    }
-
     pub(super) fn cookie(&self, src_conn: u32, isn: u32) -> u32 {
         let mut z = self.secret ^ (u64::from(src_conn) << 32 | u64::from(isn));
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         (z ^ (z >> 31)) as u32 | 1
-    }
-
-    pub(super) fn emit(&mut self, now: SimInstant, packet: &Packet) {
-        let bytes = packet.encode();
-        self.last_sent = now;
-        self.out.push_back(bytes);
     }
 
     pub(super) fn send_hello(&mut self, now: SimInstant) {

@@ -347,6 +347,24 @@ impl Tunnel {
         })
     }
 
+    /// Our clock on the wire: microseconds since the tunnel was created.
+    fn ts(&self, now: SimInstant) -> u32 {
+        // Wraps every 71 minutes; only differences are used.
+        (now - self.epoch).as_micros() as u32
+    }
+
+    /// Time since our clock read `ts` (an echoed timestamp).
+    fn since_ts(&self, now: SimInstant, ts: u32) -> Duration {
+        Duration::from_micros(u64::from(self.ts(now).wrapping_sub(ts)))
+    }
+
+    /// Queues a packet for `poll_packet`.
+    fn emit(&mut self, now: SimInstant, packet: &Packet) {
+        let bytes = packet.encode();
+        self.last_sent = now;
+        self.out.push_back(bytes);
+    }
+
     fn end(&mut self, linger: bool) {
         self.state = State::Ended { linger };
         if !linger {
