@@ -52,7 +52,7 @@ pub struct TunnelConfig {
     /// Packets the receiver holds out of order at most, advertised to the peer. Default 256.
     pub recv_window: u32,
     /// Stream bytes written and not yet acknowledged at most; a write beyond it fails with
-    /// [`crate::WriteError::BufferFull`]. Default 1 MiB.
+    /// [`crate::StreamError::BufferFull`]. Default 1 MiB.
     pub send_buffer: usize,
     /// Streams open at once at most. Default 256.
     pub max_streams: usize,

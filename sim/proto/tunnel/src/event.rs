@@ -87,7 +87,7 @@ pub enum TunnelEvent {
         stats: StreamStats,
     },
     /// The send buffer has room again after a write was refused with
-    /// [`crate::WriteError::BufferFull`].
+    /// [`crate::StreamError::BufferFull`].
     Writable,
     /// The keep-alive check fired and nothing had arrived from the peer since the previous
     /// check (natnl's 60002): the peer is taken for gone, the tunnel stops.
