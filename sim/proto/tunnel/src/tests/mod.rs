@@ -130,6 +130,25 @@ fn tunnel_connecting_partition_after_the_challenge_fails_in_conclusion() {
     );
 }
 
+#[test]
+fn tunnel_connecting_hellos_lost_for_a_second_connect_on_the_next_retransmission() {
+    // As when the callee's ICE agent (or tunnel) is not ready yet: every Hello of the first
+    // second is lost; the one at 1 s gets through.
+    let mut p = Pair::new(TunnelConfig::default(), Link::clean(D20), 1);
+    p.partition = Some((SimInstant::ZERO, at(1)));
+    p.run_until(at(5));
+    let rtt = Duration::from_millis(40);
+    assert_eq!(
+        p.events_a,
+        vec![(at_ms(1080), TunnelEvent::Connected { rtt })]
+    );
+    assert_eq!(
+        p.events_b,
+        vec![(at_ms(1060), TunnelEvent::Connected { rtt })]
+    );
+    assert_eq!(p.a.stats().handshakes_sent, 6);
+}
+
 /// Writes `data` on `id` from A as fast as the send buffer allows, B echoing nothing.
 fn push_all(p: &mut Pair, id: StreamId, data: &[u8], chunk: usize, until: SimInstant) {
     let mut offset = 0;
