@@ -52,7 +52,7 @@ pub struct TunnelConfig {
     /// Packets the receiver holds out of order at most, advertised to the peer. Default 256.
     pub recv_window: u32,
     /// Stream bytes written and not yet acknowledged at most; a write beyond it fails with
-    /// [`crate::WriteError::BufferFull`]. Default 1 MiB.
+    /// [`crate::StreamError::BufferFull`]. Default 1 MiB.
     pub send_buffer: usize,
     /// Streams open at once at most. Default 256.
     pub max_streams: usize,
@@ -111,6 +111,23 @@ pub enum ConfigError {
 }
 
 impl TunnelConfig {
+    /// The default config with natnl's two timeout options as the SDK takes them
+    /// (`natnl_config.tnl_timeout_sec`, `idle_timeout_sec`): a keep-alive timeout above 180 s
+    /// is cut to 180 s, and 0 gives the default 180 s (the header names 0 as the minimum
+    /// without saying what it does; this reads it as "unset"); an idle timeout of 0 is off.
+    pub fn natnl(tnl_timeout_sec: u32, idle_timeout_sec: u32) -> Self {
+        let ka = match tnl_timeout_sec {
+            0 => MAX_KA_TIMEOUT,
+            s => Duration::from_secs(u64::from(s)).min(MAX_KA_TIMEOUT),
+        };
+        Self {
+            ka_timeout: ka,
+            idle_timeout: (idle_timeout_sec > 0)
+                .then(|| Duration::from_secs(u64::from(idle_timeout_sec))),
+            ..Self::default()
+        }
+    }
+
     /// Checks every value against its range.
     ///
     /// # Errors
@@ -151,5 +168,25 @@ impl TunnelConfig {
             return Err(ConfigError::RtoRange);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_natnl_clamps_the_keepalive_timeout_and_reads_zero_idle_as_off() {
+        let c = TunnelConfig::natnl(60, 0);
+        assert_eq!(c.ka_timeout, Duration::from_secs(60));
+        assert_eq!(c.idle_timeout, None);
+        assert_eq!(TunnelConfig::natnl(600, 30).ka_timeout, MAX_KA_TIMEOUT);
+        assert_eq!(
+            TunnelConfig::natnl(0, 30).idle_timeout,
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(TunnelConfig::natnl(0, 0).ka_timeout, MAX_KA_TIMEOUT);
+        assert_eq!(TunnelConfig::natnl(1, 1).validate(), Ok(()));
+        assert_eq!(TunnelConfig::default().validate(), Ok(()));
     }
 }

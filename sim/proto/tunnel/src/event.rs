@@ -87,7 +87,7 @@ pub enum TunnelEvent {
         stats: StreamStats,
     },
     /// The send buffer has room again after a write was refused with
-    /// [`crate::WriteError::BufferFull`].
+    /// [`crate::StreamError::BufferFull`].
     Writable,
     /// The keep-alive check fired and nothing had arrived from the peer since the previous
     /// check (natnl's 60002): the peer is taken for gone, the tunnel stops.
@@ -103,7 +103,8 @@ pub enum TunnelEvent {
     },
     /// The tunnel closed gracefully.
     Closed {
-        /// The peer closed it (its shutdown arrived after all its data).
+        /// The peer closed it (its shutdown arrived after all its data). Local data it had
+        /// not acknowledged by then is discarded, as a TCP peer's reset would.
         by_peer: bool,
         /// For a local close: the peer acknowledged the shutdown (else the close timeout
         /// fired). Always true for `by_peer`.

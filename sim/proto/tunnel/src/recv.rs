@@ -60,7 +60,9 @@ impl Receiver {
     pub(crate) fn ack(&self, dst_conn: u32, ts_echo: u32) -> Packet {
         let mut sack: Vec<u8> = Vec::new();
         for &i in self.held.keys() {
-            let bit = i - self.next - 1;
+            let Some(bit) = i.checked_sub(self.next + 1) else {
+                continue;
+            };
             let Ok(byte) = usize::try_from(bit / 8) else {
                 break;
             };

@@ -5,8 +5,10 @@ use crate::{Tunnel, TunnelConfig, TunnelEvent};
 use bytes::Bytes;
 use rand_core::RngCore;
 use sim_core::{Seed, SimInstant, SimRng};
+use sim_nat::{Nat, PacketMeta, Verdict};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 /// Which tunnel.
@@ -37,6 +39,33 @@ impl Link {
     }
 }
 
+/// A NAT in front of B. A is public at `a_addr`; B is `b_private` behind the NAT; A sends to
+/// `b_external`, the mapping ICE left behind, and like an ICE agent takes data only from it.
+pub(crate) struct NatFront {
+    pub(crate) nat: Nat,
+    a_addr: SocketAddr,
+    b_private: SocketAddr,
+    pub(crate) b_external: SocketAddr,
+}
+
+impl NatFront {
+    /// Creates B's mapping towards A at `now` (what ICE's checks did).
+    pub(crate) fn new(mut nat: Nat, now: SimInstant) -> Self {
+        let a_addr: SocketAddr = "203.0.113.1:5000".parse().unwrap();
+        let b_private: SocketAddr = "192.168.1.2:6000".parse().unwrap();
+        let Verdict::Forward { src, .. } = nat.outbound(now, &PacketMeta::udp(b_private, a_addr))
+        else {
+            panic!("NAT refused the first packet");
+        };
+        Self {
+            nat,
+            a_addr,
+            b_private,
+            b_external: src,
+        }
+    }
+}
+
 /// `a` is the caller, `b` the callee.
 pub(crate) struct Pair {
     pub(crate) a: Tunnel,
@@ -47,6 +76,9 @@ pub(crate) struct Pair {
     pub(crate) partition: Option<(SimInstant, SimInstant)>,
     /// Drop everything B sends (B "never answers").
     pub(crate) b_mute: bool,
+    /// Drop everything A sends (a one-way partition towards B).
+    pub(crate) a_mute: bool,
+    pub(crate) nat: Option<NatFront>,
     pub(crate) events_a: Vec<(SimInstant, TunnelEvent)>,
     pub(crate) events_b: Vec<(SimInstant, TunnelEvent)>,
     /// When each side last received a packet.
@@ -71,6 +103,8 @@ impl Pair {
             link,
             partition: None,
             b_mute: false,
+            a_mute: false,
+            nat: None,
             events_a: Vec::new(),
             events_b: Vec::new(),
             last_arrival: [None, None],
@@ -94,9 +128,26 @@ impl Pair {
     }
 
     fn send(&mut self, from: Side, bytes: Bytes) {
-        if self.partitioned() || (from == Side::B && self.b_mute) || self.chance(self.link.loss) {
+        let muted = match from {
+            Side::A => self.a_mute,
+            Side::B => self.b_mute,
+        };
+        if self.partitioned() || muted || self.chance(self.link.loss) {
             self.dropped += 1;
             return;
+        }
+        if from == Side::B
+            && let Some(front) = self.nat.as_mut()
+        {
+            let meta = PacketMeta::udp(front.b_private, front.a_addr);
+            let passes = matches!(
+                front.nat.outbound(self.now, &meta),
+                Verdict::Forward { src, .. } if src == front.b_external
+            );
+            if !passes {
+                self.dropped += 1;
+                return;
+            }
         }
         let copies = if self.chance(self.link.duplicate) {
             2
@@ -157,6 +208,15 @@ impl Pair {
             let Some(Reverse((_, _, to, bytes))) = self.queue.pop() else {
                 return false;
             };
+            if to == Side::B
+                && let Some(front) = self.nat.as_mut()
+            {
+                let meta = PacketMeta::udp(front.a_addr, front.b_external);
+                if front.nat.inbound(self.now, &meta).drop_reason().is_some() {
+                    self.dropped += 1;
+                    return true;
+                }
+            }
             self.delivered += 1;
             self.last_arrival[to as usize] = Some(self.now);
             match to {

@@ -1,6 +1,7 @@
 //! Two tunnels against each other over the harness link.
 
 mod harness;
+mod over_ice;
 mod robustness;
 
 use crate::{
@@ -129,6 +130,25 @@ fn tunnel_connecting_partition_after_the_challenge_fails_in_conclusion() {
     );
 }
 
+#[test]
+fn tunnel_connecting_hellos_lost_for_a_second_connect_on_the_next_retransmission() {
+    // As when the callee's ICE agent (or tunnel) is not ready yet: every Hello of the first
+    // second is lost; the one at 1 s gets through.
+    let mut p = Pair::new(TunnelConfig::default(), Link::clean(D20), 1);
+    p.partition = Some((SimInstant::ZERO, at(1)));
+    p.run_until(at(5));
+    let rtt = Duration::from_millis(40);
+    assert_eq!(
+        p.events_a,
+        vec![(at_ms(1080), TunnelEvent::Connected { rtt })]
+    );
+    assert_eq!(
+        p.events_b,
+        vec![(at_ms(1060), TunnelEvent::Connected { rtt })]
+    );
+    assert_eq!(p.a.stats().handshakes_sent, 6);
+}
+
 /// Writes `data` on `id` from A as fast as the send buffer allows, B echoing nothing.
 fn push_all(p: &mut Pair, id: StreamId, data: &[u8], chunk: usize, until: SimInstant) {
     let mut offset = 0;
@@ -150,16 +170,24 @@ fn push_all(p: &mut Pair, id: StreamId, data: &[u8], chunk: usize, until: SimIns
 }
 
 fn received(p: &Pair, side: Side, id: StreamId) -> Vec<u8> {
-    p.find(
-        side,
-        |e| matches!(e, TunnelEvent::StreamData { id: i, .. } if *i == id),
-    )
-    .into_iter()
-    .flat_map(|(_, e)| match e {
-        TunnelEvent::StreamData { data, .. } => data.to_vec(),
-        _ => Vec::new(),
-    })
-    .collect()
+    let events = if side == Side::A {
+        &p.events_a
+    } else {
+        &p.events_b
+    };
+    received_of(events, id)
+}
+
+/// The bytes of every `StreamData` event of `id`, in order.
+fn received_of(events: &[(SimInstant, TunnelEvent)], id: StreamId) -> Vec<u8> {
+    events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            TunnelEvent::StreamData { id: i, data } if *i == id => Some(data.to_vec()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
 }
 
 fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
@@ -335,6 +363,114 @@ fn tunnel_idle_but_connected_keepalives_hold_it_for_an_hour() {
         ))
         .len(),
         1
+    );
+}
+
+/// B behind a port-restricted cone (endpoint-independent mapping, address-and-port-dependent
+/// filtering) with a 30 s UDP timeout and random ports for new mappings.
+fn behind_nat(config: TunnelConfig) -> Pair {
+    use sim_nat::{Behaviour, Nat, NatConfig, PortAllocation};
+    let mut nat_config = NatConfig::new(
+        Behaviour::EndpointIndependent,
+        Behaviour::AddressAndPortDependent,
+        vec!["198.51.100.1".parse().unwrap()],
+    );
+    nat_config.udp_timeout = Duration::from_secs(30);
+    nat_config.port_allocation = PortAllocation::Random;
+    let nat = Nat::new(nat_config, Seed::new(5)).unwrap();
+    let mut p = Pair::new(config, Link::clean(D20), 1);
+    p.nat = Some(harness::NatFront::new(nat, SimInstant::ZERO));
+    assert!(p.run_while(at(1), Pair::connected));
+    p
+}
+
+#[test]
+fn tunnel_behind_nat_keepalives_hold_the_mapping_for_an_hour() {
+    let mut p = behind_nat(TunnelConfig::default());
+    let external = p.nat.as_ref().unwrap().b_external;
+    p.run_until(at(3600));
+    assert!(p.connected());
+    assert_eq!(p.dropped, 0);
+    let front = p.nat.as_ref().unwrap();
+    assert_eq!(front.nat.mapping_count(), 1);
+    assert_eq!(front.b_external, external);
+}
+
+#[test]
+fn tunnel_behind_nat_keepalives_slower_than_the_mapping_timeout_end_in_keepalive_timeout() {
+    // One keep-alive a minute against a 30 s mapping: the mapping expires between packets, the
+    // next one gets a new random port that A does not take, and A's packets to the old port
+    // are filtered. Both sides stop hearing the other: FAULTS.md 60002 variant (d).
+    let config = TunnelConfig {
+        keepalive_interval: Duration::from_secs(60),
+        ..TunnelConfig::default()
+    };
+    let mut p = behind_nat(config);
+    p.run_until(at(1000));
+    // The mapping was last refreshed by B's HelloAck at 60 ms and expired at 30.06 s; the
+    // first keep-alives (A 60.04 s, B 60.06 s) are lost; nothing arrives after the handshake,
+    // so the first check, one period after connecting, fires.
+    let expect = [
+        (Side::A, at_ms(180_080), at_ms(80)),
+        (Side::B, at_ms(180_060), at_ms(60)),
+    ];
+    for (side, fires, last_received) in expect {
+        assert_eq!(
+            p.find(side, |e| matches!(e, TunnelEvent::KeepAliveTimeout { .. })),
+            vec![(fires, TunnelEvent::KeepAliveTimeout { last_received })],
+            "{side:?}"
+        );
+    }
+    assert!(p.dropped > 0);
+}
+
+#[test]
+fn tunnel_behind_nat_state_flush_ends_in_keepalive_timeout() {
+    // FAULTS.md 60002 variant (c): the NAT loses its mappings mid-tunnel; B's next keep-alive
+    // opens a new mapping on another (random) port, which A does not take, and A's packets to
+    // the old port find no mapping.
+    let mut p = behind_nat(TunnelConfig::default());
+    p.run_until(at(100));
+    p.nat.as_mut().unwrap().nat.flush();
+    p.run_until(at(1000));
+    for side in [Side::A, Side::B] {
+        let fired = p.find(side, |e| matches!(e, TunnelEvent::KeepAliveTimeout { .. }));
+        // Checks at 180 s (packets seen up to 100 s) and 360 s (nothing since): fires.
+        assert_eq!(fired.len(), 1, "{side:?}");
+        let expect = if side == Side::A { 360_080 } else { 360_060 };
+        assert_eq!(fired[0].0, at_ms(expect), "{side:?}");
+    }
+}
+
+#[test]
+fn tunnel_one_way_partition_is_detected_by_the_side_that_hears_nothing() {
+    let mut p = connected_pair(TunnelConfig::default());
+    p.run_until(at(10));
+    // A's packets stop reaching B; B's still reach A.
+    p.a_mute = true;
+    p.run_until(at(1000));
+    assert_eq!(
+        p.find(Side::B, |e| matches!(
+            e,
+            TunnelEvent::KeepAliveTimeout { .. }
+        )),
+        vec![(
+            at_ms(360_060),
+            TunnelEvent::KeepAliveTimeout {
+                last_received: at_ms(9_060)
+            }
+        )]
+    );
+    // B's 180.06 s check still saw A's packets of 0–9 s; the 360.06 s check fires and B stops.
+    // A heard B's keep-alives until then and detects the silence within 2T of it (the
+    // 360.08 s check saw packets, the 540.08 s one fires).
+    assert_eq!(
+        p.find(Side::A, |e| matches!(
+            e,
+            TunnelEvent::KeepAliveTimeout { .. }
+        ))[0]
+            .0,
+        at_ms(540_080)
     );
 }
 
@@ -551,6 +687,26 @@ fn tunnel_same_seed_replays_the_same_run() {
         )
     };
     assert_eq!(run(), run());
+}
+
+#[test]
+fn tunnel_events_have_log_names_and_details() {
+    let p = connected_pair(TunnelConfig::default());
+    let log = sim_core::LogEvent::from(&p.events_a[0].1);
+    assert_eq!(log.name, "tunnel-connected");
+    assert_eq!(log.detail.as_deref(), Some("rtt 40000 µs"));
+    let failed = TunnelEvent::ConnectFailed {
+        after: Duration::from_secs(30),
+        stage: HandshakeStage::Induction,
+        attempts: 120,
+    };
+    let log = sim_core::LogEvent::from(&failed);
+    assert_eq!(log.name, "tunnel-connect-failed");
+    assert!(crate::EVENT_NAMES.contains(&&*log.name));
+    assert_eq!(
+        log.detail.as_deref(),
+        Some("no handshake after 30000 ms (induction, 120 packets sent)")
+    );
 }
 
 #[test]

@@ -98,3 +98,60 @@ proptest! {
         p.run_until(at(3));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Whatever the link does (loss, duplication, reordering), every byte arrives once and in
+    /// order, in both directions.
+    #[test]
+    fn tunnel_any_lossy_link_delivers_streams_intact(
+        seed in any::<u64>(),
+        loss in 0.0f64..0.3,
+        duplicate in 0.0f64..0.2,
+        jitter_ms in 0u64..40,
+        up_len in 0usize..150_000,
+        down_len in 0usize..20_000,
+        chunk in 1usize..5000,
+    ) {
+        use super::{Side, random_bytes, received};
+        use crate::{StreamError, TunnelEvent};
+        let link = Link {
+            delay: Duration::from_millis(15),
+            jitter: Duration::from_millis(jitter_ms),
+            loss,
+            duplicate,
+        };
+        let mut p = Pair::new(TunnelConfig::default(), link, seed);
+        prop_assert!(p.run_while(at(30), Pair::connected));
+        let up = random_bytes(up_len, seed ^ 1);
+        let down = random_bytes(down_len, seed ^ 2);
+        let id = p.a.open_stream(p.now).unwrap();
+        p.drain();
+        let opened = |p: &Pair| {
+            !p.find(Side::B, |e| matches!(e, TunnelEvent::StreamOpened { .. })).is_empty()
+        };
+        prop_assert!(p.run_while(at(300), opened));
+        p.b.write(p.now, id, &down).unwrap();
+        let mut offset = 0;
+        while offset < up.len() {
+            let end = (offset + chunk).min(up.len());
+            match p.a.write(p.now, id, &up[offset..end]) {
+                Ok(()) => offset = end,
+                Err(StreamError::BufferFull { .. }) => {
+                    prop_assert!(p.step(at(3000)));
+                }
+                Err(e) => return Err(TestCaseError::fail(e.to_string())),
+            }
+            p.drain();
+        }
+        let done = |p: &Pair| {
+            p.b.stats().stream_bytes_delivered == up.len() as u64
+                && p.a.stats().stream_bytes_delivered == down.len() as u64
+        };
+        prop_assert!(p.run_while(at(3000), done), "not delivered by {}", p.now);
+        prop_assert_eq!(received(&p, Side::B, id), up);
+        prop_assert_eq!(received(&p, Side::A, id), down);
+        prop_assert_eq!(p.a.stats().protocol_violations + p.b.stats().protocol_violations, 0);
+    }
+}
