@@ -1,9 +1,7 @@
 //! The AAE endpoint: the SDK's lifecycle around an embedded SIP user agent, NAT-type detector,
 //! and one ICE agent and tunnel per call.
 
-use crate::config::{
-    AaeConfig, MAX_MAX_CALLS, MAX_TUNNEL_PORTS, WATCHDOG_LIMIT, WATCHDOG_PERIOD,
-};
+use crate::config::{AaeConfig, MAX_MAX_CALLS, MAX_TUNNEL_PORTS, WATCHDOG_LIMIT, WATCHDOG_PERIOD};
 use crate::event::{AaeEvent, EventCode, TunnelType, status};
 use crate::media::{RemoteIce, local_media, remote_ice};
 use crate::transport::{self, Transport, TransportEvent};
@@ -581,10 +579,12 @@ impl AaeEndpoint {
         let mut c = self.calls.remove(&id)?;
         self.ended.insert(id);
         if let Some(port) = c.port.take() {
-            self.transmits.push_back(Transmit::Unbind(Binding::udp(port)));
+            self.transmits
+                .push_back(Transmit::Unbind(Binding::udp(port)));
         }
         for port in c.listeners.drain(..) {
-            self.transmits.push_back(Transmit::Unbind(Binding::tcp(port)));
+            self.transmits
+                .push_back(Transmit::Unbind(Binding::tcp(port)));
         }
         if let Some(report) = data_report(id, &mut c) {
             self.events.push_back(report);

@@ -67,6 +67,9 @@ mod event;
 mod media;
 mod transport;
 
+#[cfg(test)]
+mod tests;
+
 pub use config::{
     AaeConfig, DEFAULT_MAX_CALLS, MAX_MAX_CALLS, MAX_TNL_TIMEOUT, MAX_TUNNEL_PORTS,
     REGISTER_EXPIRES, RELAY_DOMAIN, SIP_KEEP_ALIVE, WATCHDOG_LIMIT, WATCHDOG_PERIOD,
