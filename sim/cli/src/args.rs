@@ -32,6 +32,7 @@ pub enum Command {
         natlab run scenarios/network/nat-eim-apdf.yaml --seed 7 --out /tmp/reports\n  \
         natlab run scenarios/ --jobs 2 --junit junit.xml\n  \
         natlab run scenarios/ --filter nat- --seeds 1..11\n  \
+        natlab run 'scenarios/**/nat-*.yaml'\n  \
         natlab run scenarios/ --partition 2/4 --fail-fast\n  \
         natlab run scenarios/network --check-determinism\n  \
         natlab run scenarios/ --format json")]
@@ -155,8 +156,9 @@ pub enum Format {
 /// `natlab run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Scenario files or directories (searched recursively for *.yaml; `invalid/` is skipped).
-    #[arg(required = true, value_name = "SCENARIO|DIR")]
+    /// Scenario files, directories (searched recursively for *.yaml; `invalid/` is skipped) or
+    /// glob patterns (`'scenarios/**/nat-*.yaml'`, expanded by natlab).
+    #[arg(required = true, value_name = "SCENARIO|DIR|GLOB")]
     pub paths: Vec<PathBuf>,
     /// Directory for `<scenario>/report.json` and `<scenario>/capture.pcapng`.
     #[arg(long, default_value = "reports", value_name = "DIR")]
@@ -249,9 +251,10 @@ fn parse_partition(s: &str) -> Result<Partition, String> {
 /// `natlab check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Scenario files or directories, searched recursively for *.yaml and *.yml. Below a
-    /// directory, directories named `invalid` (the diagnostics corpus) are skipped; name one
-    /// explicitly (`natlab check scenarios/invalid`) to check it.
+    /// Scenario files, directories (searched recursively for *.yaml and *.yml) or glob
+    /// patterns (`'scenarios/sip/*.yaml'`). Below a directory, directories named `invalid` (the
+    /// diagnostics corpus) are skipped; name one explicitly (`natlab check scenarios/invalid`)
+    /// to check it.
     #[arg(required = true, value_name = "FILE|DIR")]
     pub paths: Vec<PathBuf>,
     /// Output format of the diagnostics.
