@@ -4,6 +4,7 @@
 mod analyze;
 mod check;
 mod codes;
+mod coverage;
 mod determinism;
 mod matrix;
 mod run;

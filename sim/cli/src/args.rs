@@ -102,6 +102,51 @@ pub enum Command {
         natlab matrix --turn --format json > matrix-turn.json"
     )]
     Matrix(MatrixArgs),
+    /// List every documented event, status code, trunk row and softphone callback with the
+    /// scenarios that prove it (an expectation names it and passes), with totals per catalog and
+    /// per FAULTS.md group.
+    #[command(
+        after_help = "Runs the scenarios like `natlab run` (in parallel), or reads the \
+        reports of an earlier `natlab run --out DIR` with --results DIR.\n\n\
+        Examples:\n  \
+        natlab coverage scenarios/\n  \
+        natlab coverage scenarios/ --format markdown > docs/coverage.md\n  \
+        natlab run scenarios/ --out reports && natlab coverage --results reports --format json"
+    )]
+    Coverage(CoverageArgs),
+}
+
+/// Output format of `natlab coverage`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum CoverageFormat {
+    /// Totals, the proved codes and the codes not proved yet.
+    #[default]
+    Table,
+    /// `{"schema_version":1, "totals":{"events":{"covered","total"}, "status":{…, "simulable"},
+    /// "trunk", "callbacks"}, "groups", "not_simulable", "events", "status", "trunk", "callbacks"}`.
+    Json,
+    /// The document committed as docs/coverage.md.
+    Markdown,
+}
+
+/// `natlab coverage`.
+#[derive(Debug, Args)]
+pub struct CoverageArgs {
+    /// Scenario files, directories or glob patterns to run (default: `scenarios`).
+    #[arg(value_name = "SCENARIO|DIR|GLOB", conflicts_with = "results")]
+    pub paths: Vec<PathBuf>,
+    /// Read the reports of an earlier `natlab run --out DIR` instead of running.
+    #[arg(long, value_name = "DIR")]
+    pub results: Option<PathBuf>,
+    /// Where the runs write their reports (default: a temporary directory, removed after).
+    #[arg(long, value_name = "DIR", conflicts_with = "results")]
+    pub out: Option<PathBuf>,
+    /// Scenarios run at once. Default: the machine's cores.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<std::num::NonZeroUsize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: CoverageFormat,
 }
 
 /// Output format of `natlab matrix`.

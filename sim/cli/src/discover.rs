@@ -180,7 +180,7 @@ mod tests {
     fn discover_glob_matching_nothing_is_an_error_naming_the_pattern() {
         let root = tree("none");
         let pattern = root.join("a/*.json");
-        match scenario_files(&[pattern.clone()], true) {
+        match scenario_files(std::slice::from_ref(&pattern), true) {
             Err(ExpectedError::NothingToDo(message)) => {
                 assert!(
                     message.contains(&pattern.display().to_string()),

@@ -3,6 +3,7 @@
 pub(crate) mod analyze;
 pub(crate) mod check;
 pub(crate) mod codes;
+pub(crate) mod coverage;
 pub(crate) mod matrix;
 pub(crate) mod run;
 pub(crate) mod serve;
