@@ -9,5 +9,6 @@ mod determinism;
 mod matrix;
 mod run;
 mod serve;
+mod shrink;
 mod suite;
 mod support;

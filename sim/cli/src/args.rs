@@ -114,6 +114,36 @@ pub enum Command {
         natlab run scenarios/ --out reports && natlab coverage --results reports --format json"
     )]
     Coverage(CoverageArgs),
+    /// Reduce a failing scenario to the timeline entries, faults and topology elements its
+    /// failure needs (delta debugging), and write the minimal scenario.
+    #[command(
+        after_help = "Each candidate is one simulation in this process under the \
+        scenario's seed. It is kept when the expectation still fails with the same observation; \
+        removing an element also drops what refers to it. Prints the YAML (or writes --out) and \
+        reports on standard error what it removed and how many runs it took.\n\n\
+        Examples:\n  \
+        natlab shrink failing.yaml\n  \
+        natlab shrink failing.yaml --expect 2 --out minimal.yaml"
+    )]
+    Shrink(ShrinkArgs),
+}
+
+/// `natlab shrink`.
+#[derive(Debug, Args)]
+pub struct ShrinkArgs {
+    /// The failing scenario.
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: PathBuf,
+    /// The expectation that must keep failing, numbered from 0 as in the report (default: the
+    /// first failing one).
+    #[arg(long, value_name = "N")]
+    pub expect: Option<usize>,
+    /// Write the minimal scenario here instead of to standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Run under this seed instead of the scenario's (the shrunk file carries it).
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 /// Output format of `natlab coverage`.

@@ -7,4 +7,5 @@ pub(crate) mod coverage;
 pub(crate) mod matrix;
 pub(crate) mod run;
 pub(crate) mod serve;
+pub(crate) mod shrink;
 pub(crate) mod softphone;
