@@ -10,5 +10,6 @@ mod matrix;
 mod run;
 mod serve;
 mod shrink;
+mod snapshots_run;
 mod suite;
 mod support;
