@@ -303,7 +303,7 @@ fn remove(value: &mut Value, mut paths: Vec<Vec<Seg>>) {
         };
         match (last, node) {
             (Seg::Key(k), Value::Object(m)) => {
-                m.remove(k);
+                m.shift_remove(k);
             }
             (Seg::Index(i), Value::Array(a)) if *i < a.len() => {
                 a.remove(*i);
@@ -386,7 +386,11 @@ fn to_yaml(value: &Value) -> Option<String> {
     if let Some(map) = value.as_object_mut() {
         map.retain(|k, v| k == "topology" || !empty(v));
     }
-    serde_saphyr::to_string(&value).ok()
+    let mut text = serde_saphyr::to_string(&value).ok()?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Some(text)
 }
 
 /// Loads a candidate through the real loader and validation; on errors, their YAML paths.
