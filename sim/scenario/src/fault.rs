@@ -59,6 +59,8 @@ pub enum ClassMatch {
     },
     /// TURN ChannelData.
     TurnChannel,
+    /// AAE tunnel transport packets.
+    Tunnel,
     /// RTP.
     Rtp,
     /// DNS.

@@ -710,4 +710,13 @@ pub enum ResolvedExpectation {
         /// How many.
         count: Count,
     },
+    /// Tunnel data arrived intact.
+    Delivered {
+        /// Sender.
+        from: NodeId,
+        /// Receiver.
+        to: NodeId,
+        /// Bytes that must have been sent.
+        bytes: Option<u64>,
+    },
 }

@@ -8,6 +8,7 @@
 use crate::fabric::{DropReason, DropRecord, Entity, NodeId};
 use crate::nodes::ProbeKind;
 use sim_core::{LogEvent, SimInstant};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// An optional time window, bounds included.
@@ -101,6 +102,14 @@ pub enum WatchSpec {
     /// Nothing while the run goes: a mapping expectation reads the addresses observers saw,
     /// after the run.
     Seen,
+    /// Tunnel data from one AAE endpoint arriving intact at another: their `tunnel-data-sent`
+    /// and `tunnel-data` events, compared after the run.
+    Delivered {
+        /// The sender.
+        from: NodeId,
+        /// The receiver.
+        to: NodeId,
+    },
     /// SIP responses that crossed the network.
     SipResponse {
         /// Status code.
@@ -141,6 +150,44 @@ pub struct Watch {
     pub tally: Tally,
     /// For a sequence: the block it is in, and which of that block's events it still waits for.
     progress: (usize, Vec<bool>),
+    /// For a delivery: what the sender and the receiver reported.
+    pub delivery: Delivery,
+}
+
+/// Running totals of tunnel data: the sender's latest `(bytes, sha256)`, and every total the
+/// receiver reported.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// The sender's running total after its last write.
+    pub sent: Option<(u64, String)>,
+    /// The receiver's running totals, as reported.
+    pub received: BTreeSet<(u64, String)>,
+    /// The receiver's largest total.
+    pub received_max: u64,
+}
+
+impl Delivery {
+    /// Whether the receiver reported exactly the sender's final total.
+    pub fn complete(&self) -> bool {
+        self.sent
+            .as_ref()
+            .is_some_and(|s| self.received.contains(s))
+    }
+}
+
+/// `bytes=N sha256=H` from a tunnel data event's detail.
+fn data_total(event: &LogEvent) -> Option<(u64, String)> {
+    let detail = event.detail.as_deref()?;
+    let mut bytes = None;
+    let mut sha = None;
+    for word in detail.split_whitespace() {
+        if let Some(b) = word.strip_prefix("bytes=") {
+            bytes = b.parse().ok();
+        } else if let Some(h) = word.strip_prefix("sha256=") {
+            sha = Some(h.to_owned());
+        }
+    }
+    Some((bytes?, sha?))
 }
 
 impl Watch {
@@ -155,6 +202,7 @@ impl Watch {
             spec,
             tally: Tally::default(),
             progress,
+            delivery: Delivery::default(),
         }
     }
 
@@ -290,6 +338,13 @@ impl Watches {
                         list.push(i);
                     }
                 }
+                WatchSpec::Delivered { from, to } => {
+                    for node in [from, to] {
+                        if let Some(list) = w.by_node.get_mut(node.0 as usize) {
+                            list.push(i);
+                        }
+                    }
+                }
                 WatchSpec::Dropped { .. } => w.drops.push(i),
                 WatchSpec::SipResponse { .. } => w.sip.push(i),
                 WatchSpec::Seen => {}
@@ -346,6 +401,19 @@ impl Watches {
                     event: m, window, ..
                 } if window.contains(t) && m.matches(event) => w.tally.hit(t),
                 WatchSpec::Sequence { .. } => w.offer_sequence(t, event),
+                WatchSpec::Delivered { from, to } => {
+                    let (from, to) = (*from, *to);
+                    if node == from && event.name == "tunnel-data-sent" {
+                        w.delivery.sent = data_total(event);
+                    } else if node == to
+                        && event.name == "tunnel-data"
+                        && let Some(total) = data_total(event)
+                    {
+                        w.delivery.received_max = w.delivery.received_max.max(total.0);
+                        w.delivery.received.insert(total);
+                        w.tally.hit(t);
+                    }
+                }
                 _ => {}
             }
         }

@@ -83,6 +83,41 @@ pub enum NodeKind {
     NatDetector(Box<sim_stun::NatDetectorConfig>),
     /// An ICE agent and the peer its candidates go to.
     IceAgent(Box<sim_ice::IceConfig>, NodeId),
+    /// An AAE SDK endpoint.
+    Aae(Box<sim_aae::AaeConfig>),
+}
+
+/// An AAE SDK call of the timeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AaeAction {
+    /// `natnl_lib_init`.
+    Init,
+    /// `natnl_lib_deinit`.
+    Deinit,
+    /// `natnl_reg_device`.
+    Register,
+    /// `natnl_unreg_device`.
+    Unregister,
+    /// `natnl_make_call` to a device id, with its timeout (zero: forever).
+    MakeCall {
+        /// Callee device id.
+        to: String,
+        /// `timeout_sec`.
+        timeout: Duration,
+    },
+    /// `natnl_hangup_call` on the newest call.
+    Hangup,
+    /// The application sends this many bytes through the newest tunnel.
+    SendData(u64),
+    /// `natnl_send_instant_msg`.
+    Message {
+        /// Recipient device id.
+        to: String,
+        /// Text.
+        text: String,
+    },
+    /// The SDK's worker loop stalls for this long.
+    Stall(Duration),
 }
 
 /// A STUN or TURN server's new policy, or a detector's new run.
@@ -259,6 +294,8 @@ pub enum WorldAction {
     Sip(NodeId, SipAction),
     /// A STUN/TURN server policy or a detection run.
     Stun(NodeId, StunAction),
+    /// An SDK call to an AAE endpoint.
+    Aae(NodeId, AaeAction),
 }
 
 /// A timeline entry.
@@ -459,6 +496,10 @@ fn factory(spec: &WorldSpec) -> host::NodeFactory {
                     )),
                 }
             }
+            NodeKind::Aae(config) => SimNode::Aae(Box::new(sim_aae::AaeEndpoint::new(
+                (**config).clone(),
+                seed.derive(&format!("aae/{name}")),
+            ))),
             NodeKind::NatDetector(config) => SimNode::NatDetector(Box::new(
                 sim_stun::NatDetector::new((**config).clone(), node_seed()),
             )),
@@ -668,6 +709,18 @@ impl Director<'_> {
             );
             return Ok(());
         }
+        if let WorldAction::Aae(node, command) = action {
+            let command = command.clone();
+            self.shared.act(
+                *node,
+                Box::new(move |n: &mut SimNode, now| {
+                    if let SimNode::Aae(e) = n {
+                        crate::scenario::aae_command(e, now, command);
+                    }
+                }),
+            );
+            return Ok(());
+        }
         if let WorldAction::Sip(node, command) = action {
             let command = command.clone();
             self.shared.act(
@@ -774,6 +827,7 @@ fn fabric_fault(fabric: &mut Fabric, now: SimInstant, action: WorldAction) -> Re
         WorldAction::ProbeSend { .. }
         | WorldAction::Sip(..)
         | WorldAction::Stun(..)
+        | WorldAction::Aae(..)
         | WorldAction::Crash(Entity::Node(_))
         | WorldAction::Restart(Entity::Node(_))
         | WorldAction::IpChange(..) => {}

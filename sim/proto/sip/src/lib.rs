@@ -53,4 +53,4 @@ mod tests;
 pub use message::{Frame, Method, SipMessage, StreamFramer};
 pub use server::{Policy, SipServer, SipServerConfig, SipServerEvent};
 pub use transport::Flow;
-pub use ua::{Softphone, SoftphoneConfig, SoftphoneEvent};
+pub use ua::{LocalMedia, Softphone, SoftphoneConfig, SoftphoneEvent};

@@ -80,6 +80,9 @@ pub struct Sdp {
     pub codecs: Vec<Codec>,
     /// Direction.
     pub direction: Direction,
+    /// Every other `a=` line, session or media level, as written after `a=` (ICE's
+    /// `ice-ufrag:…`, `candidate:…`); written back at media level.
+    pub attributes: Vec<String>,
 }
 
 impl Sdp {
@@ -105,7 +108,19 @@ impl Sdp {
                 },
             ],
             direction: Direction::SendRecv,
+            attributes: Vec::new(),
         }
+    }
+
+    /// The value of the first attribute `name:value` (or `name`), if present.
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find_map(|a| match a.split_once(':') {
+                Some((k, v)) if k == name => Some(v),
+                None if a == name => Some(""),
+                _ => None,
+            })
     }
 
     /// Parses the first audio line; `None` if there is none or it is malformed.
@@ -117,6 +132,7 @@ impl Sdp {
             profile: Profile::Avp,
             codecs: Vec::new(),
             direction: Direction::SendRecv,
+            attributes: Vec::new(),
         };
         let mut in_audio = false;
         let mut seen_audio = false;
@@ -161,6 +177,7 @@ impl Sdp {
                         }
                     }
                 }
+                "a" if !in_audio && !seen_audio => sdp.attributes.push(v.to_string()),
                 "a" if in_audio => {
                     if let Some(rest) = v.strip_prefix("rtpmap:") {
                         let (pt, enc) = rest.split_once(' ')?;
@@ -170,13 +187,14 @@ impl Sdp {
                             c.name = name;
                         }
                     } else {
-                        sdp.direction = match v {
-                            "sendonly" => Direction::SendOnly,
-                            "recvonly" => Direction::RecvOnly,
-                            "inactive" => Direction::Inactive,
-                            "sendrecv" => Direction::SendRecv,
-                            _ => sdp.direction,
-                        };
+                        match v {
+                            "sendonly" => sdp.direction = Direction::SendOnly,
+                            "recvonly" => sdp.direction = Direction::RecvOnly,
+                            "inactive" => sdp.direction = Direction::Inactive,
+                            "sendrecv" => sdp.direction = Direction::SendRecv,
+                            _ if v.starts_with("fmtp:") || v.starts_with("crypto:") => {}
+                            _ => sdp.attributes.push(v.to_string()),
+                        }
                     }
                 }
                 _ => {}
@@ -228,6 +246,7 @@ impl Sdp {
             profile: offer.profile,
             codecs,
             direction: offer.direction.answer(),
+            attributes: local.attributes.clone(),
         }
     }
 
@@ -264,6 +283,9 @@ impl Sdp {
             s.push_str("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:bmF0bGFibmF0bGFibmF0bGFibmF0bGFibmF0bGFi\r\n");
         }
         let _ = write!(s, "a={}\r\n", self.direction.as_str());
+        for a in &self.attributes {
+            let _ = write!(s, "a={a}\r\n");
+        }
         s
     }
 }
@@ -289,6 +311,19 @@ mod tests {
         assert!(hold.is_hold());
         assert!(!ans.is_hold());
         assert!(Sdp::parse("v=0\r\nm=video 1 RTP/AVP 96\r\n").is_none());
+        let mut ice = offer.clone();
+        ice.attributes = vec![
+            "ice-ufrag:abcd".into(),
+            "candidate:1 1 UDP 2130706431 10.0.0.2 4000 typ host".into(),
+        ];
+        let back = Sdp::parse(&ice.to_text()).unwrap();
+        assert_eq!(back, ice);
+        assert_eq!(back.attribute("ice-ufrag"), Some("abcd"));
+        assert_eq!(back.attribute("ice-pwd"), None);
+        let session_level =
+            Sdp::parse("v=0\r\na=ice-pwd:xyz\r\nc=IN IP4 1.2.3.4\r\nm=audio 9 RTP/AVP 0\r\n")
+                .unwrap();
+        assert_eq!(session_level.attribute("ice-pwd"), Some("xyz"));
         for n in 0..offer.to_text().len() {
             let _ = Sdp::parse(&offer.to_text()[..n]);
         }

@@ -153,6 +153,9 @@ pub struct SoftphoneConfig {
     /// How long before expiry the registration is refreshed ([`REGISTER_REFRESH_MARGIN`];
     /// the intercom's documented 6 s).
     pub refresh_margin: Duration,
+    /// Calls held at once; an INVITE beyond it is answered 486 before any session exists (no
+    /// callback). `None`: no limit.
+    pub max_calls: Option<usize>,
 }
 
 impl SoftphoneConfig {
@@ -184,7 +187,28 @@ impl SoftphoneConfig {
             user_agent: "natlab-softphone".into(),
             faults: UaFaults::default(),
             refresh_margin: REGISTER_REFRESH_MARGIN,
+            max_calls: None,
         }
+    }
+}
+
+/// A media description chosen by the application: the address and port of `c=`/`m=` and extra
+/// attributes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalMedia {
+    /// Connection address.
+    pub address: String,
+    /// Media port.
+    pub port: u16,
+    /// Attributes, as written after `a=`.
+    pub attributes: Vec<String>,
+}
+
+impl LocalMedia {
+    fn apply(self, sdp: &mut Sdp) {
+        sdp.address = self.address;
+        sdp.port = self.port;
+        sdp.attributes = self.attributes;
     }
 }
 
@@ -1228,6 +1252,22 @@ impl Softphone {
         target_user: &str,
         extra_headers: &[(String, String)],
     ) -> Result<u32, ApiError> {
+        self.call_with_media(now, target_user, extra_headers, None)
+    }
+
+    /// [`Softphone::call`] with this media description in the offer instead of the
+    /// softphone's own address, port and attributes (an ICE-enabled endpoint puts its default
+    /// candidate and its `a=candidate` lines here).
+    ///
+    /// # Errors
+    /// As [`Softphone::call`].
+    pub fn call_with_media(
+        &mut self,
+        now: SimInstant,
+        target_user: &str,
+        extra_headers: &[(String, String)],
+        media: Option<LocalMedia>,
+    ) -> Result<u32, ApiError> {
         if target_user.is_empty() || target_user.contains(['<', '>', ' ', '@']) {
             return self.refuse("call", api_code::EINVAL, "invalid callee");
         }
@@ -1239,9 +1279,30 @@ impl Softphone {
         extra.extend(extra_headers.iter().cloned());
         if let Some(s) = self.sessions.get_mut(&id) {
             s.extra = extra;
+            if let Some(m) = media {
+                m.apply(&mut s.local_sdp);
+            }
         }
         self.send_invite(now, id, None);
         Ok(id)
+    }
+
+    /// Sets the media description an incoming call is answered with (before
+    /// [`Softphone::answer_call`]).
+    ///
+    /// # Errors
+    /// 70004 for an unknown session.
+    pub fn set_local_media(&mut self, session: u32, media: LocalMedia) -> Result<(), ApiError> {
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return self.refuse("setLocalMedia", api_code::EINVAL, "unknown session");
+        };
+        media.apply(&mut s.local_sdp);
+        Ok(())
+    }
+
+    /// The peer's session description of a call, once one arrived.
+    pub fn remote_sdp(&self, session: u32) -> Option<&Sdp> {
+        self.sessions.get(&session)?.remote_sdp.as_ref()
     }
 
     fn send_invite(&mut self, now: SimInstant, id: u32, auth: Option<(u16, Authorization)>) {
@@ -2008,6 +2069,14 @@ impl Softphone {
     }
 
     fn on_new_invite(&mut self, now: SimInstant, key: &TxKey, req: &SipMessage) {
+        if self
+            .cfg
+            .max_calls
+            .is_some_and(|max| self.sessions.len() >= max)
+        {
+            self.reply(now, key, 486, "Busy Here", None);
+            return;
+        }
         if self.cfg.dnd {
             self.reply(now, key, 486, "Busy Here", None);
             return;

@@ -300,6 +300,20 @@ pub struct SipResponse {
     pub count: Option<Count>,
 }
 
+/// Application data sent through an AAE tunnel arrived intact: the receiver's running SHA-256
+/// reached the sender's, over the same number of bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Delivered {
+    /// Sending `aae` endpoint (its `send_data`).
+    pub from: String,
+    /// Receiving `aae` endpoint.
+    pub to: String,
+    /// Bytes that must have been sent (and arrived). Default: whatever was sent, at least one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+}
+
 /// What a run must show.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -316,6 +330,8 @@ pub enum Expectation {
     Sequence(Sequence),
     /// A SIP response on the wire.
     SipResponse(SipResponse),
+    /// Tunnel data arrived intact.
+    Delivered(Delivered),
 }
 
 impl Expectation {
@@ -328,6 +344,7 @@ impl Expectation {
             Self::Event(_) => "event",
             Self::Sequence(_) => "sequence",
             Self::SipResponse(_) => "sip_response",
+            Self::Delivered(_) => "delivered",
         }
     }
 }

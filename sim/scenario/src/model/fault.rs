@@ -83,6 +83,8 @@ pub enum PacketProtocol {
     Stun,
     /// TURN ChannelData (RFC 8656 §12: channel 0x4000 to 0x4FFF).
     TurnChannel,
+    /// The AAE tunnel transport's packets (sim-tunnel's framing, first byte 0xC0 to 0xCF).
+    Tunnel,
     /// RTP (RFC 3550 version 2, not an RTCP packet type).
     Rtp,
     /// DNS (to or from port 53).

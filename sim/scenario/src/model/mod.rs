@@ -19,8 +19,8 @@ pub(crate) use required::required_fields;
 pub(crate) use tagged::KIND_TAGGED;
 
 pub use expect::{
-    Count, DropReason, Dropped, Event, Expectation, Mapping, MappingRule, ProbeKind, Received,
-    Sequence, SipResponse,
+    Count, Delivered, DropReason, Dropped, Event, Expectation, Mapping, MappingRule, ProbeKind,
+    Received, Sequence, SipResponse,
 };
 pub use fault::{
     Corrupt, Direction, FaultAction, FaultRef, PacketFault, PacketMatch, PacketProtocol, Rewrite,

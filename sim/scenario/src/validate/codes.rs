@@ -24,6 +24,15 @@ pub(crate) enum Source {
     Probe,
 }
 
+/// Events an `aae` endpoint logs besides the SDK's: refused API calls under the function's
+/// name, tunnel data totals, and its ICE agents' and tunnels' own events.
+const AAE_OWN_EVENTS: &[&[&str]] = &[
+    sim_aae::API_FUNCTIONS,
+    sim_aae::OWN_EVENTS,
+    sim_ice::EVENT_NAMES,
+    sim_tunnel::EVENT_NAMES,
+];
+
 /// Events a `nat-detector` reports besides the AAE SDK's 60005.
 const DETECTOR_EVENTS: &[&str] = &["stun-mapped-address-check"];
 
@@ -153,6 +162,13 @@ fn aae_event_name(
 ) -> Option<EventCode> {
     if let Some(e) = aae_event_by_name(name) {
         return Some(EventCode::Aae(e));
+    }
+    if let Some(&own) = AAE_OWN_EVENTS
+        .iter()
+        .flat_map(|list| list.iter())
+        .find(|&&e| e == name)
+    {
+        return Some(EventCode::Probe(own));
     }
     if let Some(s) = aae_status_by_name(name) {
         c.error_help(

@@ -5,8 +5,8 @@ use super::names::{self, Decl, role_kind};
 use super::timeline::{behind_nat, observer};
 use super::{Checker, Topo, in_range, port};
 use crate::model::{
-    Count, Dropped, Event, Expectation, Mapping, MappingRule, Received, Sequence, SimDuration,
-    SipResponse,
+    Count, Delivered, Dropped, Event, Expectation, Mapping, MappingRule, Received, Sequence,
+    SimDuration, SipResponse,
 };
 use crate::path::YamlPath;
 use crate::scenario::{NodeId, ResolvedExpectation, Subject};
@@ -27,6 +27,7 @@ pub(crate) fn resolve(c: &mut Checker<'_>, topo: &Topo) -> Option<Vec<ResolvedEx
             Expectation::Event(ev) => event(c, topo, &path, ev),
             Expectation::Sequence(s) => sequence(c, topo, &path, s),
             Expectation::SipResponse(s) => sip_response(c, topo, &path, s),
+            Expectation::Delivered(d) => delivered(c, topo, &path, d),
         };
         match (r, out.as_mut()) {
             (Some(r), Some(v)) => v.push(r),
@@ -316,5 +317,45 @@ fn sip_response(
         method: s.method.clone(),
         from: from?,
         count,
+    })
+}
+
+fn delivered(
+    c: &mut Checker<'_>,
+    topo: &Topo,
+    path: &YamlPath,
+    d: &Delivered,
+) -> Option<ResolvedExpectation> {
+    let mut aae = |key: &str, name: &str| {
+        let at = path.key(key);
+        let id = names::node(c, &topo.names, &at, name, &[])?;
+        if topo.names.role(id).map(role_kind) == Some("aae") {
+            Some(id)
+        } else {
+            c.error(
+                &at,
+                format!(
+                    "`{name}` is {}, but tunnel data is sent and received by aae endpoints",
+                    topo.names.describe(id)
+                ),
+            );
+            None
+        }
+    };
+    let from = aae("from", &d.from);
+    let to = aae("to", &d.to);
+    let (from, to) = (from?, to?);
+    if from == to {
+        c.error(&path.key("to"), "`to` is the sender itself");
+        return None;
+    }
+    if d.bytes == Some(0) {
+        c.error(&path.key("bytes"), "`bytes` is 0, expected at least 1");
+        return None;
+    }
+    Some(ResolvedExpectation::Delivered {
+        from,
+        to,
+        bytes: d.bytes,
     })
 }

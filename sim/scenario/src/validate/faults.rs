@@ -247,6 +247,7 @@ fn class(c: &mut Checker<'_>, path: &YamlPath, m: &PacketMatch) -> Option<ClassM
         PacketProtocol::Sip => sip(c, &path.key("sip"), m.sip.as_ref())?,
         PacketProtocol::Stun => stun(c, &path.key("stun"), m.stun.as_ref())?,
         PacketProtocol::TurnChannel => ClassMatch::TurnChannel,
+        PacketProtocol::Tunnel => ClassMatch::Tunnel,
         PacketProtocol::Rtp => ClassMatch::Rtp,
         PacketProtocol::Dns => ClassMatch::Dns,
     })
@@ -260,6 +261,7 @@ const fn protocol_name(p: PacketProtocol) -> &'static str {
         PacketProtocol::Sip => "sip",
         PacketProtocol::Stun => "stun",
         PacketProtocol::TurnChannel => "turn-channel",
+        PacketProtocol::Tunnel => "tunnel",
         PacketProtocol::Rtp => "rtp",
         PacketProtocol::Dns => "dns",
     }

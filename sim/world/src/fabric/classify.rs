@@ -21,6 +21,8 @@ pub(crate) enum App<'a> {
     Stun(StunView<'a>),
     /// TURN ChannelData.
     ChannelData,
+    /// The AAE tunnel transport.
+    Tunnel,
     /// DNS.
     Dns,
     /// RTP.
@@ -92,6 +94,9 @@ pub(crate) fn classify(packet: &Packet) -> App<'_> {
             let dns_port = packet.src.port() == 53 || packet.dst.port() == 53;
             if dns_port && p.len() >= 12 {
                 return App::Dns;
+            }
+            if sim_tunnel::is_tunnel_packet(p) {
+                return App::Tunnel;
             }
             if rtp(p) {
                 return App::Rtp;

@@ -63,6 +63,8 @@ pub enum ClassMatch {
     },
     /// TURN ChannelData.
     TurnChannel,
+    /// AAE tunnel transport packets.
+    Tunnel,
     /// RTP.
     Rtp,
     /// DNS.
@@ -330,6 +332,7 @@ impl PacketRule {
                 if class.is_none_or(|c| s.class == c) && method.is_none_or(|m| s.method == m)
                     && attribute.is_none_or(|t| s.has_attribute(t))),
             ClassMatch::TurnChannel => classify(packet) == App::ChannelData,
+            ClassMatch::Tunnel => classify(packet) == App::Tunnel,
             ClassMatch::Rtp => classify(packet) == App::Rtp,
             ClassMatch::Dns => classify(packet) == App::Dns,
         }

@@ -1,5 +1,6 @@
 //! The cores the world runs, behind one enum, and what they report.
 
+use sim_aae::AaeEndpoint;
 use sim_core::{
     Addresses, Binding, Bound, Datagram, LogEvent, Node, SimInstant, StreamEvent, Transmit,
 };
@@ -98,6 +99,8 @@ pub enum SimNode {
     NatDetector(Box<NatDetector>),
     /// An ICE agent.
     IceAgent(Box<IceNode>),
+    /// An AAE SDK endpoint.
+    Aae(Box<AaeEndpoint>),
     /// A core that could not be built: it binds nothing and reports why, once.
     Failed(Option<LogEvent>),
 }
@@ -116,6 +119,7 @@ macro_rules! each {
             SimNode::StunServer($n) => $body,
             SimNode::TurnServer($n) => $body,
             SimNode::NatDetector($n) => $body,
+            SimNode::Aae($n) => $body,
             SimNode::IceAgent(a) => {
                 let $n = &mut a.core;
                 $body
@@ -138,6 +142,7 @@ impl Node for SimNode {
             Self::TurnServer(n) => n.bindings(),
             Self::NatDetector(n) => n.bindings(),
             Self::IceAgent(a) => a.core.bindings(),
+            Self::Aae(n) => n.bindings(),
             Self::Failed(_) => Vec::new(),
         }
     }
@@ -199,6 +204,7 @@ impl Node for SimNode {
                 }
             },
             Self::NatDetector(n) => n.poll_event().map(|e| NodeEvent::Log((&e).into())),
+            Self::Aae(n) => n.poll_event().map(|e| NodeEvent::Log((&e).into())),
             Self::Failed(e) => e.take().map(NodeEvent::Log),
             Self::IceAgent(a) => {
                 if let Some(pending) = a.pending.take() {
@@ -231,6 +237,7 @@ impl Node for SimNode {
             Self::TurnServer(n) => n.poll_timeout(),
             Self::NatDetector(n) => n.poll_timeout(),
             Self::IceAgent(a) => a.core.poll_timeout(),
+            Self::Aae(n) => n.poll_timeout(),
             Self::Failed(_) => None,
         }
     }

@@ -150,6 +150,27 @@ fn check(
         ResolvedExpectation::Sequence { endpoint, events } => {
             sequence(scenario, watch, *endpoint, events)
         }
+        ResolvedExpectation::Delivered { from, to, bytes } => {
+            let d = watch.map(|w| w.delivery.clone()).unwrap_or_default();
+            let (f, t) = (name(scenario, *from), name(scenario, *to));
+            let text = match bytes {
+                Some(b) => format!("{b} bytes {f} sends through its tunnel arrive at {t} intact"),
+                None => format!("the bytes {f} sends through its tunnel arrive at {t} intact"),
+            };
+            let sent = d.sent.as_ref().map_or(0, |s| s.0);
+            let passed = d.complete() && bytes.is_none_or(|b| b == sent) && sent > 0;
+            let observed = match &d.sent {
+                None => format!("{f} sent nothing; {t} received {} bytes", d.received_max),
+                Some((n, sha)) if d.complete() => {
+                    format!("{n} bytes sent and received, sha256 {sha}")
+                }
+                Some((n, sha)) => format!(
+                    "{n} bytes sent (sha256 {sha}); {t} received {} bytes, no total matching",
+                    d.received_max
+                ),
+            };
+            (text, passed, observed)
+        }
         ResolvedExpectation::SipResponse {
             code,
             method,

@@ -79,6 +79,7 @@ fn class(c: &fault::ClassMatch) -> ClassMatch {
             attribute: *attribute,
         },
         fault::ClassMatch::TurnChannel => ClassMatch::TurnChannel,
+        fault::ClassMatch::Tunnel => ClassMatch::Tunnel,
         fault::ClassMatch::Rtp => ClassMatch::Rtp,
         fault::ClassMatch::Dns => ClassMatch::Dns,
     }

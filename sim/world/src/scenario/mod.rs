@@ -2,6 +2,7 @@
 //! ([`plan`]), runs, and its expectations are checked against what the run observed
 //! ([`evaluate`]).
 
+mod aae;
 mod expect;
 mod faults;
 mod ice;
@@ -10,6 +11,7 @@ mod report;
 mod sip;
 mod stun;
 
+pub(crate) use aae::command as aae_command;
 pub use expect::{Evaluation, evaluate};
 pub use plan::{Outputs, Unsupported, plan};
 pub use report::{Written, report};

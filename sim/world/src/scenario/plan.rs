@@ -1,12 +1,12 @@
 //! From a validated scenario to a run plan.
 
-use super::{faults, ice, sip, stun};
+use super::{aae, faults, ice, sip, stun};
 use crate::fabric::{DropReason, Entity, LinkConfig, LossConfig, NatId, NetworkId, NodeId};
 use crate::nodes::{ProbeKind, Wire};
 use crate::watch::{EventMatch, WatchSpec, Window, blocks};
 use crate::world::{
-    LinkPatch, NatPlan, NodeKind, NodePlan, ProbeTarget, SipAction, StunAction, Timed, WorldAction,
-    WorldSpec,
+    AaeAction, LinkPatch, NatPlan, NodeKind, NodePlan, ProbeTarget, SipAction, StunAction, Timed,
+    WorldAction, WorldSpec,
 };
 use sim_core::SimInstant;
 use sim_nat::{NatConfig, PortForward};
@@ -112,6 +112,7 @@ pub(super) const fn kind_of(e: &ResolvedExpectation) -> &'static str {
         ResolvedExpectation::Event { .. } => "event",
         ResolvedExpectation::Sequence { .. } => "sequence",
         ResolvedExpectation::SipResponse { .. } => "sip_response",
+        ResolvedExpectation::Delivered { .. } => "delivered",
     }
 }
 
@@ -200,6 +201,10 @@ pub(super) fn watch(e: &ResolvedExpectation) -> WatchSpec {
                 events.iter().map(|c| event_match(c, None, None)).collect(),
                 false,
             ),
+        },
+        ResolvedExpectation::Delivered { from, to, .. } => WatchSpec::Delivered {
+            from: node_id(*from),
+            to: node_id(*to),
         },
         ResolvedExpectation::SipResponse {
             code, method, from, ..
@@ -346,6 +351,9 @@ fn node(scenario: &Scenario, n: &sim_scenario::Node) -> Result<NodePlan, Unsuppo
             let (config, peer) = ice::agent(scenario, n, a)?;
             NodeKind::IceAgent(Box::new(config), peer)
         }
+        Role::Endpoint(EndpointSpec::Aae(a)) => {
+            NodeKind::Aae(Box::new(aae::endpoint(scenario, n, a)?))
+        }
         Role::Endpoint(EndpointSpec::NatDetector(d)) => {
             NodeKind::NatDetector(Box::new(stun::detector(scenario, n, d)?))
         }
@@ -355,12 +363,6 @@ fn node(scenario: &Scenario, n: &sim_scenario::Node) -> Result<NodePlan, Unsuppo
                 config: Box::new(config),
                 mute,
             }
-        }
-        Role::Endpoint(e) => {
-            return Err(unsupported(
-                format!("endpoint {} (kind {})", n.name, e.kind()),
-                "this endpoint model is not built yet",
-            ));
         }
         Role::Server(s) => {
             return Err(unsupported(
@@ -444,6 +446,8 @@ fn action(
 ) -> Result<WorldAction, Unsupported> {
     let sip =
         |node: sim_scenario::NodeId, command: SipAction| WorldAction::Sip(node_id(node), command);
+    let sdk =
+        |node: sim_scenario::NodeId, command: AaeAction| WorldAction::Aae(node_id(node), command);
     Ok(match a {
         ResolvedAction::Send {
             from,
@@ -555,13 +559,26 @@ fn action(
                 "video calls need the intercom model, which is not built yet",
             ));
         }
+        ResolvedAction::Init(n) if aae::is_aae(scenario, *n) => sdk(*n, AaeAction::Init),
+        ResolvedAction::Deinit(n) if aae::is_aae(scenario, *n) => sdk(*n, AaeAction::Deinit),
+        ResolvedAction::Register(n) if aae::is_aae(scenario, *n) => sdk(*n, AaeAction::Register),
+        ResolvedAction::Unregister(n) if aae::is_aae(scenario, *n) => {
+            sdk(*n, AaeAction::Unregister)
+        }
+        ResolvedAction::Hangup(n) if aae::is_aae(scenario, *n) => sdk(*n, AaeAction::Hangup),
+        ResolvedAction::MakeTunnel { from, to, timeout } => sdk(
+            *from,
+            AaeAction::MakeCall {
+                to: aae::device_id(scenario, *to),
+                timeout: *timeout,
+            },
+        ),
+        ResolvedAction::SendData { endpoint, bytes } => sdk(*endpoint, AaeAction::SendData(*bytes)),
         ResolvedAction::Init(_)
         | ResolvedAction::Deinit(_)
         | ResolvedAction::Register(_)
         | ResolvedAction::Unregister(_)
-        | ResolvedAction::Hangup(_)
-        | ResolvedAction::MakeTunnel { .. }
-        | ResolvedAction::SendData { .. } => {
+        | ResolvedAction::Hangup(_) => {
             return Err(unsupported(
                 label.to_owned(),
                 "this action needs an endpoint or server model that is not built yet",

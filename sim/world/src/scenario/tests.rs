@@ -28,6 +28,7 @@ fn plan_every_expectation_kind_becomes_its_watch_in_order() {
             WatchSpec::Event { .. } => "event",
             WatchSpec::Sequence { .. } => "sequence",
             WatchSpec::SipResponse { .. } => "sip_response",
+            WatchSpec::Delivered { .. } => "delivered",
         })
         .collect();
     assert_eq!(

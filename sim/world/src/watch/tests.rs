@@ -224,3 +224,53 @@ fn watch_sip_response_by_code_method_and_sender() {
     );
     assert_eq!(w.into_vec()[0].tally.count, 1);
 }
+
+fn data(name: &'static str, bytes: u64, sha: &str) -> LogEvent {
+    LogEvent::named(name).with_detail(format!("call=1 bytes={bytes} sha256={sha}"))
+}
+
+fn delivery(events: &[(NodeId, LogEvent)]) -> Delivery {
+    let mut w = Watches::new(
+        2,
+        vec![WatchSpec::Delivered {
+            from: ALICE,
+            to: BOB,
+        }],
+    );
+    for (i, (node, e)) in events.iter().enumerate() {
+        w.offer_event(t(i as u64), *node, e);
+    }
+    w.into_vec()[0].delivery.clone()
+}
+
+#[test]
+fn watch_delivered_needs_the_receiver_to_reach_the_senders_final_total() {
+    let ok = delivery(&[
+        (ALICE, data("tunnel-data-sent", 10, "aa")),
+        (BOB, data("tunnel-data", 4, "x1")),
+        (ALICE, data("tunnel-data-sent", 20, "bb")),
+        (BOB, data("tunnel-data", 10, "aa")),
+        (BOB, data("tunnel-data", 20, "bb")),
+    ]);
+    assert!(ok.complete());
+    assert_eq!(ok.received_max, 20);
+    // The receiver got as many bytes, but different ones.
+    let corrupt = delivery(&[
+        (ALICE, data("tunnel-data-sent", 20, "bb")),
+        (BOB, data("tunnel-data", 20, "cc")),
+    ]);
+    assert!(!corrupt.complete());
+    // Only an earlier total arrived.
+    let short = delivery(&[
+        (ALICE, data("tunnel-data-sent", 10, "aa")),
+        (ALICE, data("tunnel-data-sent", 20, "bb")),
+        (BOB, data("tunnel-data", 10, "aa")),
+    ]);
+    assert!(!short.complete());
+    // Events from the wrong side do not count.
+    let swapped = delivery(&[
+        (BOB, data("tunnel-data-sent", 20, "bb")),
+        (ALICE, data("tunnel-data", 20, "bb")),
+    ]);
+    assert!(!swapped.complete() && swapped.sent.is_none());
+}
