@@ -438,7 +438,10 @@ fn analysed(capture: &Path) -> Vec<Analysed> {
         "json",
     ]);
     let json: serde_json::Value = serde_json::from_slice(&analysis.stdout).expect("analyze JSON");
-    let epoch = capture_seconds(json["capture"]["start_time"].as_str().expect("start_time"));
+    // An empty capture has no start time, and no calls.
+    let epoch = json["capture"]["start_time"]
+        .as_str()
+        .map_or(0.0, capture_seconds);
     let mut out = Vec::new();
     for call in json["calls"].as_array().expect("calls") {
         let kind = match call["kind"].as_str() {
@@ -467,39 +470,71 @@ fn analysed(capture: &Path) -> Vec<Analysed> {
     out
 }
 
-fn logged(events: &Path) -> Vec<Logged> {
+/// The final events the SIP endpoints of `users` logged: softphones and intercoms their
+/// callbacks, AAE endpoints the registration results and, for calls, CONNECTING or
+/// DISCONNECTED with the SIP status that ended the INVITE (both sides log them).
+fn logged(events: &Path, users: &BTreeMap<String, (String, String)>) -> Vec<Logged> {
     let text = std::fs::read_to_string(events).expect("events.jsonl");
     let mut out = Vec::new();
     for line in text.lines() {
         let e: serde_json::Value = serde_json::from_str(line).expect("event JSON");
-        let kind = match e["event"].as_str().expect("name") {
-            "onInviteAnswered" | "onInviteFailure" => "call",
-            "onRegisterSuccess" | "onRegisterFailure" | "sip-unregistered" => "register",
+        let node = e["node"].as_str().expect("node");
+        let Some((kind, _)) = users.get(node) else {
+            continue;
+        };
+        let name = e["event"].as_str().expect("name");
+        let status = e["status"].as_u64();
+        let what = match (kind.as_str(), name) {
+            ("softphone" | "intercom", "onInviteAnswered" | "onInviteFailure") => "call",
+            (
+                "softphone" | "intercom",
+                "onRegisterSuccess" | "onRegisterFailure" | "sip-unregistered",
+            ) => "register",
+            ("aae", "NATNL_INV_EVENT_CONNECTING" | "NATNL_INV_EVENT_DISCONNECTED")
+                if status.is_some_and(|s| (200..=699).contains(&s)) =>
+            {
+                "call"
+            }
+            (
+                "aae",
+                "NATNL_TNL_EVENT_REG_OK"
+                | "NATNL_TNL_EVENT_REG_FAILED"
+                | "NATNL_TNL_EVENT_UNREG_OK"
+                | "NATNL_TNL_EVENT_UNREG_FAILED",
+            ) => "register",
             _ => continue,
         };
         out.push(Logged {
-            kind,
-            node: e["node"].as_str().expect("node").to_owned(),
+            kind: what,
+            node: node.to_owned(),
             time: e["time_us"].as_f64().expect("time_us") / 1e6,
-            status: e["status"].as_u64().expect("status"),
+            status: status.expect("a final event carries a status"),
         });
     }
     out
 }
 
-/// Endpoint name → (kind, SIP user), from the scenario file.
+/// SIP endpoint name → (kind, SIP user), from the scenario file: softphones and intercoms
+/// (`user`), AAE endpoints (`device_id`).
 fn sip_users(file: &Path) -> BTreeMap<String, (String, String)> {
     let text = std::fs::read_to_string(root().join(file)).expect("scenario file");
     let raw = sim_scenario::decode_str("s", &text).expect("scenario");
     let topology = serde_json::to_value(&raw.topology).expect("topology");
     let mut out = BTreeMap::new();
     for e in topology["endpoints"].as_array().into_iter().flatten() {
-        let user = e["user"]
+        let (Some(name), Some(kind)) = (e["name"].as_str(), e["kind"].as_str()) else {
+            continue;
+        };
+        let field = match kind {
+            "softphone" | "intercom" => "user",
+            "aae" => "device_id",
+            _ => continue,
+        };
+        let user = e[field]
             .as_str()
             .map(str::to_owned)
-            .or_else(|| e["user"].as_u64().map(|u| u.to_string()));
-        if let (Some(name), Some(kind), Some(user)) = (e["name"].as_str(), e["kind"].as_str(), user)
-        {
+            .or_else(|| e[field].as_u64().map(|u| u.to_string()));
+        if let Some(user) = user {
             out.insert(name.to_owned(), (kind.to_owned(), user));
         }
     }
@@ -507,13 +542,15 @@ fn sip_users(file: &Path) -> BTreeMap<String, (String, String)> {
 }
 
 /// For every bundled scenario with SIP, `natlab analyze` of its own capture and what its
-/// simulated endpoints logged agree per Call-ID. Each final event an endpoint logged (the
-/// caller's `onInviteAnswered` / `onInviteFailure`, `onRegisterSuccess` / `onRegisterFailure`,
-/// the un-registration) belongs to the dialog or registration of that endpoint's user whose
-/// frames span its time (the latest such one; a transaction that timed out on the wire may end
-/// after its last frame). Every Call-ID with a final status in the capture has such events, the
-/// last of which carries that status (refreshes share their registration's Call-ID), and every
-/// event belongs to one Call-ID.
+/// simulated endpoints logged agree per Call-ID. Each final event an endpoint logged (a
+/// softphone caller's `onInviteAnswered` / `onInviteFailure`, an AAE caller's CONNECTING or
+/// DISCONNECTED with a SIP status, every registration and un-registration result) belongs to
+/// the dialog or registration of that endpoint's user whose frames span its time (the latest
+/// such one; a transaction that timed out on the wire may end after its last frame). Every
+/// Call-ID with a final status in the capture has such events: for a call the first carries that
+/// status (a softphone logs exactly one), for a registration the last (refreshes share their
+/// registration's Call-ID). Every softphone and registration event belongs to one Call-ID (an
+/// AAE callee's CONNECTING and DISCONNECTED belong to no Call-ID of its own).
 #[test]
 fn run_bundled_suite_analyzer_final_status_per_call_id_matches_the_endpoints() {
     const SLACK: f64 = 0.015; // the analyser rounds times to 10 ms
@@ -527,7 +564,7 @@ fn run_bundled_suite_analyzer_final_status_per_call_id_matches_the_endpoints() {
         String::from_utf8_lossy(&r.stdout)
     );
     let summary: serde_json::Value = serde_json::from_slice(&r.stdout).expect("suite JSON");
-    let (mut scenarios, mut call_ids) = (0, 0);
+    let (mut scenarios, mut call_ids, mut aae_call_ids) = (0, 0, 0);
     for entry in summary["scenarios"].as_array().expect("scenarios") {
         let name = entry["name"].as_str().expect("name");
         let scenario = dir.join(name);
@@ -546,80 +583,85 @@ fn run_bundled_suite_analyzer_final_status_per_call_id_matches_the_endpoints() {
         let users = sip_users(Path::new(
             report["scenario"]["file"].as_str().expect("file"),
         ));
-        let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
-        for (node, (kind, user)) in &users {
-            if kind == "softphone" || kind == "intercom" {
-                owner.insert(user.as_str(), node.as_str());
-            }
-        }
-        // Event index → Call-ID index.
-        let events = logged(&scenario.join("events.jsonl"));
+        let owner: BTreeMap<&str, (&str, &str)> = users
+            .iter()
+            .map(|(node, (kind, user))| (user.as_str(), (node.as_str(), kind.as_str())))
+            .collect();
+        let events = logged(&scenario.join("events.jsonl"), &users);
+        // Call-ID index → the indices of its events, in time order.
         let mut belongs: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for (i, e) in events.iter().enumerate() {
-            let user = users.get(&e.node).map(|(_, u)| u.as_str());
+            let (kind, user) = &users[&e.node];
             let call = calls
                 .iter()
                 .enumerate()
-                .filter(|(_, c)| c.kind == e.kind && Some(c.user.as_str()) == user)
+                .filter(|(_, c)| c.kind == e.kind && c.user == *user)
                 .filter(|(_, c)| {
                     c.start <= e.time + SLACK && (c.timed_out || e.time <= c.end + SLACK)
                 })
                 .max_by(|a, b| a.1.start.total_cmp(&b.1.start));
-            let Some((c, _)) = call else {
-                panic!(
+            match call {
+                Some((c, _)) => belongs.entry(c).or_default().push(i),
+                None if kind == "aae" && e.kind == "call" => {}
+                None => panic!(
                     "{name}: {} logged a {} final status {} at {:.3}s that no Call-ID in the \
                      capture explains:\n{calls:#?}",
                     e.node, e.kind, e.status, e.time
-                );
-            };
-            belongs.entry(c).or_default().push(i);
+                ),
+            }
         }
         for (c, call) in calls.iter().enumerate() {
-            let Some(&node) = owner.get(call.user.as_str()) else {
-                let aae = users.values().any(|(k, u)| k == "aae" && *u == call.user);
-                assert!(
-                    aae,
+            let Some(&(node, kind)) = owner.get(call.user.as_str()) else {
+                panic!(
                     "{name}: {} {} is from `{}`, which is no simulated endpoint",
                     call.kind, call.call_id, call.user
                 );
-                continue;
             };
             let statuses: Vec<u64> = belongs
                 .get(&c)
                 .map(|ev| ev.iter().map(|&i| events[i].status).collect())
                 .unwrap_or_default();
-            match call.status {
-                Some(status) => {
-                    assert_eq!(
-                        statuses.last(),
-                        Some(&status),
-                        "{name}: Call-ID {} ({}): the capture's final status is {status}, {node} \
-                         logged {statuses:?}",
-                        call.call_id,
-                        call.kind
-                    );
-                    if call.kind == "call" {
-                        assert_eq!(
-                            statuses.len(),
-                            1,
-                            "{name}: Call-ID {}: one final event per call",
-                            call.call_id
-                        );
-                    }
-                    call_ids += 1;
-                }
-                None => assert!(
+            let Some(status) = call.status else {
+                assert!(
                     statuses.is_empty(),
-                    "{name}: Call-ID {} has no final response in the capture, but {node} logged {statuses:?}",
+                    "{name}: Call-ID {} has no final response in the capture, but {node} \
+                     logged {statuses:?}",
                     call.call_id
-                ),
+                );
+                continue;
+            };
+            let reported = if call.kind == "call" {
+                statuses.first()
+            } else {
+                statuses.last()
+            };
+            assert_eq!(
+                reported,
+                Some(&status),
+                "{name}: Call-ID {} ({}): the capture's final status is {status}, {node} \
+                 logged {statuses:?}",
+                call.call_id,
+                call.kind
+            );
+            if call.kind == "call" && kind != "aae" {
+                assert_eq!(
+                    statuses.len(),
+                    1,
+                    "{name}: Call-ID {}: one final callback per call",
+                    call.call_id
+                );
+            }
+            call_ids += 1;
+            if kind == "aae" && call.kind == "call" {
+                aae_call_ids += 1;
             }
         }
         scenarios += 1;
     }
     assert!(
-        scenarios >= 27,
+        scenarios >= 45,
         "every scenario with SIP calls or registrations was compared ({scenarios})"
     );
-    assert!(call_ids >= 80, "{call_ids} Call-IDs compared");
+    assert!(call_ids >= 130, "{call_ids} Call-IDs compared");
+    assert!(aae_call_ids >= 10, "{aae_call_ids} AAE calls compared");
 }
