@@ -112,6 +112,9 @@ fn run_suite(args: &CoverageArgs) -> Result<Vec<RunResult>, ExpectedError> {
             true,
         ),
     };
+    if temporary {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     let run_args = RunArgs {
         paths,
         out: dir.clone(),
