@@ -4,9 +4,12 @@
 mod analyze;
 mod check;
 mod codes;
+mod coverage;
 mod determinism;
 mod matrix;
 mod run;
 mod serve;
+mod shrink;
+mod snapshots_run;
 mod suite;
 mod support;

@@ -394,85 +394,274 @@ fn run_dependency_randomness_replays_across_processes_and_follows_the_seed() {
     assert_ne!(a, c, "another seed draws other transaction ids");
 }
 
-/// The final statuses `natlab analyze` reads from a SIP scenario's capture are the ones its
-/// softphones reported: for calls, the callers' `onInviteAnswered` / `onInviteFailure`
-/// statuses (one per call); for registrations, the statuses of `onRegisterSuccess` /
-/// `onRegisterFailure` (as a set: refreshes share a Call-ID). A transaction the
-/// capture shows timing out is the UA's locally generated 408.
+/// One SIP dialog or registration as `natlab analyze` read it from a capture.
+#[derive(Debug)]
+struct Analysed {
+    call_id: String,
+    kind: &'static str,
+    user: String,
+    /// Simulated seconds of its first and last frame.
+    start: f64,
+    end: f64,
+    /// The final status; 408 for a transaction the capture shows timing out (the UA's own
+    /// Timer B/F answer, which never crosses the network).
+    status: Option<u64>,
+    timed_out: bool,
+}
+
+/// What an endpoint logged as the end of a call (caller side) or a registration attempt.
+#[derive(Debug)]
+struct Logged {
+    kind: &'static str,
+    node: String,
+    time: f64,
+    status: u64,
+}
+
+/// Simulated seconds of `2026-01-01T00:00:01.010000Z`: the capture's epoch is midnight.
+fn capture_seconds(start_time: &str) -> f64 {
+    let clock = start_time
+        .split_once('T')
+        .map(|(_, c)| c.trim_end_matches('Z'))
+        .expect("an RFC 3339 time");
+    clock
+        .split(':')
+        .map(|p| p.parse::<f64>().expect("a number"))
+        .fold(0.0, |acc, p| acc * 60.0 + p)
+}
+
+fn analysed(capture: &Path) -> Vec<Analysed> {
+    let analysis = natlab(&[
+        "analyze",
+        capture.to_str().expect("utf-8"),
+        "--format",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&analysis.stdout).expect("analyze JSON");
+    // An empty capture has no start time, and no calls.
+    let epoch = json["capture"]["start_time"]
+        .as_str()
+        .map_or(0.0, capture_seconds);
+    let mut out = Vec::new();
+    for call in json["calls"].as_array().expect("calls") {
+        let kind = match call["kind"].as_str() {
+            Some("registration") => "register",
+            Some("call") => "call",
+            _ => continue,
+        };
+        let start = epoch + call["start"].as_f64().expect("start");
+        let timed_out = call["outcome"] == "timeout";
+        out.push(Analysed {
+            call_id: call["call_id"].as_str().expect("call_id").to_owned(),
+            kind,
+            user: call["from"]
+                .as_str()
+                .and_then(|f| f.split('@').next())
+                .unwrap_or("")
+                .to_owned(),
+            start,
+            end: start + call["duration"].as_f64().expect("duration"),
+            status: call["final_status"]
+                .as_u64()
+                .or_else(|| timed_out.then_some(408)),
+            timed_out,
+        });
+    }
+    out
+}
+
+/// The final events the SIP endpoints of `users` logged: softphones and intercoms their
+/// callbacks, AAE endpoints the registration results and, for calls, CONNECTING or
+/// DISCONNECTED with the SIP status that ended the INVITE (both sides log them).
+fn logged(events: &Path, users: &BTreeMap<String, (String, String)>) -> Vec<Logged> {
+    let text = std::fs::read_to_string(events).expect("events.jsonl");
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let e: serde_json::Value = serde_json::from_str(line).expect("event JSON");
+        let node = e["node"].as_str().expect("node");
+        let Some((kind, _)) = users.get(node) else {
+            continue;
+        };
+        let name = e["event"].as_str().expect("name");
+        let status = e["status"].as_u64();
+        let what = match (kind.as_str(), name) {
+            ("softphone" | "intercom", "onInviteAnswered" | "onInviteFailure") => "call",
+            (
+                "softphone" | "intercom",
+                "onRegisterSuccess" | "onRegisterFailure" | "sip-unregistered",
+            ) => "register",
+            ("aae", "NATNL_INV_EVENT_CONNECTING" | "NATNL_INV_EVENT_DISCONNECTED")
+                if status.is_some_and(|s| (200..=699).contains(&s)) =>
+            {
+                "call"
+            }
+            (
+                "aae",
+                "NATNL_TNL_EVENT_REG_OK"
+                | "NATNL_TNL_EVENT_REG_FAILED"
+                | "NATNL_TNL_EVENT_UNREG_OK"
+                | "NATNL_TNL_EVENT_UNREG_FAILED",
+            ) => "register",
+            _ => continue,
+        };
+        out.push(Logged {
+            kind: what,
+            node: node.to_owned(),
+            time: e["time_us"].as_f64().expect("time_us") / 1e6,
+            status: status.expect("a final event carries a status"),
+        });
+    }
+    out
+}
+
+/// SIP endpoint name → (kind, SIP user), from the scenario file: softphones and intercoms
+/// (`user`), AAE endpoints (`device_id`).
+fn sip_users(file: &Path) -> BTreeMap<String, (String, String)> {
+    let text = std::fs::read_to_string(root().join(file)).expect("scenario file");
+    let raw = sim_scenario::decode_str("s", &text).expect("scenario");
+    let topology = serde_json::to_value(&raw.topology).expect("topology");
+    let mut out = BTreeMap::new();
+    for e in topology["endpoints"].as_array().into_iter().flatten() {
+        let (Some(name), Some(kind)) = (e["name"].as_str(), e["kind"].as_str()) else {
+            continue;
+        };
+        let field = match kind {
+            "softphone" | "intercom" => "user",
+            "aae" => "device_id",
+            _ => continue,
+        };
+        let user = e[field]
+            .as_str()
+            .map(str::to_owned)
+            .or_else(|| e[field].as_u64().map(|u| u.to_string()));
+        if let Some(user) = user {
+            out.insert(name.to_owned(), (kind.to_owned(), user));
+        }
+    }
+    out
+}
+
+/// For every bundled scenario with SIP, `natlab analyze` of its own capture and what its
+/// simulated endpoints logged agree per Call-ID. Each final event an endpoint logged (a
+/// softphone caller's `onInviteAnswered` / `onInviteFailure`, an AAE caller's CONNECTING or
+/// DISCONNECTED with a SIP status, every registration and un-registration result) belongs to
+/// the dialog or registration of that endpoint's user whose frames span its time (the latest
+/// such one; a transaction that timed out on the wire may end after its last frame). Every
+/// Call-ID with a final status in the capture has such events: for a call the first carries that
+/// status (a softphone logs exactly one), for a registration the last (refreshes share their
+/// registration's Call-ID). Every softphone and registration event belongs to one Call-ID (an
+/// AAE callee's CONNECTING and DISCONNECTED belong to no Call-ID of its own).
 #[test]
-fn run_sip_scenarios_analyzer_agrees_with_the_endpoints_events() {
+fn run_bundled_suite_analyzer_final_status_per_call_id_matches_the_endpoints() {
+    const SLACK: f64 = 0.015; // the analyser rounds times to 10 ms
     let dir = scratch("sip-agreement");
     let out = dir.display().to_string();
-    let r = natlab(&["run", "scenarios/sip", "--out", &out, "--format", "json"]);
+    let r = natlab(&["run", "scenarios/", "--out", &out, "--format", "json"]);
     assert_eq!(
         r.status.code(),
         Some(0),
         "{}",
         String::from_utf8_lossy(&r.stdout)
     );
-    let mut checked = 0;
-    for entry in std::fs::read_dir(&dir).expect("reports") {
-        let scenario = entry.expect("entry").path();
+    let summary: serde_json::Value = serde_json::from_slice(&r.stdout).expect("suite JSON");
+    let (mut scenarios, mut call_ids, mut aae_call_ids) = (0, 0, 0);
+    for entry in summary["scenarios"].as_array().expect("scenarios") {
+        let name = entry["name"].as_str().expect("name");
+        let scenario = dir.join(name);
         let capture = scenario.join("capture.pcapng");
         if !capture.is_file() {
             continue;
         }
-        let analysis = natlab(&[
-            "analyze",
-            capture.to_str().expect("utf-8"),
-            "--format",
-            "json",
-        ]);
-        let json: serde_json::Value =
-            serde_json::from_slice(&analysis.stdout).expect("analyze JSON");
-        let mut seen = BTreeMap::<&str, Vec<u64>>::new();
-        for call in json["calls"].as_array().expect("calls") {
-            let kind = match call["kind"].as_str() {
-                Some("registration") => "register",
-                Some("call") => "call",
-                _ => continue,
-            };
-            // A transaction that timed out on the wire is the UA's own 408 (Timer B/F),
-            // which never crosses the network.
-            let status = call["final_status"]
-                .as_u64()
-                .or_else(|| (call["outcome"] == "timeout").then_some(408));
-            if let Some(status) = status {
-                seen.entry(kind).or_default().push(status);
+        let calls = analysed(&capture);
+        if calls.is_empty() {
+            continue;
+        }
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(scenario.join("report.json")).expect("report"),
+        )
+        .expect("report JSON");
+        let users = sip_users(Path::new(
+            report["scenario"]["file"].as_str().expect("file"),
+        ));
+        let owner: BTreeMap<&str, (&str, &str)> = users
+            .iter()
+            .map(|(node, (kind, user))| (user.as_str(), (node.as_str(), kind.as_str())))
+            .collect();
+        let events = logged(&scenario.join("events.jsonl"), &users);
+        // Call-ID index → the indices of its events, in time order.
+        let mut belongs: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (i, e) in events.iter().enumerate() {
+            let (kind, user) = &users[&e.node];
+            let call = calls
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.kind == e.kind && c.user == *user)
+                .filter(|(_, c)| {
+                    c.start <= e.time + SLACK && (c.timed_out || e.time <= c.end + SLACK)
+                })
+                .max_by(|a, b| a.1.start.total_cmp(&b.1.start));
+            match call {
+                Some((c, _)) => belongs.entry(c).or_default().push(i),
+                None if kind == "aae" && e.kind == "call" => {}
+                None => panic!(
+                    "{name}: {} logged a {} final status {} at {:.3}s that no Call-ID in the \
+                     capture explains:\n{calls:#?}",
+                    e.node, e.kind, e.status, e.time
+                ),
             }
         }
-        let events = std::fs::read_to_string(scenario.join("events.jsonl")).expect("events");
-        let mut reported = BTreeMap::<&str, Vec<u64>>::new();
-        for line in events.lines() {
-            let e: serde_json::Value = serde_json::from_str(line).expect("event JSON");
-            let kind = match e["event"].as_str().expect("name") {
-                "onInviteAnswered" | "onInviteFailure" => "call",
-                "onRegisterSuccess" | "onRegisterFailure" => "register",
-                _ => continue,
+        for (c, call) in calls.iter().enumerate() {
+            let Some(&(node, kind)) = owner.get(call.user.as_str()) else {
+                panic!(
+                    "{name}: {} {} is from `{}`, which is no simulated endpoint",
+                    call.kind, call.call_id, call.user
+                );
             };
-            reported
-                .entry(kind)
-                .or_default()
-                .push(e["status"].as_u64().expect("status"));
+            let statuses: Vec<u64> = belongs
+                .get(&c)
+                .map(|ev| ev.iter().map(|&i| events[i].status).collect())
+                .unwrap_or_default();
+            let Some(status) = call.status else {
+                assert!(
+                    statuses.is_empty(),
+                    "{name}: Call-ID {} has no final response in the capture, but {node} \
+                     logged {statuses:?}",
+                    call.call_id
+                );
+                continue;
+            };
+            let reported = if call.kind == "call" {
+                statuses.first()
+            } else {
+                statuses.last()
+            };
+            assert_eq!(
+                reported,
+                Some(&status),
+                "{name}: Call-ID {} ({}): the capture's final status is {status}, {node} \
+                 logged {statuses:?}",
+                call.call_id,
+                call.kind
+            );
+            if call.kind == "call" && kind != "aae" {
+                assert_eq!(
+                    statuses.len(),
+                    1,
+                    "{name}: Call-ID {}: one final callback per call",
+                    call.call_id
+                );
+            }
+            call_ids += 1;
+            if kind == "aae" && call.kind == "call" {
+                aae_call_ids += 1;
+            }
         }
-        for v in seen.values_mut().chain(reported.values_mut()) {
-            v.sort_unstable();
-        }
-        // A refresh REGISTER reuses its Call-ID: the capture holds one registration per
-        // Call-ID, the phone reports every answer. Registrations compare as sets of statuses.
-        for v in [seen.get_mut("register"), reported.get_mut("register")]
-            .into_iter()
-            .flatten()
-        {
-            v.dedup();
-        }
-        assert_eq!(
-            seen,
-            reported,
-            "{}: the capture's final statuses (left) and the endpoints' (right)",
-            scenario.display()
-        );
-        checked += 1;
+        scenarios += 1;
     }
-    assert!(checked >= 17, "every SIP scenario was compared ({checked})");
+    assert!(
+        scenarios >= 45,
+        "every scenario with SIP calls or registrations was compared ({scenarios})"
+    );
+    assert!(call_ids >= 130, "{call_ids} Call-IDs compared");
+    assert!(aae_call_ids >= 10, "{aae_call_ids} AAE calls compared");
 }

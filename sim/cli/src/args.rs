@@ -32,6 +32,7 @@ pub enum Command {
         natlab run scenarios/network/nat-eim-apdf.yaml --seed 7 --out /tmp/reports\n  \
         natlab run scenarios/ --jobs 2 --junit junit.xml\n  \
         natlab run scenarios/ --filter nat- --seeds 1..11\n  \
+        natlab run 'scenarios/**/nat-*.yaml'\n  \
         natlab run scenarios/ --partition 2/4 --fail-fast\n  \
         natlab run scenarios/network --check-determinism\n  \
         natlab run scenarios/ --format json")]
@@ -101,6 +102,81 @@ pub enum Command {
         natlab matrix --turn --format json > matrix-turn.json"
     )]
     Matrix(MatrixArgs),
+    /// List every documented event, status code, trunk row and softphone callback with the
+    /// scenarios that prove it (an expectation names it and passes), with totals per catalog and
+    /// per FAULTS.md group.
+    #[command(
+        after_help = "Runs the scenarios like `natlab run` (in parallel), or reads the \
+        reports of an earlier `natlab run --out DIR` with --results DIR.\n\n\
+        Examples:\n  \
+        natlab coverage scenarios/\n  \
+        natlab coverage scenarios/ --format markdown > docs/coverage.md\n  \
+        natlab run scenarios/ --out reports && natlab coverage --results reports --format json"
+    )]
+    Coverage(CoverageArgs),
+    /// Reduce a failing scenario to the timeline entries, faults and topology elements its
+    /// failure needs (delta debugging), and write the minimal scenario.
+    #[command(
+        after_help = "Each candidate is one simulation in this process under the \
+        scenario's seed. It is kept when the expectation still fails with the same observation; \
+        removing an element also drops what refers to it. Prints the YAML (or writes --out) and \
+        reports on standard error what it removed and how many runs it took.\n\n\
+        Examples:\n  \
+        natlab shrink failing.yaml\n  \
+        natlab shrink failing.yaml --expect 2 --out minimal.yaml"
+    )]
+    Shrink(ShrinkArgs),
+}
+
+/// `natlab shrink`.
+#[derive(Debug, Args)]
+pub struct ShrinkArgs {
+    /// The failing scenario.
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: PathBuf,
+    /// The expectation that must keep failing, numbered from 0 as in the report (default: the
+    /// first failing one).
+    #[arg(long, value_name = "N")]
+    pub expect: Option<usize>,
+    /// Write the minimal scenario here instead of to standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Run under this seed instead of the scenario's (the shrunk file carries it).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// Output format of `natlab coverage`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum CoverageFormat {
+    /// Totals, the proved codes and the codes not proved yet.
+    #[default]
+    Table,
+    /// `{"schema_version":1, "totals":{"events":{"covered","total"}, "status":{…, "simulable"},
+    /// "trunk", "callbacks"}, "groups", "not_simulable", "events", "status", "trunk", "callbacks"}`.
+    Json,
+    /// The document committed as docs/coverage.md.
+    Markdown,
+}
+
+/// `natlab coverage`.
+#[derive(Debug, Args)]
+pub struct CoverageArgs {
+    /// Scenario files, directories or glob patterns to run (default: `scenarios`).
+    #[arg(value_name = "SCENARIO|DIR|GLOB", conflicts_with = "results")]
+    pub paths: Vec<PathBuf>,
+    /// Read the reports of an earlier `natlab run --out DIR` instead of running.
+    #[arg(long, value_name = "DIR")]
+    pub results: Option<PathBuf>,
+    /// Where the runs write their reports (default: a temporary directory, removed after).
+    #[arg(long, value_name = "DIR", conflicts_with = "results")]
+    pub out: Option<PathBuf>,
+    /// Scenarios run at once. Default: the machine's cores.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<std::num::NonZeroUsize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: CoverageFormat,
 }
 
 /// Output format of `natlab matrix`.
@@ -155,8 +231,9 @@ pub enum Format {
 /// `natlab run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Scenario files or directories (searched recursively for *.yaml; `invalid/` is skipped).
-    #[arg(required = true, value_name = "SCENARIO|DIR")]
+    /// Scenario files, directories (searched recursively for *.yaml; `invalid/` is skipped) or
+    /// glob patterns (`'scenarios/**/nat-*.yaml'`, expanded by natlab).
+    #[arg(required = true, value_name = "SCENARIO|DIR|GLOB")]
     pub paths: Vec<PathBuf>,
     /// Directory for `<scenario>/report.json` and `<scenario>/capture.pcapng`.
     #[arg(long, default_value = "reports", value_name = "DIR")]
@@ -249,9 +326,10 @@ fn parse_partition(s: &str) -> Result<Partition, String> {
 /// `natlab check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Scenario files or directories, searched recursively for *.yaml and *.yml. Below a
-    /// directory, directories named `invalid` (the diagnostics corpus) are skipped; name one
-    /// explicitly (`natlab check scenarios/invalid`) to check it.
+    /// Scenario files, directories (searched recursively for *.yaml and *.yml) or glob
+    /// patterns (`'scenarios/sip/*.yaml'`). Below a directory, directories named `invalid` (the
+    /// diagnostics corpus) are skipped; name one explicitly (`natlab check scenarios/invalid`)
+    /// to check it.
     #[arg(required = true, value_name = "FILE|DIR")]
     pub paths: Vec<PathBuf>,
     /// Output format of the diagnostics.

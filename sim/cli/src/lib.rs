@@ -46,5 +46,7 @@ fn dispatch(command: Command, out: &mut dyn Write) -> Result<Exit, ExpectedError
         Command::Serve(a) => cmd::serve::run(&a, out),
         Command::Softphone(a) => cmd::softphone::run(&a, out),
         Command::Matrix(a) => cmd::matrix::run(&a, out),
+        Command::Coverage(a) => cmd::coverage::run(&a, out),
+        Command::Shrink(a) => cmd::shrink::run(&a, out),
     }
 }

@@ -3,7 +3,9 @@
 pub(crate) mod analyze;
 pub(crate) mod check;
 pub(crate) mod codes;
+pub(crate) mod coverage;
 pub(crate) mod matrix;
 pub(crate) mod run;
 pub(crate) mod serve;
+pub(crate) mod shrink;
 pub(crate) mod softphone;
