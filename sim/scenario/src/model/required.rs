@@ -77,6 +77,8 @@ table!(
     Dnd,
     MakeTunnel,
     SendData,
+    TunnelPort,
+    Stall,
     PacketFault,
     PacketMatch,
     SipMatch,
@@ -91,6 +93,7 @@ table!(
     Event,
     Sequence,
     SipResponse,
+    Delivered,
 );
 
 /// The required fields of the struct serde calls `name`, if it is a model struct.
