@@ -168,6 +168,8 @@ pub struct Nat {
     pub pooling: Pooling,
     /// Whether it drops IP fragments.
     pub drop_fragments: bool,
+    /// Whether its SIP ALG rewrites outbound SIP.
+    pub sip_alg: bool,
     /// Static inbound rules.
     pub port_forwards: Vec<Forward>,
     /// Its upstream link.

@@ -109,6 +109,7 @@ fn spec(endpoints: usize, tick: Duration, capture: bool, watched: bool) -> World
             upstream: NetworkId(0),
             link: link.clone(),
             drop_fragments: false,
+            sip_alg: false,
             lan_description: format!("LAN {n}"),
         })
         .collect();

@@ -99,6 +99,7 @@ fn spec(phones: usize) -> WorldSpec {
             upstream: NetworkId(0),
             link: link.clone(),
             drop_fragments: false,
+            sip_alg: false,
             lan_description: format!("LAN {n}"),
         })
         .collect();

@@ -43,6 +43,8 @@ pub struct NatPlan {
     pub link: LinkConfig,
     /// Whether it drops IP fragments.
     pub drop_fragments: bool,
+    /// Whether its SIP ALG rewrites outbound SIP (SDP `c=`/`o=`, `Contact`).
+    pub sip_alg: bool,
     /// Description of its LAN, for the capture interface.
     pub lan_description: String,
 }
@@ -425,7 +427,7 @@ fn build_fabric(spec: &WorldSpec) -> Result<(Fabric, Vec<Interface>), RunError> 
             source,
         })?;
         let lan = format!("lan-{}", nat.name);
-        fabric.add_nat(
+        let (nat_id, _) = fabric.add_nat(
             &nat.name,
             core,
             nat.upstream,
@@ -433,6 +435,7 @@ fn build_fabric(spec: &WorldSpec) -> Result<(Fabric, Vec<Interface>), RunError> 
             nat.link.clone(),
             nat.drop_fragments,
         )?;
+        fabric.set_sip_alg(nat_id, nat.sip_alg);
         interfaces.push(Interface {
             name: lan,
             description: nat.lan_description.clone(),

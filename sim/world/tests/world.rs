@@ -64,6 +64,7 @@ fn spec(seed: u64) -> WorldSpec {
             upstream: NetworkId(0),
             link: link(10),
             drop_fragments: false,
+            sip_alg: false,
             lan_description: "home LAN".into(),
         }],
         nodes: vec![
@@ -200,6 +201,7 @@ fn tcp_spec(forward: bool) -> WorldSpec {
             upstream: NetworkId(0),
             link: link(10),
             drop_fragments: false,
+            sip_alg: false,
             lan_description: "home LAN".into(),
         }],
         nodes: vec![

@@ -74,6 +74,8 @@ struct Call {
     peer: String,
     session: Option<u32>,
     stage: Stage,
+    /// A 2xx was received (caller) or sent (callee).
+    answered: bool,
     confirmed: bool,
     port: Option<u16>,
     ice: Option<IceAgent>,
@@ -439,6 +441,7 @@ impl AaeEndpoint {
                 peer,
                 session,
                 stage: Stage::Binding,
+                answered: false,
                 confirmed: false,
                 port: None,
                 ice: None,
@@ -616,7 +619,7 @@ impl AaeEndpoint {
             return;
         };
         close(now, &mut c);
-        let answered = c.confirmed || c.stage >= Stage::Checking;
+        let answered = c.answered || c.confirmed || c.stage >= Stage::Checking;
         if c.session.is_none() {
             // No INVITE went out: the call never left the NULL state.
             self.emit(EventCode::Null, Some(code), Some(id), why);
@@ -870,6 +873,9 @@ impl AaeEndpoint {
                 let Some(id) = self.call_of_session(session) else {
                     return;
                 };
+                if let Some(c) = self.calls.get_mut(&id) {
+                    c.answered = true;
+                }
                 self.emit(EventCode::Connecting, Some(u32::from(status)), Some(id), "");
                 self.apply_remote(now, id);
             }
@@ -1052,6 +1058,9 @@ impl AaeEndpoint {
                         let _ = self.sip.set_local_media(session, m);
                     }
                     if self.sip.answer_call(now, session).is_ok() {
+                        if let Some(c) = self.calls.get_mut(&id) {
+                            c.answered = true;
+                        }
                         self.emit(EventCode::Connecting, Some(200), Some(id), "200 sent");
                         self.apply_remote(now, id);
                     }

@@ -155,6 +155,10 @@ pub struct NatSpec {
     /// Whether the NAT drops IP fragments. Default false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drop_fragments: Option<bool>,
+    /// A SIP ALG: outbound SIP over UDP gets the private address replaced by the public one in
+    /// SDP `c=`/`o=` and `Contact` (not in `Via`, ports or `a=` lines). Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_alg: Option<bool>,
     /// Static inbound rules; inbound TCP passes only through these.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub port_forwards: Vec<PortForward>,

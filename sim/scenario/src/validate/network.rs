@@ -269,6 +269,7 @@ fn build(topo: &Topo, i: usize, spec: &NatSpec, ups: &[Up]) -> Nat {
         hairpinning: spec.hairpinning.unwrap_or(true),
         pooling: spec.pooling.unwrap_or(Pooling::Paired),
         drop_fragments: spec.drop_fragments.unwrap_or(false),
+        sip_alg: spec.sip_alg.unwrap_or(false),
         port_forwards: Vec::new(),
         link: spec.link.as_ref().map_or_else(
             || topo.default_link.clone(),

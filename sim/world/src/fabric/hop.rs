@@ -241,7 +241,7 @@ impl Fabric {
             return;
         }
         let meta = nat_meta(&hop.packet);
-        let (inside, upstream) = (state.inside, state.upstream);
+        let (inside, upstream, sip_alg) = (state.inside, state.upstream, state.sip_alg);
         let nat = &mut self.nat_mut(id).nat;
         let verdict = if from_lan {
             nat.outbound(at, &meta)
@@ -263,6 +263,14 @@ impl Fabric {
         };
         self.record(at, &hop, true, None);
         let mut packet = hop.packet;
+        if sip_alg
+            && from_lan
+            && packet.transport == Transport::Udp
+            && let Some(rewritten) =
+                super::alg::rewrite_sip(&packet.payload, packet.src.ip(), src.ip())
+        {
+            packet.payload = rewritten;
+        }
         packet.src = src;
         packet.dst = dst;
         packet.crossed(id);

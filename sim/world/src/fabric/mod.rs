@@ -20,6 +20,7 @@
 //! (after both access links), so the capture of every network is in time order. A packet lost
 //! on its sender's link is recorded at the moment it left, with the reason.
 
+mod alg;
 mod classify;
 mod faults;
 mod hop;
@@ -197,6 +198,7 @@ struct NatState {
     link: Link,
     down_until: SimInstant,
     drop_fragments: bool,
+    sip_alg: bool,
 }
 
 #[derive(Debug)]
@@ -368,8 +370,16 @@ impl Fabric {
             link: Link::new(link, self.seed.derive(&format!("link/{name}"))),
             down_until: SimInstant::ZERO,
             drop_fragments,
+            sip_alg: false,
         });
         Ok((id, inside))
+    }
+
+    /// Turns on a NAT's SIP ALG (see the `alg` module).
+    pub fn set_sip_alg(&mut self, id: NatId, on: bool) {
+        if let Some(n) = self.nats.get_mut(id.0 as usize) {
+            n.sip_alg = on;
+        }
     }
 
     fn claim(

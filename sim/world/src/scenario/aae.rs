@@ -4,9 +4,9 @@ use super::plan::{Unsupported, unsupported};
 use crate::world::AaeAction;
 use sim_aae::AaeConfig;
 use sim_ice::{TurnServer, TurnTransport};
-use sim_sip::ua::SipTransport;
 use sim_scenario::model::{AaeSpec, ServerSpec, Transport};
 use sim_scenario::{Node, Role, Scenario};
+use sim_sip::ua::SipTransport;
 use std::net::SocketAddr;
 use std::time::Duration;
 

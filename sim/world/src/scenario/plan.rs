@@ -308,6 +308,7 @@ fn nat(scenario: &Scenario, n: &sim_scenario::Nat) -> NatPlan {
         upstream: NetworkId(n.upstream.0 as u32),
         link: link(&n.link),
         drop_fragments: n.drop_fragments,
+        sip_alg: n.sip_alg,
         lan_description: format!("LAN behind NAT {} ({})", n.name, n.lan),
     }
 }
