@@ -130,6 +130,14 @@ struct Stall {
     datagrams: VecDeque<Datagram>,
 }
 
+/// pjsip's `PJSIP_MAX_URL_SIZE`: longer URIs are refused.
+const MAX_URI_LEN: usize = 256;
+
+/// Characters RFC 3261 §25.1 allows unescaped in a user part.
+fn is_user_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-_.!~*'()&=+$,;?/".contains(c)
+}
+
 /// Received application data is reported (`tunnel-data`) at most this often per call.
 const DATA_REPORT_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -392,8 +400,18 @@ impl AaeEndpoint {
             .api_refusal()
             .map(|c| (c, "SDK not ready"))
             .or_else(|| {
-                if callee.is_empty() || callee.contains(['<', '>', ' ', '@', ':']) {
-                    Some((status::PJ_EINVAL, "invalid device id"))
+                if callee.is_empty() {
+                    Some((status::PJ_EINVAL, "empty device id"))
+                } else if !callee.chars().all(is_user_char) {
+                    Some((
+                        status::PJSIP_EINVALIDURI,
+                        "the device id is not a valid SIP user part",
+                    ))
+                } else if format!("sip:{callee}@{}", self.cfg.domain).len() > MAX_URI_LEN {
+                    Some((
+                        status::PJSIP_EURITOOLONG,
+                        "the callee URI is longer than PJSIP_MAX_URL_SIZE",
+                    ))
                 } else if ports.len() > MAX_TUNNEL_PORTS {
                     Some((
                         status::PJ_EINVAL,
@@ -599,10 +617,20 @@ impl AaeEndpoint {
         let Some(mut c) = self.take_call(id) else {
             return;
         };
-        if let Some(s) = c.session {
-            let _ = self.sip.hangup(now, s);
-        }
         close(now, &mut c);
+        let Some(session) = c.session else {
+            // Still gathering: the ICE session is cancelled before any INVITE.
+            let why = "hung up while gathering candidates";
+            self.emit(EventCode::Null, Some(status::PJ_ECANCELLED), Some(id), why);
+            if c.outgoing {
+                self.emit(EventCode::MakeCallFailed, Some(status::PJ_ECANCELLED), Some(id), why);
+            }
+            if api {
+                self.emit(EventCode::HangupOk, None, Some(id), "");
+            }
+            return;
+        };
+        let _ = self.sip.hangup(now, session);
         self.emit(EventCode::Disconnected, None, Some(id), "local hang-up");
         if c.stage == Stage::Up {
             self.emit(EventCode::TunnelStop, None, Some(id), "local hang-up");

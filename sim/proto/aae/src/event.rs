@@ -110,6 +110,12 @@ impl EventCode {
 pub mod status {
     /// `PJ_EINVAL`: invalid argument.
     pub const PJ_EINVAL: u32 = 70_004;
+    /// `PJ_ECANCELLED`: an operation in flight (the call's ICE gathering) was cancelled.
+    pub const PJ_ECANCELLED: u32 = 70_014;
+    /// `PJSIP_EINVALIDURI`: the callee's device id makes no valid SIP URI.
+    pub const PJSIP_EINVALIDURI: u32 = 171_039;
+    /// `PJSIP_EURITOOLONG`: the callee's URI is longer than pjsip accepts.
+    pub const PJSIP_EURITOOLONG: u32 = 171_043;
     /// `PJ_EBUSY`: a registration is already in progress.
     pub const PJ_EBUSY: u32 = 70_011;
     /// `PJSIP_EFAILEDCREDENTIAL`: the server challenged the credentials again (401 loop).
