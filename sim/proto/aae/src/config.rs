@@ -42,6 +42,8 @@ pub struct AaeConfig {
     pub transport: SipTransport,
     /// STUN server: NAT-type detection at init and server-reflexive candidates.
     pub stun_server: Option<SocketAddr>,
+    /// A second STUN server for the legacy mapped-address check (320010/320011).
+    pub second_stun_server: Option<SocketAddr>,
     /// TURN relay for the tunnels' ICE sessions.
     pub turn: Option<TurnServer>,
     /// Tunnels accepted at once (1–15).
@@ -71,6 +73,7 @@ impl AaeConfig {
             sip_port: 5060,
             transport: SipTransport::Udp,
             stun_server: None,
+            second_stun_server: None,
             turn: None,
             max_calls: DEFAULT_MAX_CALLS,
             tnl_timeout: MAX_TNL_TIMEOUT,

@@ -623,7 +623,12 @@ impl AaeEndpoint {
             let why = "hung up while gathering candidates";
             self.emit(EventCode::Null, Some(status::PJ_ECANCELLED), Some(id), why);
             if c.outgoing {
-                self.emit(EventCode::MakeCallFailed, Some(status::PJ_ECANCELLED), Some(id), why);
+                self.emit(
+                    EventCode::MakeCallFailed,
+                    Some(status::PJ_ECANCELLED),
+                    Some(id),
+                    why,
+                );
             }
             if api {
                 self.emit(EventCode::HangupOk, None, Some(id), "");
@@ -983,12 +988,29 @@ impl AaeEndpoint {
         };
         let mut dc = NatDetectorConfig::new(server);
         dc.mapping_first = true;
+        dc.second_server = self.cfg.second_stun_server;
         self.detector = Some(Detector {
             core: NatDetector::new(dc, self.seed.derive("detector")),
             port: None,
         });
         self.bind(BindFor::Detector);
         let _ = now;
+    }
+
+    /// Releases the detector's socket once detection and the legacy check (if any) are over.
+    fn drop_detector_when_done(&mut self) {
+        let done = self.detector.as_ref().is_some_and(|d| {
+            d.core.report().is_some()
+                && (self.cfg.second_stun_server.is_none()
+                    || d.core.mapped_address_check().is_some())
+        });
+        if done
+            && let Some(d) = self.detector.take()
+            && let Some(port) = d.port
+        {
+            self.transmits
+                .push_back(Transmit::Unbind(Binding::udp(port)));
+        }
     }
 
     fn init_done(&mut self) {
@@ -1008,15 +1030,14 @@ impl AaeEndpoint {
                     None,
                     log.detail.as_deref().unwrap_or(""),
                 );
-                if let Some(d) = self.detector.take()
-                    && let Some(port) = d.port
-                {
-                    self.transmits
-                        .push_back(Transmit::Unbind(Binding::udp(port)));
-                }
                 self.init_done();
+                self.drop_detector_when_done();
             }
-            NatDetectorEvent::MappedAddressChecked(_) => {}
+            NatDetectorEvent::MappedAddressChecked(_) => {
+                self.events
+                    .push_back(AaeEvent::Detector(LogEvent::from(&e)));
+                self.drop_detector_when_done();
+            }
         }
     }
 

@@ -216,6 +216,8 @@ pub enum AaeEvent {
         /// SHA-256 of every byte received so far, hex.
         sha256: String,
     },
+    /// The NAT-type detector's legacy mapped-address check (`stun-mapped-address-check`).
+    Detector(LogEvent),
     /// `send_data` found no tunnel up (`tunnel-data-dropped`).
     DataDropped {
         /// Bytes the application wanted to send.
@@ -243,7 +245,12 @@ pub enum AaeEvent {
 }
 
 /// natlab's own event names an AAE endpoint logs besides the SDK's.
-pub const OWN_EVENTS: &[&str] = &["tunnel-data", "tunnel-data-sent", "tunnel-data-dropped"];
+pub const OWN_EVENTS: &[&str] = &[
+    "tunnel-data",
+    "tunnel-data-sent",
+    "tunnel-data-dropped",
+    "stun-mapped-address-check",
+];
 
 impl AaeEvent {
     pub(crate) fn sdk(code: EventCode, status: Option<u32>, call: Option<u32>) -> Self {
@@ -322,6 +329,7 @@ impl From<&AaeEvent> for LogEvent {
                 sha256,
             } => Self::named("tunnel-data")
                 .with_detail(format!("call={call} bytes={bytes} sha256={sha256}")),
+            AaeEvent::Detector(log) => log.clone(),
             AaeEvent::DataDropped { bytes, reason } => {
                 Self::named("tunnel-data-dropped").with_detail(format!("{bytes} bytes: {reason}"))
             }

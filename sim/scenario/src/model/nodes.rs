@@ -414,6 +414,10 @@ node_spec! {
         /// STUN server node for NAT type detection and server-reflexive candidates.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stun_server: Option<String>,
+        /// A second STUN server: init also runs the legacy mapped-address check against both
+        /// (320010 when one does not answer, 320011 when they see different mappings).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        second_stun_server: Option<String>,
         /// TURN relay.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         turn: Option<TurnCredentials>,

@@ -214,6 +214,21 @@ fn aae(c: &mut Checker<'_>, topo: &Topo, path: &YamlPath, a: &AaeSpec) {
         &a.sip_server,
         &["sip"],
     );
+    if let Some(s) = &a.second_stun_server {
+        names::node(
+            c,
+            &topo.names,
+            &path.key("second_stun_server"),
+            s,
+            &["stun"],
+        );
+        if a.stun_server.is_none() {
+            c.error(
+                &path.key("second_stun_server"),
+                "`second_stun_server` needs a `stun_server` to check against",
+            );
+        }
+    }
     if let Some(s) = &a.stun_server {
         names::node(c, &topo.names, &path.key("stun_server"), s, &["stun"]);
     }

@@ -39,6 +39,10 @@ pub(super) fn endpoint(
         let s = scenario.node_by_name(s).ok_or_else(missing)?;
         c.stun_server = Some(SocketAddr::new(s.address, s.port()));
     }
+    if let Some(s) = &a.second_stun_server {
+        let s = scenario.node_by_name(s).ok_or_else(missing)?;
+        c.second_stun_server = Some(SocketAddr::new(s.address, s.port()));
+    }
     if let Some(t) = &a.turn {
         let s = scenario.node_by_name(&t.server).ok_or_else(missing)?;
         let tcp_only = matches!(&s.role, Role::Server(ServerSpec::Turn(ts))
