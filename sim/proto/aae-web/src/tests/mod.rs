@@ -1,1 +1,4 @@
-
+mod flows;
+mod harness;
+mod http;
+mod server;
