@@ -83,6 +83,10 @@ pub enum NodeKind {
     NatDetector(Box<sim_stun::NatDetectorConfig>),
     /// An ICE agent and the peer its candidates go to.
     IceAgent(Box<sim_ice::IceConfig>, NodeId),
+    /// An AAE web server.
+    AaeWeb(Box<sim_aae_web::WebServerConfig>),
+    /// An AAE app with the router it binds.
+    AaeApp(Box<sim_aae_web::AaeAppConfig>),
 }
 
 /// A STUN or TURN server's new policy, or a detector's new run.
@@ -259,6 +263,8 @@ pub enum WorldAction {
     Sip(NodeId, SipAction),
     /// A STUN/TURN server policy or a detection run.
     Stun(NodeId, StunAction),
+    /// An AAE web server policy or an `aae-app` binding.
+    Web(NodeId, crate::nodes::web::WebAction),
 }
 
 /// A timeline entry.
@@ -468,6 +474,12 @@ fn factory(spec: &WorldSpec) -> host::NodeFactory {
             NodeKind::TcpProbe { port, echo } => {
                 SimNode::TcpProbe(TcpProbe::new(name, id.0, *port, *echo))
             }
+            NodeKind::AaeWeb(config) => SimNode::AaeWeb(Box::new(
+                sim_aae_web::AaeWebServer::new((**config).clone(), rng()),
+            )),
+            NodeKind::AaeApp(config) => {
+                SimNode::AaeApp(Box::new(sim_aae_web::AaeApp::new((**config).clone())))
+            }
         }
     })
 }
@@ -668,6 +680,14 @@ impl Director<'_> {
             );
             return Ok(());
         }
+        if let WorldAction::Web(node, command) = action {
+            let command = command.clone();
+            self.shared.act(
+                *node,
+                Box::new(move |n: &mut SimNode, now| crate::nodes::web::apply(n, now, command)),
+            );
+            return Ok(());
+        }
         if let WorldAction::Sip(node, command) = action {
             let command = command.clone();
             self.shared.act(
@@ -774,6 +794,7 @@ fn fabric_fault(fabric: &mut Fabric, now: SimInstant, action: WorldAction) -> Re
         WorldAction::ProbeSend { .. }
         | WorldAction::Sip(..)
         | WorldAction::Stun(..)
+        | WorldAction::Web(..)
         | WorldAction::Crash(Entity::Node(_))
         | WorldAction::Restart(Entity::Node(_))
         | WorldAction::IpChange(..) => {}

@@ -36,11 +36,13 @@ pub use nodes::{
     NodeSpec, PrackMode, ServerPolicy, ServerSpec, SipServerSpec, SoftphoneSpec, SrtpPolicy,
     StunFault, StunSpec, TcpProbeSpec, TurnCredentials, TurnSpec, UdpProbeSpec, WebServiceSpec,
 };
+pub use nodes::{AaeAppSpec, WebFault, WebRole};
 pub use timeline::{
     ACTION_KEYS, Action, Answer, Between, Call, Dnd, Dtmf, DtmfMethod, EndpointRef, IpChange,
     LinkChange, LossBurst, MakeTunnel, Message, NatReboot, NatRef, NodeRef, PolicySwitch, Refer,
     Send, SendData, TimelineEntry,
 };
+pub use timeline::{Bind, BindSide};
 pub use values::{
     CodeRef, DurationError, Prefix, Probability, ProbeWire, SimDuration, Target, Transport,
 };

@@ -126,6 +126,7 @@ fn action(
         Action::SendData(d) => send_data(c, topo, path, d),
         Action::PacketFault(f) => faults::packet_fault(c, topo, path, at, f),
         Action::PacketFaultEnd(r) => faults::fault_end(c, path, at, r),
+        Action::Bind(b) => super::web::bind(c, topo, path, b),
     }
 }
 
@@ -180,9 +181,16 @@ fn server_policy(
         (
             "respond",
             set.respond.is_some(),
-            &["sip", "stun", "turn"][..],
+            &["sip", "stun", "turn", "aae-web"][..],
         ),
-        ("drop", set.drop.is_some(), &["sip", "stun", "turn"][..]),
+        (
+            "drop",
+            set.drop.is_some(),
+            &["sip", "stun", "turn", "aae-web"][..],
+        ),
+        ("refuse_logins", set.refuse_logins.is_some(), &["aae-web"][..]),
+        ("expire_tickets", set.expire_tickets.is_some(), &["aae-web"][..]),
+        ("web_fault", set.web_fault.is_some(), &["aae-web"][..]),
         ("stun_fault", set.stun_fault.is_some(), &["stun"][..]),
         (
             "allocation_quota",
@@ -225,6 +233,9 @@ fn server_policy(
                 n.describe(server)
             ),
         );
+    }
+    if kind == Some("aae-web") {
+        super::web::policy(c, path, p);
     }
     Some(ResolvedAction::ServerPolicy {
         server,

@@ -9,6 +9,7 @@ mod plan;
 mod report;
 mod sip;
 mod stun;
+mod web;
 
 pub use expect::{Evaluation, evaluate};
 pub use plan::{Outputs, Unsupported, plan};

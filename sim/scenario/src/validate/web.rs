@@ -1,0 +1,93 @@
+//! The AAE web service (`aae-web` servers), the `aae-app` endpoints that bind routers through it,
+//! and their `bind` actions.
+
+use super::names;
+use super::{Checker, Topo, in_range, port};
+use crate::model::{AaeAppSpec, Bind, Firmware, PolicySwitch, WebServiceSpec};
+use crate::path::YamlPath;
+use crate::scenario::{NodeId, ResolvedAction};
+use std::collections::BTreeSet;
+
+/// An `aae-web` server's settings.
+pub(crate) fn server(c: &mut Checker<'_>, topo: &Topo, path: &YamlPath, s: &WebServiceSpec) {
+    port(c, &path.key("port"), s.port);
+    super::endpoints::accounts(c, &path.key("accounts"), &s.accounts);
+    let mut seen = BTreeSet::new();
+    for (i, r) in s.roles.iter().enumerate() {
+        if !seen.insert(*r) {
+            c.error(&path.key("roles").index(i), "this role is listed twice");
+        }
+    }
+    for (key, d) in [
+        ("userticket_lifetime", s.userticket_lifetime),
+        ("refreshticket_lifetime", s.refreshticket_lifetime),
+        ("deviceticket_lifetime", s.deviceticket_lifetime),
+    ] {
+        if d.is_some_and(|d| d.get().is_zero()) {
+            c.error(&path.key(key), format!("`{key}` must be more than 0s"));
+        }
+    }
+    if let Some(area) = &s.service_area {
+        names::node(c, &topo.names, &path.key("service_area"), area, &["aae-web"]);
+    }
+}
+
+/// An `aae-app` endpoint's settings.
+pub(crate) fn app(c: &mut Checker<'_>, topo: &Topo, path: &YamlPath, a: &AaeAppSpec) {
+    names::node(
+        c,
+        &topo.names,
+        &path.key("web_service"),
+        &a.web_service,
+        &["aae-web"],
+    );
+    if a.user.is_empty() {
+        c.error(&path.key("user"), "`user` is empty");
+    }
+    for (key, v) in [
+        ("phone_md5mac", &a.phone_md5mac),
+        ("router_md5mac", &a.router_md5mac),
+    ] {
+        if v.as_deref().is_some_and(str::is_empty) {
+            c.error(&path.key(key), format!("`{key}` is empty"));
+        }
+    }
+    if a.timeout.is_some_and(|d| d.get().is_zero()) {
+        c.error(&path.key("timeout"), "`timeout` must be more than 0s");
+    }
+}
+
+/// A `bind` action.
+pub(crate) fn bind(
+    c: &mut Checker<'_>,
+    topo: &Topo,
+    path: &YamlPath,
+    b: &Bind,
+) -> Option<ResolvedAction> {
+    if b.router.as_deref().is_some_and(str::is_empty) {
+        c.error(&path.key("router"), "`router` is empty");
+    }
+    let endpoint: NodeId =
+        names::node(c, &topo.names, &path.key("endpoint"), &b.endpoint, &["aae-app"])?;
+    Some(ResolvedAction::Bind {
+        endpoint,
+        flow: b.flow.unwrap_or(Firmware::New),
+        firmware: b.firmware.unwrap_or(Firmware::New),
+        router: b.router.clone(),
+        side: b.side.unwrap_or_default(),
+    })
+}
+
+/// A `server_policy` on an `aae-web` server: `respond` is an HTTP status.
+pub(crate) fn policy(c: &mut Checker<'_>, path: &YamlPath, p: &PolicySwitch) {
+    if let Some(code) = p.set.respond {
+        in_range(
+            c,
+            &path.key("set").key("respond"),
+            "HTTP status",
+            i64::from(code),
+            100,
+            599,
+        );
+    }
+}
