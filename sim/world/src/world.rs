@@ -474,9 +474,10 @@ fn factory(spec: &WorldSpec) -> host::NodeFactory {
             NodeKind::TcpProbe { port, echo } => {
                 SimNode::TcpProbe(TcpProbe::new(name, id.0, *port, *echo))
             }
-            NodeKind::AaeWeb(config) => SimNode::AaeWeb(Box::new(
-                sim_aae_web::AaeWebServer::new((**config).clone(), rng()),
-            )),
+            NodeKind::AaeWeb(config) => SimNode::AaeWeb(Box::new(sim_aae_web::AaeWebServer::new(
+                (**config).clone(),
+                rng(),
+            ))),
             NodeKind::AaeApp(config) => {
                 SimNode::AaeApp(Box::new(sim_aae_web::AaeApp::new((**config).clone())))
             }

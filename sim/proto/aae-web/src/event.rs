@@ -107,6 +107,12 @@ impl From<&WebEvent> for LogEvent {
     fn from(e: &WebEvent) -> Self {
         let event = Self::named(e.name());
         match e {
+            // The handover is no HTTP exchange: it carries no status.
+            WebEvent::StepOk {
+                step: Step::Handover,
+                detail,
+            } => event.with_detail(detail.clone()),
+            // A step's (or, for the binding, the firmware login's) 200 response.
             WebEvent::StepOk { detail, .. } | WebEvent::BindOk { detail } => {
                 event.with_status(200).with_detail(detail.clone())
             }

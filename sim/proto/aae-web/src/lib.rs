@@ -23,7 +23,8 @@
 //! `web-bind-failed` for a whole binding. A failure's `status` is the HTTP status of the
 //! response (none for a transport failure); its detail names the step, the HTTP status and the
 //! JSON status (`fw-login: http 401 Unauthorized, ticket-expired (status 3)`) or the transport
-//! failure (`connection refused`). Successes carry status 200.
+//! failure (`connection refused`). Successes carry status 200 (the handover, no HTTP
+//! exchange, carries none).
 //!
 //! Server ([`ServerEvent`], [`SERVER_EVENT_NAMES`]): `web-served` (status = HTTP status),
 //! `web-bad-request`, `web-device-bound`, `web-device-rebound`, `web-tickets-expired`.
@@ -80,4 +81,4 @@ pub use flow::{
     Handover, Step, WebAccount, WebFlow,
 };
 pub use server::{AaeWebServer, Answer, Roles, WebPolicy, WebServerConfig};
-pub use store::Lifetimes;
+pub use store::{KnownDevice, Lifetimes};

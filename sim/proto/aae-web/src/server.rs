@@ -12,7 +12,7 @@ use crate::api::WebStatus;
 use crate::event::ServerEvent;
 use crate::http::{HttpRequest, HttpResponse, parse_request};
 use crate::routes;
-use crate::store::{Lifetimes, Store};
+use crate::store::{KnownDevice, Lifetimes, Store};
 use bytes::Bytes;
 use sim_core::{
     Addresses, Binding, Datagram, Node, SimInstant, SimRng, StreamCommand, StreamEvent, StreamId,
@@ -88,6 +88,8 @@ pub struct WebServerConfig {
     pub service_area: Option<SocketAddr>,
     /// The Service Area's name in `/aae/getservicearea` answers. Default `area-1`.
     pub area_name: String,
+    /// Devices whose deviceid (and deviceticket) are given, not drawn.
+    pub devices: Vec<KnownDevice>,
     /// Policy in force from the start.
     pub policy: WebPolicy,
 }
@@ -101,6 +103,7 @@ impl Default for WebServerConfig {
             lifetimes: Lifetimes::default(),
             service_area: None,
             area_name: "area-1".into(),
+            devices: Vec::new(),
             policy: WebPolicy::default(),
         }
     }
@@ -131,7 +134,7 @@ pub struct AaeWebServer {
 impl AaeWebServer {
     /// A server with its own random stream (tickets, ids).
     pub fn new(config: WebServerConfig, rng: SimRng) -> Self {
-        let store = Store::new(rng, config.lifetimes, &config.accounts);
+        let store = Store::new(rng, config.lifetimes, &config.accounts, &config.devices);
         Self {
             config,
             store,

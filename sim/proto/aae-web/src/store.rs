@@ -66,6 +66,18 @@ impl Default for Lifetimes {
     }
 }
 
+/// A device whose identifiers are given in advance rather than drawn (so that another server,
+/// such as the relay SIP server, can know them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KnownDevice {
+    /// Its MD5 MAC.
+    pub md5mac: String,
+    /// The deviceid it gets.
+    pub deviceid: String,
+    /// The deviceticket every login of it gets (with a fresh lifetime); `None`: drawn.
+    pub deviceticket: Option<String>,
+}
+
 #[derive(Debug)]
 pub(crate) struct Store {
     rng: SimRng,
@@ -74,6 +86,8 @@ pub(crate) struct Store {
     pub(crate) tickets: BTreeMap<String, Ticket>,
     /// By MD5 MAC.
     pub(crate) devices: BTreeMap<String, Device>,
+    /// Devices with given identifiers, by MD5 MAC.
+    known: BTreeMap<String, KnownDevice>,
 }
 
 impl Store {
@@ -81,6 +95,7 @@ impl Store {
         mut rng: SimRng,
         lifetimes: Lifetimes,
         accounts: &[(String, String)],
+        known: &[KnownDevice],
     ) -> Self {
         let accounts = accounts
             .iter()
@@ -99,6 +114,10 @@ impl Store {
             accounts,
             tickets: BTreeMap::new(),
             devices: BTreeMap::new(),
+            known: known
+                .iter()
+                .map(|d| (d.md5mac.clone(), d.clone()))
+                .collect(),
         }
     }
 
@@ -125,7 +144,11 @@ impl Store {
             Kind::Refresh => self.lifetimes.refreshticket,
             Kind::Device => self.lifetimes.deviceticket,
         };
-        let token = self.token(32);
+        let fixed = match (kind, mac) {
+            (Kind::Device, Some(m)) => self.known.get(m).and_then(|d| d.deviceticket.clone()),
+            _ => None,
+        };
+        let token = fixed.unwrap_or_else(|| self.token(32));
         let ticket = Ticket {
             kind,
             cusid: cusid.to_owned(),
@@ -182,7 +205,10 @@ impl Store {
                 (d.owner != cusid).then(|| std::mem::replace(&mut d.owner, cusid.into()));
             return (d.deviceid.clone(), previous);
         }
-        let deviceid = self.token(16);
+        let deviceid = match self.known.get(mac) {
+            Some(d) => d.deviceid.clone(),
+            None => self.token(16),
+        };
         let device = Device {
             deviceid: deviceid.clone(),
             owner: cusid.to_owned(),

@@ -30,13 +30,13 @@ pub use network::{
     Behaviour, Defaults, ForwardProtocol, GilbertElliott, LinkSpec, LossModel, NatPreset, NatSpec,
     Pooling, PortAllocation, PortForward, Reorder,
 };
+pub use nodes::{AaeAppSpec, WebFault, WebRole};
 pub use nodes::{
     AaeSpec, Account, AlternateAddress, Block, Common, DnsRecord, DnsSpec, Encryption,
     EndpointSpec, Firmware, IceAgentSpec, IceRole, IntercomSpec, IntercomStun, NatDetectorSpec,
     NodeSpec, PrackMode, ServerPolicy, ServerSpec, SipServerSpec, SoftphoneSpec, SrtpPolicy,
     StunFault, StunSpec, TcpProbeSpec, TurnCredentials, TurnSpec, UdpProbeSpec, WebServiceSpec,
 };
-pub use nodes::{AaeAppSpec, WebFault, WebRole};
 pub use timeline::{
     ACTION_KEYS, Action, Answer, Between, Call, Dnd, Dtmf, DtmfMethod, EndpointRef, IpChange,
     LinkChange, LossBurst, MakeTunnel, Message, NatReboot, NatRef, NodeRef, PolicySwitch, Refer,

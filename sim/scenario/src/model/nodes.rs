@@ -400,7 +400,9 @@ node_spec! {
 }
 
 /// A role of an AAE web server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum WebRole {
     /// Service Portal: `/aae/getservicearea`.

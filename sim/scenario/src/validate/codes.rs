@@ -250,12 +250,18 @@ pub(crate) fn status(
         (Source::Web, CodeRef::Number(n)) => {
             let s = u16::try_from(*n).ok().filter(|n| (100..=599).contains(n));
             if s.is_none() {
-                c.error(path, format!("status {n} is not an HTTP status, expected 100 to 599"));
+                c.error(
+                    path,
+                    format!("status {n} is not an HTTP status, expected 100 to 599"),
+                );
             }
             s.map(StatusCode::Http)
         }
         (Source::Web, CodeRef::Name(name)) => {
-            c.error(path, format!("an AAE web status is an HTTP status number (such as 401), found `{name}`"));
+            c.error(
+                path,
+                format!("an AAE web status is an HTTP status number (such as 401), found `{name}`"),
+            );
             None
         }
         (Source::Aae, CodeRef::Number(n)) => {

@@ -188,8 +188,16 @@ fn server_policy(
             set.drop.is_some(),
             &["sip", "stun", "turn", "aae-web"][..],
         ),
-        ("refuse_logins", set.refuse_logins.is_some(), &["aae-web"][..]),
-        ("expire_tickets", set.expire_tickets.is_some(), &["aae-web"][..]),
+        (
+            "refuse_logins",
+            set.refuse_logins.is_some(),
+            &["aae-web"][..],
+        ),
+        (
+            "expire_tickets",
+            set.expire_tickets.is_some(),
+            &["aae-web"][..],
+        ),
         ("web_fault", set.web_fault.is_some(), &["aae-web"][..]),
         ("stun_fault", set.stun_fault.is_some(), &["stun"][..]),
         (

@@ -61,7 +61,12 @@ pub(crate) fn apply(node: &mut SimNode, now: SimInstant, action: WebAction) {
 }
 
 /// How the server answers under a scenario's policy switches.
-pub(crate) const fn answer_of(drop: bool, respond: Option<u16>, reset: bool, truncate: bool) -> Answer {
+pub(crate) const fn answer_of(
+    drop: bool,
+    respond: Option<u16>,
+    reset: bool,
+    truncate: bool,
+) -> Answer {
     if drop {
         Answer::Silent
     } else if reset {

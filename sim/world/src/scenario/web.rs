@@ -45,10 +45,13 @@ pub(super) fn server(
             refreshticket: s
                 .refreshticket_lifetime
                 .map_or(defaults.refreshticket, |d| d.0),
-            deviceticket: s.deviceticket_lifetime.map_or(defaults.deviceticket, |d| d.0),
+            deviceticket: s
+                .deviceticket_lifetime
+                .map_or(defaults.deviceticket, |d| d.0),
         },
         service_area,
         area_name: n.name.clone(),
+        devices: Vec::new(),
         policy: WebPolicy::default(),
     })
 }
@@ -57,11 +60,20 @@ fn address(scenario: &Scenario, who: &str, name: &str) -> Result<SocketAddr, Uns
     scenario
         .node_by_name(name)
         .map(|s| SocketAddr::new(s.address, s.port()))
-        .ok_or_else(|| unsupported(format!("node {who}"), "its aae-web server is not a node of the scenario"))
+        .ok_or_else(|| {
+            unsupported(
+                format!("node {who}"),
+                "its aae-web server is not a node of the scenario",
+            )
+        })
 }
 
 /// An `aae-app` endpoint's configuration.
-pub(super) fn app(scenario: &Scenario, n: &Node, a: &AaeAppSpec) -> Result<AaeAppConfig, Unsupported> {
+pub(super) fn app(
+    scenario: &Scenario,
+    n: &Node,
+    a: &AaeAppSpec,
+) -> Result<AaeAppConfig, Unsupported> {
     Ok(AaeAppConfig {
         portal: address(scenario, &n.name, &a.web_service)?,
         account: WebAccount {

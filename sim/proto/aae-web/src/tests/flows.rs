@@ -481,3 +481,31 @@ fn event_names_are_listed() {
         let _: LogEvent = e.into();
     }
 }
+
+#[test]
+fn device_login_of_a_known_device_gets_its_given_identifiers() {
+    let mut net = Net::new(Lifetimes::default());
+    let config = crate::WebServerConfig {
+        accounts: super::harness::accounts(),
+        devices: vec![crate::KnownDevice {
+            md5mac: "dev-1".into(),
+            deviceid: "CAM-0001".into(),
+            deviceticket: Some("cam-ticket".into()),
+        }],
+        ..crate::WebServerConfig::default()
+    };
+    net.server = crate::AaeWebServer::new(config, sim_core::Seed::new(3).rng());
+    sim_core::Node::handle_start(
+        &mut net.server,
+        SimInstant::ZERO,
+        sim_core::Addresses::single(server_addr().ip()),
+    );
+    let mut login = device_login();
+    login.start(net.now);
+    net.run(&mut login, MIN);
+    let creds = login.poll_result().unwrap().unwrap();
+    assert_eq!(
+        (creds.deviceid.as_str(), creds.deviceticket.as_str()),
+        ("CAM-0001", "cam-ticket")
+    );
+}
