@@ -6,7 +6,7 @@ use crate::model::{
     Behaviour, DropReason, EndpointSpec, ForwardProtocol, MappingRule, Pooling, PortAllocation,
     Prefix, ProbeKind, ScenarioFile, ServerPolicy, ServerSpec,
 };
-use crate::model::{Count, LinkSpec, LossModel};
+use crate::model::{BindSide, Count, Firmware, LinkSpec, LossModel};
 use sim_catalog::{AaeEvent, AaeStatus, SoftphoneCallback};
 use sim_core::Seed;
 use std::fmt;
@@ -241,7 +241,7 @@ pub(crate) fn default_port(role: &Role) -> u16 {
         Role::Server(ServerSpec::Sip(s)) => (s.port, 5060),
         Role::Server(ServerSpec::Stun(s)) => (s.port, 3478),
         Role::Server(ServerSpec::Turn(s)) => (s.port, 3478),
-        Role::Server(ServerSpec::AaeWeb(s)) => (s.port, 443),
+        Role::Server(ServerSpec::AaeWeb(s)) => (s.port, 80),
         Role::Server(ServerSpec::Dns(s)) => (s.port, 53),
         Role::Endpoint(EndpointSpec::Aae(e)) => (e.port, 5060),
         Role::Endpoint(EndpointSpec::Softphone(e)) => (e.port, 5060),
@@ -250,6 +250,7 @@ pub(crate) fn default_port(role: &Role) -> u16 {
         Role::Endpoint(EndpointSpec::NatDetector(e)) => (e.port, 0),
         Role::Endpoint(EndpointSpec::UdpProbe(e)) => (e.port, 5000),
         Role::Endpoint(EndpointSpec::TcpProbe(e)) => (e.port, 7000),
+        Role::Endpoint(EndpointSpec::AaeApp(_)) => (None, 0),
     };
     port.unwrap_or(default)
 }
@@ -587,6 +588,19 @@ pub enum ResolvedAction {
     PacketFault(Box<crate::fault::FaultRule>),
     /// The packet fault of this name ends.
     PacketFaultEnd(String),
+    /// `aae-app`: an account binding.
+    Bind {
+        /// The app.
+        endpoint: NodeId,
+        /// Flow: new or old.
+        flow: Firmware,
+        /// Router firmware: new or old.
+        firmware: Firmware,
+        /// Router MD5 MAC, if not the app's.
+        router: Option<String>,
+        /// Which side runs.
+        side: BindSide,
+    },
 }
 
 /// An event code, resolved against the catalog of the reporting endpoint's kind.
@@ -626,6 +640,8 @@ pub enum StatusCode {
     Aae(&'static AaeStatus),
     /// A SIP status (100–699) outside the AAE catalog.
     Sip(u16),
+    /// An HTTP status (100–599), carried by the AAE web events.
+    Http(u16),
 }
 
 impl StatusCode {
@@ -633,7 +649,7 @@ impl StatusCode {
     pub fn code(&self) -> u32 {
         match self {
             Self::Aae(s) => s.code,
-            Self::Sip(n) => u32::from(*n),
+            Self::Sip(n) | Self::Http(n) => u32::from(*n),
         }
     }
 }

@@ -15,6 +15,7 @@ mod names;
 mod network;
 mod nodes;
 mod timeline;
+mod web;
 
 use crate::diag::Diagnostic;
 use crate::model::ScenarioFile;

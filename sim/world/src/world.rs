@@ -87,6 +87,10 @@ pub enum NodeKind {
     IceAgent(Box<sim_ice::IceConfig>, NodeId),
     /// An AAE SDK endpoint.
     Aae(Box<sim_aae::AaeConfig>),
+    /// An AAE web server.
+    AaeWeb(Box<sim_aae_web::WebServerConfig>),
+    /// An AAE app with the router it binds.
+    AaeApp(Box<sim_aae_web::AaeAppConfig>),
 }
 
 /// An AAE SDK call of the timeline.
@@ -300,6 +304,8 @@ pub enum WorldAction {
     Stun(NodeId, StunAction),
     /// An SDK call to an AAE endpoint.
     Aae(NodeId, AaeAction),
+    /// An AAE web server policy or an `aae-app` binding.
+    Web(NodeId, crate::nodes::web::WebAction),
 }
 
 /// A timeline entry.
@@ -514,6 +520,13 @@ fn factory(spec: &WorldSpec) -> host::NodeFactory {
             NodeKind::TcpProbe { port, echo } => {
                 SimNode::TcpProbe(TcpProbe::new(name, id.0, *port, *echo))
             }
+            NodeKind::AaeWeb(config) => SimNode::AaeWeb(Box::new(sim_aae_web::AaeWebServer::new(
+                (**config).clone(),
+                rng(),
+            ))),
+            NodeKind::AaeApp(config) => {
+                SimNode::AaeApp(Box::new(sim_aae_web::AaeApp::new((**config).clone())))
+            }
         }
     })
 }
@@ -726,6 +739,14 @@ impl Director<'_> {
             );
             return Ok(());
         }
+        if let WorldAction::Web(node, command) = action {
+            let command = command.clone();
+            self.shared.act(
+                *node,
+                Box::new(move |n: &mut SimNode, now| crate::nodes::web::apply(n, now, command)),
+            );
+            return Ok(());
+        }
         if let WorldAction::Sip(node, command) = action {
             let command = command.clone();
             self.shared.act(
@@ -833,6 +854,7 @@ fn fabric_fault(fabric: &mut Fabric, now: SimInstant, action: WorldAction) -> Re
         | WorldAction::Sip(..)
         | WorldAction::Stun(..)
         | WorldAction::Aae(..)
+        | WorldAction::Web(..)
         | WorldAction::Crash(Entity::Node(_))
         | WorldAction::Restart(Entity::Node(_))
         | WorldAction::IpChange(..) => {}

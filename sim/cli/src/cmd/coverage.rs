@@ -291,7 +291,8 @@ fn rows_named(expectation: &ResolvedExpectation) -> Vec<Row> {
                         rows.push(Row::Trunk(t.order));
                     }
                 }
-                None => {}
+                // Web service statuses are HTTP codes, in no catalog.
+                Some(StatusCode::Http(_)) | None => {}
             }
         }
         ResolvedExpectation::Sequence { events, .. } => {

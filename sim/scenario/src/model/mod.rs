@@ -30,6 +30,7 @@ pub use network::{
     Behaviour, Defaults, ForwardProtocol, GilbertElliott, LinkSpec, LossModel, NatPreset, NatSpec,
     Pooling, PortAllocation, PortForward, Reorder,
 };
+pub use nodes::{AaeAppSpec, WebFault, WebRole};
 pub use nodes::{
     AaeSpec, Account, AlternateAddress, Block, Common, DnsRecord, DnsSpec, Encryption,
     EndpointSpec, Firmware, IceAgentSpec, IceRole, IntercomSpec, IntercomStun, NatDetectorSpec,
@@ -41,6 +42,7 @@ pub use timeline::{
     LinkChange, LossBurst, MakeTunnel, Message, NatReboot, NatRef, NodeRef, PolicySwitch, Refer,
     Send, SendData, Stall, TimelineEntry, TunnelPort,
 };
+pub use timeline::{Bind, BindSide};
 pub use values::{
     CodeRef, DurationError, Prefix, Probability, ProbeWire, SimDuration, Target, Transport,
 };

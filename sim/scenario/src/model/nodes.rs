@@ -130,6 +130,9 @@ pub enum EndpointSpec {
     UdpProbe(UdpProbeSpec),
     /// A TCP probe: connects and sends probe lines, optionally echoes, counts what it receives.
     TcpProbe(TcpProbeSpec),
+    /// A phone running the AAE app, with the router it binds to its account (the app and
+    /// firmware sides of the account-binding flows).
+    AaeApp(AaeAppSpec),
 }
 
 kind_tagged!(EndpointSpec, EndpointKind, "an endpoint", {
@@ -140,6 +143,7 @@ kind_tagged!(EndpointSpec, EndpointKind, "an endpoint", {
     "nat-detector" => NatDetector(NatDetectorSpec),
     "udp-probe" => UdpProbe(UdpProbeSpec),
     "tcp-probe" => TcpProbe(TcpProbeSpec),
+    "aae-app" => AaeApp(AaeAppSpec),
 });
 
 impl EndpointSpec {
@@ -153,6 +157,7 @@ impl EndpointSpec {
             Self::NatDetector(s) => s.common(),
             Self::UdpProbe(s) => s.common(),
             Self::TcpProbe(s) => s.common(),
+            Self::AaeApp(s) => s.common(),
         }
     }
 
@@ -166,6 +171,7 @@ impl EndpointSpec {
             Self::NatDetector(_) => "nat-detector",
             Self::UdpProbe(_) => "udp-probe",
             Self::TcpProbe(_) => "tcp-probe",
+            Self::AaeApp(_) => "aae-app",
         }
     }
 }
@@ -239,6 +245,26 @@ pub struct ServerPolicy {
     /// TURN: allocations the server holds in all (508 Insufficient Capacity beyond).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<u32>,
+    /// `aae-web`: refuse every `/aae/login` (503, JSON status `unavailable`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refuse_logins: Option<bool>,
+    /// `aae-web`: every ticket issued so far expires now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expire_tickets: Option<bool>,
+    /// `aae-web`: a broken HTTP server: `reset` (resets the connection on a request) or
+    /// `truncate-head` (sends part of the response head, then closes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_fault: Option<WebFault>,
+}
+
+/// How an AAE web server misbehaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum WebFault {
+    /// Resets the connection when a request arrives.
+    Reset,
+    /// Sends the first part of the response head, then closes.
+    TruncateHead,
 }
 
 /// How a STUN server misbehaves.
@@ -347,14 +373,64 @@ node_spec! {
 }
 
 node_spec! {
-    /// AAE web service: login and account binding.
+    /// AAE web service: login and account binding (HTTP/1.1, JSON bodies).
     WebServiceSpec {
-        /// Listening port. Default 443.
+        /// Listening TCP port. Default 80.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         port: Option<u16>,
         /// Accounts (`userid`/`passwd` in the document).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         accounts: Vec<Account>,
+        /// Roles it plays: `portal`, `area`, `unit`. Default all three.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        roles: Vec<WebRole>,
+        /// The Service Area its portal hands out: another `aae-web` server. Default: itself.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service_area: Option<String>,
+        /// Lifetime of a userticket (app userticket, routeruserticket). Default `1h`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        userticket_lifetime: Option<SimDuration>,
+        /// Lifetime of a userrefreshticket (routerrefreshticket). Default `720h`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        refreshticket_lifetime: Option<SimDuration>,
+        /// Lifetime of a deviceticket. Default `24h`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deviceticket_lifetime: Option<SimDuration>,
+    }
+}
+
+/// A role of an AAE web server.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum WebRole {
+    /// Service Portal: `/aae/getservicearea`.
+    Portal,
+    /// Service Area: `/aae/login`, `/aae/getuserticketbyrefresh`, `/aae/getuserrefreshticket`.
+    Area,
+    /// Service Unit: `/aae/getdeviceinfo` (device data for a deviceticket).
+    Unit,
+}
+
+node_spec! {
+    /// A phone running the AAE app, and the router it binds.
+    AaeAppSpec {
+        /// The `aae-web` server whose Service Portal it asks first.
+        web_service: String,
+        /// Account name (`userid`).
+        user: String,
+        /// Password (`passwd`).
+        password: String,
+        /// The phone's `deviceMd5Mac`. Default `<name>-phone`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phone_md5mac: Option<String>,
+        /// The router's `routerMd5Mac`. Default `<name>-router`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        router_md5mac: Option<String>,
+        /// Time each HTTP request may take. Default `10s`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout: Option<SimDuration>,
     }
 }
 

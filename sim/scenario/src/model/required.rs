@@ -59,6 +59,8 @@ table!(
     NatDetectorSpec,
     UdpProbeSpec,
     TcpProbeSpec,
+    AaeAppSpec,
+    Bind,
     Between,
     NodeRef,
     EndpointRef,

@@ -272,6 +272,41 @@ pub struct SendData {
     pub bytes: u64,
 }
 
+/// Which side of an account binding a `bind` runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum BindSide {
+    /// The app's steps, then the firmware's login with what was handed over.
+    #[default]
+    Both,
+    /// Only the app's steps; the handover is kept for a later `side: firmware`.
+    App,
+    /// Only the firmware's login, with the last handover.
+    Firmware,
+}
+
+/// An account binding by an `aae-app` endpoint (the flows of `aae-web-api.yaml`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bind {
+    /// The `aae-app` endpoint.
+    pub endpoint: String,
+    /// Binding flow: `new` or `old`. Default `new`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<super::nodes::Firmware>,
+    /// The router's firmware: `new` or `old` (old: empty `routerMd5Mac` at step 6, `old_`
+    /// prefix at step 7). Default `new`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firmware: Option<super::nodes::Firmware>,
+    /// The router's MD5 MAC. Default: the endpoint's `router_md5mac` (for `side: firmware`, the
+    /// router of the last handover).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub router: Option<String>,
+    /// Which side runs. Default `both`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side: Option<BindSide>,
+}
+
 /// What a timeline entry does. The key names the action.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -342,6 +377,8 @@ pub enum Action {
     PacketFault(PacketFault),
     /// End a `packet_fault` before its `until`.
     PacketFaultEnd(FaultRef),
+    /// `aae-app`: bind the router to the account (app steps, firmware login, or both).
+    Bind(Bind),
 }
 
 /// Every action key, in declaration order.
@@ -379,6 +416,7 @@ pub const ACTION_KEYS: &[&str] = &[
     "stall",
     "packet_fault",
     "packet_fault_end",
+    "bind",
 ];
 
 impl Action {
@@ -418,6 +456,7 @@ impl Action {
             Self::Stall(_) => "stall",
             Self::PacketFault(_) => "packet_fault",
             Self::PacketFaultEnd(_) => "packet_fault_end",
+            Self::Bind(_) => "bind",
         }
     }
 }

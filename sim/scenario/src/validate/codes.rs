@@ -22,6 +22,8 @@ pub(crate) enum Source {
     Ice,
     Softphone,
     Probe,
+    /// The AAE web service and the `aae-app`: natlab's `web-*` events carrying HTTP statuses.
+    Web,
 }
 
 /// Events an `aae` endpoint logs besides the SDK's: refused API calls under the function's
@@ -45,6 +47,7 @@ impl Source {
             "ice-agent" => Some(Self::Ice),
             "softphone" => Some(Self::Softphone),
             "udp-probe" | "tcp-probe" => Some(Self::Probe),
+            "aae-app" | "aae-web" => Some(Self::Web),
             _ => None,
         }
     }
@@ -91,10 +94,11 @@ pub(crate) fn event(
             );
             return None;
         }
+        (Source::Web, code) => return web_event(c, path, who, code),
         (s, _) => s,
     };
     match (source, code) {
-        (Source::Detector | Source::Ice, _) => None,
+        (Source::Detector | Source::Ice | Source::Web, _) => None,
         (Source::Aae, CodeRef::Number(n)) => aae_event_number(c, path, *n),
         (Source::Aae, CodeRef::Name(name)) => aae_event_name(c, path, who, name),
         (Source::Softphone, CodeRef::Name(name)) => callback(c, path, who, name),
@@ -116,6 +120,32 @@ pub(crate) fn event(
             None
         }
     }
+}
+
+const LIST_WEB: &str = "the aae-app reports web-<step>-ok/-failed, web-handover and \
+                        web-bind-ok/-failed; aae-web servers web-served, web-bad-request, \
+                        web-device-bound, web-device-rebound and web-tickets-expired";
+
+fn web_event(c: &mut Checker<'_>, path: &YamlPath, who: &str, code: &CodeRef) -> Option<EventCode> {
+    let known = sim_aae_web::EVENT_NAMES
+        .iter()
+        .chain(sim_aae_web::SERVER_EVENT_NAMES);
+    match code {
+        CodeRef::Name(name) => {
+            if let Some(&e) = known.clone().find(|&&e| e == name) {
+                return Some(EventCode::Probe(e));
+            }
+            let all: Vec<&str> = known.copied().collect();
+            let message = format!("unknown AAE web event `{name}` for `{who}`");
+            unknown(c, path, &message, name, &all, LIST_WEB);
+        }
+        CodeRef::Number(n) => c.error_help(
+            path,
+            format!("AAE web events are named like `web-login-ok`, found the number {n}"),
+            LIST_WEB,
+        ),
+    }
+    None
 }
 
 fn probe_event(c: &mut Checker<'_>, path: &YamlPath, who: &str, name: &str) -> Option<EventCode> {
@@ -233,6 +263,23 @@ pub(crate) fn status(
     };
     match (source, code) {
         (Source::Detector | Source::Ice, _) => None,
+        (Source::Web, CodeRef::Number(n)) => {
+            let s = u16::try_from(*n).ok().filter(|n| (100..=599).contains(n));
+            if s.is_none() {
+                c.error(
+                    path,
+                    format!("status {n} is not an HTTP status, expected 100 to 599"),
+                );
+            }
+            s.map(StatusCode::Http)
+        }
+        (Source::Web, CodeRef::Name(name)) => {
+            c.error(
+                path,
+                format!("an AAE web status is an HTTP status number (such as 401), found `{name}`"),
+            );
+            None
+        }
         (Source::Aae, CodeRef::Number(n)) => {
             let n32 = u32::try_from(*n).ok();
             if let Some(s) = n32.and_then(aae_status) {

@@ -45,10 +45,7 @@ fn server(c: &mut Checker<'_>, topo: &Topo, path: &YamlPath, s: &ServerSpec) {
         ServerSpec::Sip(s) => sip(c, path, s),
         ServerSpec::Stun(s) => port(c, &path.key("port"), s.port),
         ServerSpec::Turn(s) => turn(c, path, s),
-        ServerSpec::AaeWeb(s) => {
-            port(c, &path.key("port"), s.port);
-            accounts(c, &path.key("accounts"), &s.accounts);
-        }
+        ServerSpec::AaeWeb(s) => super::web::server(c, topo, path, s),
         ServerSpec::Dns(s) => dns(c, topo, path, s),
     }
 }
@@ -68,6 +65,7 @@ fn endpoint(c: &mut Checker<'_>, topo: &Topo, id: NodeId, path: &YamlPath, e: &E
         }
         EndpointSpec::UdpProbe(p) => udp_probe(c, path, p),
         EndpointSpec::TcpProbe(p) => port(c, &path.key("port"), p.port),
+        EndpointSpec::AaeApp(a) => super::web::app(c, topo, path, a),
     }
 }
 
@@ -134,7 +132,7 @@ pub(crate) fn policy(c: &mut Checker<'_>, path: &YamlPath, p: &ServerPolicy) {
     }
 }
 
-fn accounts(c: &mut Checker<'_>, path: &YamlPath, accounts: &[Account]) {
+pub(super) fn accounts(c: &mut Checker<'_>, path: &YamlPath, accounts: &[Account]) {
     let mut seen = BTreeSet::new();
     for (k, a) in accounts.iter().enumerate() {
         let at = path.index(k);

@@ -135,6 +135,7 @@ fn action(
         }
         Action::PacketFault(f) => faults::packet_fault(c, topo, path, at, f),
         Action::PacketFaultEnd(r) => faults::fault_end(c, path, at, r),
+        Action::Bind(b) => super::web::bind(c, topo, path, b),
     }
 }
 
@@ -189,9 +190,24 @@ fn server_policy(
         (
             "respond",
             set.respond.is_some(),
-            &["sip", "stun", "turn"][..],
+            &["sip", "stun", "turn", "aae-web"][..],
         ),
-        ("drop", set.drop.is_some(), &["sip", "stun", "turn"][..]),
+        (
+            "drop",
+            set.drop.is_some(),
+            &["sip", "stun", "turn", "aae-web"][..],
+        ),
+        (
+            "refuse_logins",
+            set.refuse_logins.is_some(),
+            &["aae-web"][..],
+        ),
+        (
+            "expire_tickets",
+            set.expire_tickets.is_some(),
+            &["aae-web"][..],
+        ),
+        ("web_fault", set.web_fault.is_some(), &["aae-web"][..]),
         ("stun_fault", set.stun_fault.is_some(), &["stun"][..]),
         (
             "allocation_quota",
@@ -234,6 +250,9 @@ fn server_policy(
                 n.describe(server)
             ),
         );
+    }
+    if kind == Some("aae-web") {
+        super::web::policy(c, path, p);
     }
     Some(ResolvedAction::ServerPolicy {
         server,

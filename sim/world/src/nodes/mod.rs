@@ -9,6 +9,8 @@ pub use sim_probe::{Observation, ProbeKind, Series, TcpProbe, UdpProbe, Wire};
 use sim_sip::{SipServer, Softphone};
 use sim_stun::{NatDetector, StunServer, TurnServer};
 
+pub mod web;
+
 /// What an ICE agent hands its peer through the scenario's signalling: its credentials and
 /// candidates, once it has gathered them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,6 +103,10 @@ pub enum SimNode {
     IceAgent(Box<IceNode>),
     /// An AAE SDK endpoint.
     Aae(Box<AaeEndpoint>),
+    /// An AAE web server.
+    AaeWeb(Box<sim_aae_web::AaeWebServer>),
+    /// An AAE app with the router it binds.
+    AaeApp(Box<sim_aae_web::AaeApp>),
     /// A core that could not be built: it binds nothing and reports why, once.
     Failed(Option<LogEvent>),
 }
@@ -124,6 +130,8 @@ macro_rules! each {
                 let $n = &mut a.core;
                 $body
             }
+            SimNode::AaeWeb($n) => $body,
+            SimNode::AaeApp($n) => $body,
             SimNode::Failed(_) => Default::default(),
         }
     };
@@ -143,6 +151,8 @@ impl Node for SimNode {
             Self::NatDetector(n) => n.bindings(),
             Self::IceAgent(a) => a.core.bindings(),
             Self::Aae(n) => n.bindings(),
+            Self::AaeWeb(n) => n.bindings(),
+            Self::AaeApp(n) => n.bindings(),
             Self::Failed(_) => Vec::new(),
         }
     }
@@ -205,6 +215,8 @@ impl Node for SimNode {
             },
             Self::NatDetector(n) => n.poll_event().map(|e| NodeEvent::Log((&e).into())),
             Self::Aae(n) => n.poll_event().map(|e| NodeEvent::Log((&e).into())),
+            Self::AaeWeb(n) => n.poll_event().map(|e| NodeEvent::Log((&e).into())),
+            Self::AaeApp(n) => n.poll_event().map(|e| NodeEvent::Log((&e).into())),
             Self::Failed(e) => e.take().map(NodeEvent::Log),
             Self::IceAgent(a) => {
                 if let Some(pending) = a.pending.take() {
@@ -238,6 +250,8 @@ impl Node for SimNode {
             Self::NatDetector(n) => n.poll_timeout(),
             Self::IceAgent(a) => a.core.poll_timeout(),
             Self::Aae(n) => n.poll_timeout(),
+            Self::AaeWeb(n) => n.poll_timeout(),
+            Self::AaeApp(n) => n.poll_timeout(),
             Self::Failed(_) => None,
         }
     }

@@ -200,7 +200,7 @@ fn code_text(code: &EventCode) -> String {
 fn status_text(status: &StatusCode) -> String {
     match status {
         StatusCode::Aae(s) => format!("{} {}", s.code, s.name),
-        StatusCode::Sip(n) => n.to_string(),
+        StatusCode::Sip(n) | StatusCode::Http(n) => n.to_string(),
     }
 }
 

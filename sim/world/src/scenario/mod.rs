@@ -10,6 +10,7 @@ mod plan;
 mod report;
 mod sip;
 mod stun;
+mod web;
 
 pub(crate) use aae::command as aae_command;
 pub use expect::{Evaluation, evaluate};

@@ -1,6 +1,6 @@
 //! From a validated scenario to a run plan.
 
-use super::{aae, faults, ice, sip, stun};
+use super::{aae, faults, ice, sip, stun, web};
 use crate::fabric::{DropReason, Entity, LinkConfig, LossConfig, NatId, NetworkId, NodeId};
 use crate::nodes::{ProbeKind, Wire};
 use crate::watch::{EventMatch, WatchSpec, Window, blocks};
@@ -365,6 +365,12 @@ fn node(scenario: &Scenario, n: &sim_scenario::Node) -> Result<NodePlan, Unsuppo
                 mute,
             }
         }
+        Role::Server(ServerSpec::AaeWeb(s)) => {
+            NodeKind::AaeWeb(Box::new(web::server(scenario, n, s)?))
+        }
+        Role::Endpoint(EndpointSpec::AaeApp(a)) => {
+            NodeKind::AaeApp(Box::new(web::app(scenario, n, a)?))
+        }
         Role::Server(s) => {
             return Err(unsupported(
                 format!("server {} (kind {})", n.name, s.kind()),
@@ -507,6 +513,19 @@ fn action(
         {
             sip(*server, sip::policy_action(scenario, *server, set)?)
         }
+        ResolvedAction::ServerPolicy { server, set } if web::is_web(scenario, *server) => {
+            WorldAction::Web(node_id(*server), web::policy_action(set))
+        }
+        ResolvedAction::Bind {
+            endpoint,
+            flow,
+            firmware,
+            router,
+            side,
+        } => WorldAction::Web(
+            node_id(*endpoint),
+            web::bind(*flow, *firmware, router.as_deref(), *side),
+        ),
         ResolvedAction::ServerPolicy { server, set } => WorldAction::Stun(
             node_id(*server),
             stun::policy_action(scenario, *server, set)?,

@@ -1,0 +1,4 @@
+mod flows;
+mod harness;
+mod http;
+mod server;
