@@ -353,6 +353,12 @@ fn diagram(s: &mut String, page: &LadderPage) {
             t = y + GAP / 2 - 3,
         );
     }
+    let failing: BTreeSet<usize> = page
+        .expectations
+        .iter()
+        .filter(|e| !e.passed)
+        .map(|e| e.index)
+        .collect();
     let mut seen_frames = BTreeSet::new();
     for (i, (row, &y)) in page.rows.iter().zip(&ys).enumerate() {
         let id = match &row.item {
@@ -367,16 +373,43 @@ fn diagram(s: &mut String, page: &LadderPage) {
             }
             Item::Note(_) => format!("r{i}"),
         };
+        let at = At {
+            id: &id,
+            y,
+            width,
+            failing: &failing,
+        };
         match &row.item {
-            Item::Message(m) => message(s, &id, row, m, y, width),
-            Item::Note(n) => note(s, &id, row, n, y, width),
+            Item::Message(m) => message(s, &at, row, m),
+            Item::Note(n) => note(s, &at, row, n),
         }
     }
     s.push_str("</svg>\n</div>\n");
 }
 
-/// The row's background band (highlighted when an expectation is about it) and its time.
-fn row_start(s: &mut String, row: &Row, y: usize, width: usize, href: &str, frame: Option<u64>) {
+/// Where a row goes.
+struct At<'a> {
+    id: &'a str,
+    y: usize,
+    width: usize,
+    failing: &'a BTreeSet<usize>,
+}
+
+impl At<'_> {
+    /// ` hl` when the row is evidence for a failing expectation.
+    fn hl(&self, row: &Row) -> &'static str {
+        if row.expectations.iter().any(|e| self.failing.contains(e)) {
+            " hl"
+        } else {
+            ""
+        }
+    }
+}
+
+/// The row's background band (highlighted for a failing expectation), its time, its frame and
+/// the tags of the expectations it is evidence for.
+fn row_start(s: &mut String, at: &At<'_>, row: &Row, frame: Option<u64>) {
+    let (y, width, href) = (at.y, at.width, at.id);
     let _ = write!(
         s,
         "<rect class=\"band\" x=\"0\" y=\"{}\" width=\"{width}\" height=\"{ROW}\"/>\
@@ -397,14 +430,16 @@ fn row_start(s: &mut String, row: &Row, y: usize, width: usize, href: &str, fram
     for e in &row.expectations {
         let _ = write!(
             s,
-            "<a href=\"#expect-{e}\"><text class=\"etag\" x=\"{}\" y=\"{}\">E{e}</text></a>",
+            "<a href=\"#expect-{e}\"><text class=\"etag{}\" x=\"{}\" y=\"{}\">E{e}</text></a>",
+            if at.failing.contains(e) { " fail" } else { "" },
             width - RIGHT + 8,
             y + 4
         );
     }
 }
 
-fn message(s: &mut String, id: &str, row: &Row, m: &Message, y: usize, width: usize) {
+fn message(s: &mut String, at: &At<'_>, row: &Row, m: &Message) {
+    let (id, y) = (at.id, at.y);
     let proto = match m.protocol.as_str() {
         "SIP" => "sip",
         "STUN" => "stun",
@@ -418,11 +453,7 @@ fn message(s: &mut String, id: &str, row: &Row, m: &Message, y: usize, width: us
         ("sip", None) => "req",
         _ => "plain",
     };
-    let hl = if row.expectations.is_empty() {
-        ""
-    } else {
-        " hl"
-    };
+    let hl = at.hl(row);
     let _ = write!(
         s,
         "<g class=\"row msg {proto} {tone}{hl}\" id=\"{id}\" data-proto=\"{}\" data-frame=\"{}\" data-time-us=\"{}\">",
@@ -441,7 +472,7 @@ fn message(s: &mut String, id: &str, row: &Row, m: &Message, y: usize, width: us
         let _ = write!(tip, " · dropped: {d}");
     }
     let _ = write!(s, "<title>{}</title>", esc(&tip));
-    row_start(s, row, y, width, id, Some(m.frame));
+    row_start(s, at, row, Some(m.frame));
     let x1 = column_x(m.from);
     let label = esc(&cut(&m.label, 40));
     match m.to {
@@ -493,12 +524,9 @@ fn message(s: &mut String, id: &str, row: &Row, m: &Message, y: usize, width: us
     s.push_str("</g>\n");
 }
 
-fn note(s: &mut String, id: &str, row: &Row, n: &Note, y: usize, width: usize) {
-    let hl = if row.expectations.is_empty() {
-        ""
-    } else {
-        " hl"
-    };
+fn note(s: &mut String, at: &At<'_>, row: &Row, n: &Note) {
+    let (id, y) = (at.id, at.y);
+    let hl = at.hl(row);
     let kind = n.kind.as_str();
     let _ = write!(
         s,
@@ -512,7 +540,7 @@ fn note(s: &mut String, id: &str, row: &Row, n: &Note, y: usize, width: usize) {
     }
     let tip = format!("{} · {} · {}", seconds(row.time_us), text, n.detail);
     let _ = write!(s, "<title>{}</title>", esc(&tip));
-    row_start(s, row, y, width, id, None);
+    row_start(s, at, row, None);
     let text = cut(&text, 30);
     let w = text.chars().count() * 7 + 12;
     let x = column_x(n.column);
@@ -554,7 +582,7 @@ svg{font:11px monospace;display:block}svg.head{position:sticky;top:0;background:
 .natband{fill:#fdf6ec}.life{stroke:#aaa;stroke-dasharray:4 3}\
 .gap line{stroke:#bbb;stroke-dasharray:2 4}.gap text{fill:#888;font-style:italic}\
 .band{fill:transparent}.row.hl .band{fill:#fde2e3}.row:target .band{fill:#ffe9a8}\
-.t{fill:#555}.fr{fill:#555;text-anchor:end}.etag{fill:#a31e23;font-weight:bold}\
+.t{fill:#555}.fr{fill:#555;text-anchor:end}.etag{fill:#888}.etag.fail{fill:#a31e23;font-weight:bold}\
 .lbl{text-anchor:middle}.lbl.self{text-anchor:start}.why{text-anchor:middle;fill:#a31e23;font-size:10px}\
 .msg line,.msg path{fill:none;stroke-width:1.4}\
 .req line,.req path{stroke:#1f5fa8}.req .lbl{fill:#1f5fa8}\
