@@ -5,6 +5,7 @@ mod analyze;
 mod check;
 mod codes;
 mod determinism;
+mod html;
 mod matrix;
 mod run;
 mod serve;
