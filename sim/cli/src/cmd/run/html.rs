@@ -34,6 +34,8 @@ pub(super) const INDEX_FILE: &str = "index.html";
 const MAX_MESSAGES: usize = 2_000;
 /// Other packets (probes, TCP segments, media, fragments) drawn at most.
 const MAX_OTHER: usize = 500;
+/// Dropped packets that are neither SIP nor STUN drawn at most.
+const MAX_DROPPED: usize = 500;
 /// Events drawn at most.
 const MAX_NOTES: usize = 2_000;
 
@@ -172,7 +174,7 @@ fn read_frames(
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut reader = PcapNgReader::new(std::io::BufReader::new(file)).map_err(|e| e.to_string())?;
     let mut frames = BTreeMap::new();
-    let (mut number, mut others) = (0u64, 0usize);
+    let (mut number, mut others, mut drops) = (0u64, 0usize, 0usize);
     while let Some(block) = reader.next_block() {
         let Ok((block, _)) = block else { break };
         let epb = match block {
@@ -191,12 +193,17 @@ fn read_frames(
             _ => None,
         });
         let sip_or_stun = wanted.contains(&number);
-        if !sip_or_stun && dropped.is_none() {
-            if others >= MAX_OTHER {
+        if !sip_or_stun {
+            let (count, cap) = if dropped.is_some() {
+                (&mut drops, MAX_DROPPED)
+            } else {
+                (&mut others, MAX_OTHER)
+            };
+            if *count >= cap {
                 *omitted_other += 1;
                 continue;
             }
-            others += 1;
+            *count += 1;
         }
         let data: &[u8] = &epb.data;
         let mac = |at: usize| -> Option<Attachment> {
@@ -295,19 +302,22 @@ struct Logged {
     detail: String,
 }
 
+/// The first [`MAX_NOTES`] events of the log; counts the others in `omitted`.
 fn read_events(path: &Path, omitted: &mut u64) -> Vec<Logged> {
-    let Ok(text) = std::fs::read_to_string(path) else {
+    use std::io::BufRead as _;
+    let Ok(file) = std::fs::File::open(path) else {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for line in text.lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
+    for line in std::io::BufReader::new(file).lines() {
+        let Ok(line) = line else { break };
         if out.len() >= MAX_NOTES {
             *omitted += 1;
             continue;
         }
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
         let num = |k: &str| v[k].as_u64().and_then(|n| u32::try_from(n).ok());
         out.push(Logged {
             time_us: v["time_us"].as_u64().unwrap_or(0),
@@ -477,8 +487,8 @@ fn capture_rows(path: &Path, topo: &Topology, drafts: &mut Vec<Draft>, omitted: 
     };
     if omitted_other > 0 {
         omitted.push(format!(
-            "{omitted_other} more packets that are neither SIP nor STUN, beyond the first \
-             {MAX_OTHER}, are not drawn."
+            "{omitted_other} more packets that are neither SIP nor STUN are not drawn (at most \
+             {MAX_OTHER} delivered and {MAX_DROPPED} dropped ones are)."
         ));
     }
     let place = |f: &Frame| -> (Option<Who>, Option<Who>, bool) {
@@ -786,4 +796,229 @@ pub(super) fn index(out: &Path, jobs: &[Job], outcomes: &[Outcome]) -> String {
         })
         .collect();
     index::render(&entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWO_NATS: &str = "name: two-nats
+seed: 1
+duration: 5s
+topology:
+  nats:
+    - {name: home, preset: full-cone, public: [198.51.100.1], lan: 10.0.0.0/24}
+    - {name: office, preset: symmetric, public: [198.51.100.2], lan: 10.0.1.0/24}
+  endpoints:
+    - {name: alice, kind: udp-probe, behind: home, address: 10.0.0.2}
+    - {name: server, kind: udp-probe, address: 203.0.113.10, echo: true}
+    - {name: bob, kind: udp-probe, behind: office, address: 10.0.1.2}
+expect:
+  - dropped: {reason: no-mapping, at: office}
+  - event: {endpoint: bob, code: probe-started}
+";
+
+    fn spec(yaml: &str) -> (Scenario, WorldSpec) {
+        let scenario = sim_scenario::from_str("two-nats.yaml", yaml).expect("valid scenario");
+        let outputs = sim_world::scenario::Outputs {
+            capture: None,
+            events: None,
+        };
+        let spec = sim_world::scenario::plan(&scenario, outputs).expect("plannable");
+        (scenario, spec)
+    }
+
+    fn names(spec: &WorldSpec, order: &[Who]) -> Vec<String> {
+        order
+            .iter()
+            .map(|w| match *w {
+                Who::Node(i) => spec.nodes[i].name.clone(),
+                Who::Nat(k) => spec.nats[k].name.clone(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn html_columns_put_each_lan_on_the_far_side_of_its_nat() {
+        let (_, spec) = spec(TWO_NATS);
+        assert_eq!(
+            names(&spec, &layout(&spec)),
+            ["alice", "home", "server", "office", "bob"]
+        );
+    }
+
+    #[test]
+    fn html_a_packet_lost_before_its_receiver_is_placed_by_address() {
+        let (_, spec) = spec(TWO_NATS);
+        let topo = Topology::new(&spec);
+        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+        let office = topo.names["office"];
+        assert_eq!(topo.toward(0, ip("198.51.100.2")), Some(office));
+        // From a LAN to anywhere outside: its gateway.
+        assert_eq!(topo.toward(1, ip("203.0.113.10")), Some(topo.names["home"]));
+        assert_eq!(topo.toward(0, ip("192.0.2.99")), None);
+    }
+
+    #[test]
+    fn html_evidence_matches_drops_at_the_named_nat_and_events_of_the_endpoint() {
+        let (scenario, spec) = spec(TWO_NATS);
+        let topo = Topology::new(&spec);
+        let drop = |at: &str, why: &str| Draft {
+            time_us: 1,
+            seq: (0, 1),
+            from: topo.names["server"],
+            to: Some(topo.names[at]),
+            item: Item::Message(Message {
+                frame: 1,
+                network: "wan".into(),
+                from: 0,
+                to: None,
+                reached: true,
+                protocol: "UDP".into(),
+                label: "UDP 8 B".into(),
+                detail: String::new(),
+                status: None,
+                dropped: Some(why.into()),
+            }),
+            logged: None,
+        };
+        assert_eq!(
+            evidence(
+                &scenario,
+                &spec,
+                &drop("office", "no-mapping: NAT office: no mapping")
+            ),
+            [0]
+        );
+        assert!(evidence(&scenario, &spec, &drop("home", "no-mapping: x")).is_empty());
+        assert!(evidence(&scenario, &spec, &drop("office", "filtered: x")).is_empty());
+        let note = |node: &str, name: &str| Draft {
+            time_us: 0,
+            seq: (1, 0),
+            from: topo.names[node],
+            to: None,
+            item: Item::Note(Note {
+                column: 0,
+                name: name.into(),
+                status: None,
+                detail: String::new(),
+                kind: NoteKind::Sdk,
+            }),
+            logged: Some(Logged {
+                time_us: 0,
+                node: node.into(),
+                name: name.into(),
+                code: None,
+                status: None,
+                detail: String::new(),
+            }),
+        };
+        assert_eq!(
+            evidence(&scenario, &spec, &note("bob", "probe-started")),
+            [1]
+        );
+        assert!(evidence(&scenario, &spec, &note("alice", "probe-started")).is_empty());
+    }
+
+    /// A capture of `n` delivered probes from `alice` (node 0) to `server` (node 1), and one
+    /// probe the NAT dropped.
+    fn capture(n: usize) -> tempdir::Dir {
+        use sim_world::capture::{CaptureWriter, Interface};
+        use sim_world::fabric::{CaptureRecord, DropReason, NatId, NodeId, Packet, Transport, Via};
+        let dir = tempdir::Dir::new(&format!("frames-{n}"));
+        let file = std::fs::File::create(dir.0.join("capture.pcapng")).expect("create");
+        let iface = Interface {
+            name: "wan".into(),
+            description: "public".into(),
+        };
+        let mut w = CaptureWriter::new(file, &[iface]).expect("writer");
+        let packet = || Packet {
+            src: "198.51.100.1:5000".parse().expect("addr"),
+            dst: "203.0.113.10:5000".parse().expect("addr"),
+            transport: Transport::Udp,
+            payload: bytes::Bytes::from_static(b"probe"),
+            origin: NodeId(0),
+            via: Via::default(),
+            ip_id: 1,
+        };
+        for i in 0..=n {
+            let dropped = (i == n).then(|| (DropReason::Filtered, "NAT home: filtered".into()));
+            w.write(&CaptureRecord {
+                time: sim_core::SimInstant::from_micros(i as u64 * 1000),
+                network: NetworkId(0),
+                from: Attachment::NatOutside(NatId(0)),
+                to: Some(Attachment::Node(NodeId(1))),
+                packet: packet(),
+                mtu: 1500,
+                dropped,
+            })
+            .expect("write");
+        }
+        w.finish().expect("finish");
+        dir
+    }
+
+    /// A scratch directory removed on drop.
+    mod tempdir {
+        #[derive(Debug)]
+        pub(super) struct Dir(pub(super) std::path::PathBuf);
+
+        impl Dir {
+            pub(super) fn new(name: &str) -> Self {
+                let dir =
+                    std::env::temp_dir().join(format!("natlab-html-{}-{name}", std::process::id()));
+                std::fs::create_dir_all(&dir).expect("scratch dir");
+                Self(dir)
+            }
+        }
+
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    #[test]
+    fn html_frames_are_placed_by_their_macs_and_drops_keep_their_reason() {
+        let dir = capture(3);
+        let mut omitted = 0;
+        let frames = read_frames(
+            &dir.0.join("capture.pcapng"),
+            &BTreeSet::new(),
+            &mut omitted,
+        )
+        .expect("read");
+        assert_eq!(omitted, 0);
+        assert_eq!(frames.keys().copied().collect::<Vec<u64>>(), [1, 2, 3, 4]);
+        let first = &frames[&1];
+        assert_eq!(
+            (first.from, first.to),
+            (Some(Who::Nat(0)), Some(Who::Node(1)))
+        );
+        assert_eq!(first.time_us, 0);
+        assert_eq!(frames[&2].time_us, 1000);
+        let (_, label, detail) = first.summary.clone().expect("not SIP");
+        assert_eq!(label, "UDP 5 B");
+        assert_eq!(detail, "198.51.100.1:5000 → 203.0.113.10:5000");
+        assert_eq!(
+            frames[&4].dropped.as_deref(),
+            Some("filtered: NAT home: filtered")
+        );
+    }
+
+    #[test]
+    fn html_large_captures_are_capped_and_the_rest_counted() {
+        let dir = capture(MAX_OTHER + 40);
+        let mut omitted = 0;
+        let wanted = BTreeSet::from([7]);
+        let frames =
+            read_frames(&dir.0.join("capture.pcapng"), &wanted, &mut omitted).expect("read");
+        // Frame 7 is wanted (as if SIP) and the drop is kept beside the first other frames;
+        // the other 39 delivered ones are counted.
+        assert_eq!(frames.len(), MAX_OTHER + 2);
+        assert_eq!(omitted, 39);
+        assert!(frames[&7].summary.is_none());
+        assert!(frames.values().any(|f| f.dropped.is_some()));
+    }
 }
