@@ -6,6 +6,7 @@ mod check;
 mod codes;
 mod coverage;
 mod determinism;
+mod html;
 mod matrix;
 mod run;
 mod serve;

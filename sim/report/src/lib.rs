@@ -19,6 +19,10 @@
 //! faults[]         name, matched, acted: each packet fault rule's hits (absent without rules)
 //! capture          file, frames (absent when capture is off)
 //! ```
+//!
+//! [`html`] renders the pages beside it: `ladder.html` per run and the suite's `index.html`.
+
+pub mod html;
 
 use serde::Serialize;
 // Test binaries link getrandom (insta, through tempfile): link its custom backend (sim-entropy).

@@ -156,6 +156,22 @@ fn mac(a: Attachment) -> [u8; 6] {
     [0x02, kind, id[0], id[1], id[2], id[3]]
 }
 
+/// The attachment behind a MAC address of a natlab capture (the inverse of the addresses
+/// frames are written with); `None` for the unknown receiver of a packet lost on a link, and
+/// for any other address.
+pub fn attachment_of_mac(mac: [u8; 6]) -> Option<Attachment> {
+    let [0x02, kind, a, b, c, d] = mac else {
+        return None;
+    };
+    let id = u32::from_be_bytes([a, b, c, d]);
+    match kind {
+        0x00 => Some(Attachment::Node(crate::fabric::NodeId(id))),
+        0x01 => Some(Attachment::NatInside(crate::fabric::NatId(id))),
+        0x02 => Some(Attachment::NatOutside(crate::fabric::NatId(id))),
+        _ => None,
+    }
+}
+
 /// The Ethernet frames that carry `packet` over a hop with this MTU.
 fn frames(
     packet: &Packet,
@@ -377,6 +393,20 @@ mod tests {
             via: Via::default(),
             ip_id: 0x1234_5678,
         }
+    }
+
+    #[test]
+    fn capture_macs_name_their_attachment() {
+        use crate::fabric::NatId;
+        for a in [
+            Attachment::Node(NodeId(3)),
+            Attachment::NatInside(NatId(0)),
+            Attachment::NatOutside(NatId(70_000)),
+        ] {
+            assert_eq!(attachment_of_mac(mac(a)), Some(a));
+        }
+        assert_eq!(attachment_of_mac(UNKNOWN_MAC), None);
+        assert_eq!(attachment_of_mac([0; 6]), None);
     }
 
     #[test]

@@ -196,6 +196,14 @@ impl Shared {
 
     /// Hands the fabric's deliveries to their nodes and its drops to the watches.
     fn deliver(&self) {
+        let changes = self.fabric.borrow_mut().take_nat_log();
+        if !changes.is_empty() {
+            let fabric = self.fabric.borrow();
+            let mut recorder = self.recorder.borrow_mut();
+            for c in &changes {
+                recorder.nat_event(c.time, fabric.nat_name(c.nat), &nat_log_event(&c.change));
+            }
+        }
         let drops = self.fabric.borrow_mut().take_drops();
         if !drops.is_empty() {
             let mut recorder = self.recorder.borrow_mut();
@@ -545,5 +553,32 @@ impl Transport for SimTransport {
             }
             self.flush_tcp();
         }
+    }
+}
+
+/// A NAT mapping change as an event-log entry: `nat-mapping-created`, `nat-mapping-expired`,
+/// `nat-mappings-lost`.
+fn nat_log_event(change: &crate::fabric::NatChange) -> sim_core::LogEvent {
+    use crate::fabric::NatChange;
+    use sim_core::LogEvent;
+    let proto = |p: Protocol| match p {
+        Protocol::Udp => "udp",
+        Protocol::Tcp => "tcp",
+    };
+    match change {
+        NatChange::Created {
+            protocol,
+            internal,
+            external,
+        } => LogEvent::named("nat-mapping-created")
+            .with_detail(format!("{} {internal} -> {external}", proto(*protocol))),
+        NatChange::Expired {
+            protocol,
+            internal,
+            external,
+        } => LogEvent::named("nat-mapping-expired")
+            .with_detail(format!("{} {internal} -> {external}", proto(*protocol))),
+        NatChange::Lost { count, cause } => LogEvent::named("nat-mappings-lost")
+            .with_detail(format!("{cause}: {count} mappings lost")),
     }
 }

@@ -80,6 +80,27 @@ struct EventLog {
     error: Option<io::Error>,
 }
 
+impl EventLog {
+    /// Writes one line; the first error stops the log.
+    fn write(&mut self, time: SimInstant, node: &str, event: &LogEvent) {
+        if self.error.is_some() {
+            return;
+        }
+        let line = Line {
+            time_us: time.as_micros(),
+            time: time.to_string(),
+            node,
+            event,
+        };
+        let written = serde_json::to_writer(&mut self.out, &line)
+            .map_err(io::Error::other)
+            .and_then(|()| self.out.write_all(b"\n"));
+        if let Err(e) = written {
+            self.error = Some(e);
+        }
+    }
+}
+
 /// Collects what nodes report.
 #[derive(Debug)]
 pub struct Recorder {
@@ -92,6 +113,7 @@ pub struct Recorder {
     events: Option<EventLog>,
     keep: Option<BTreeSet<NodeId>>,
     log: Vec<Logged>,
+    nat_events: u64,
 }
 
 impl Recorder {
@@ -107,6 +129,7 @@ impl Recorder {
             events: None,
             keep: None,
             log: Vec::new(),
+            nat_events: 0,
         }
     }
 
@@ -207,24 +230,24 @@ impl Recorder {
             c.events += 1;
         }
         self.watches.offer_event(time, node, event);
-        let Some(log) = self.events.as_mut() else {
-            return;
-        };
-        if log.error.is_some() {
-            return;
+        let name = self.names.get(node.0 as usize).map_or("?", String::as_str);
+        if let Some(log) = self.events.as_mut() {
+            log.write(time, name, event);
         }
-        let line = Line {
-            time_us: time.as_micros(),
-            time: time.to_string(),
-            node: self.names.get(node.0 as usize).map_or("?", String::as_str),
-            event,
-        };
-        let written = serde_json::to_writer(&mut log.out, &line)
-            .map_err(io::Error::other)
-            .and_then(|()| log.out.write_all(b"\n"));
-        if let Err(e) = written {
-            log.error = Some(e);
+    }
+
+    /// Writes an event of a NAT box (named `name`) to the event log. Expectations never see
+    /// it (they are about endpoints), and node counters do not count it.
+    pub fn nat_event(&mut self, time: SimInstant, name: &str, event: &LogEvent) {
+        self.nat_events += 1;
+        if let Some(log) = self.events.as_mut() {
+            log.write(time, name, event);
         }
+    }
+
+    /// NAT events written so far.
+    pub const fn nat_events(&self) -> u64 {
+        self.nat_events
     }
 
     /// Whether any watch counts SIP responses.

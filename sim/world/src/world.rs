@@ -357,6 +357,8 @@ pub struct RunOutput {
     pub watches: Vec<Watch>,
     /// Per-node counters.
     pub counters: Vec<NodeCounters>,
+    /// NAT mapping events written to the event log (created, expired, lost).
+    pub nat_events: u64,
     /// Fabric counters.
     pub stats: Stats,
     /// Capture frames written.
@@ -660,6 +662,7 @@ fn finish(spec: &WorldSpec, shared: Rc<Shared>, end: SimInstant) -> Result<RunOu
     Ok(RunOutput {
         log: recorder.log().to_vec(),
         counters: recorder.counters().to_vec(),
+        nat_events: recorder.nat_events(),
         stats: parts.fabric.stats().clone(),
         faults: parts.fabric.fault_hits(),
         frames,
@@ -834,7 +837,7 @@ fn fabric_fault(fabric: &mut Fabric, now: SimInstant, action: WorldAction) -> Re
             let config = patch.apply(fabric.link_config(e).clone());
             fabric.set_link(e, config);
         }
-        WorldAction::NatFlush(nat) => fabric.nat_flush(nat),
+        WorldAction::NatFlush(nat) => fabric.nat_flush(now, nat),
         WorldAction::NatReboot(nat, down_for, new_public) => {
             fabric
                 .nat_reboot(now, nat, down_for, new_public)

@@ -1,7 +1,8 @@
 //! `natlab run`: select scenarios (filter, seeds, shard), run them in parallel (each simulation
 //! single-threaded and deterministic), check their expectations, write a report, a capture and an
-//! event log per run, and the suite's summary, JUnit and JSON.
+//! event log and a ladder page per run, and the suite's summary, JUnit, JSON and `index.html`.
 
+mod html;
 mod junit;
 mod select;
 
@@ -79,6 +80,10 @@ pub(crate) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<Exit, ExpectedE
     if let Some(path) = &args.junit {
         write_file(path, &junit::render(&jobs, &outcomes, wall))?;
     }
+    write_file(
+        &args.out.join(html::INDEX_FILE),
+        &html::index(&args.out, &jobs, &outcomes),
+    )?;
     let summary = summary(&jobs, &outcomes);
     if let Some(path) = &args.json {
         write_file(path, &summary_json(&summary)?)?;
@@ -219,6 +224,9 @@ fn run_one(job: &Job, spec: &sim_world::WorldSpec, check_determinism: bool) -> O
     if let Err(e) = std::fs::write(&path, report.to_json()) {
         return error(format!("cannot write {}: {e}", path.display()));
     }
+    if let Err(e) = html::write_ladder(job, spec, &report) {
+        return error(e);
+    }
     let determinism = check_determinism.then(|| determinism(job));
     Outcome::Ran {
         report: Box::new(report),
@@ -258,7 +266,7 @@ fn determinism(job: &Job) -> Result<(), String> {
         runs.push(hashes(&out.join(&job.scenario.name))?);
     }
     let _ = std::fs::remove_dir_all(&base);
-    for file in [REPORT_FILE, CAPTURE_FILE, EVENTS_FILE] {
+    for file in [REPORT_FILE, CAPTURE_FILE, EVENTS_FILE, html::LADDER_FILE] {
         let seen: Vec<&str> = runs
             .iter()
             .map(|r| {
@@ -281,7 +289,7 @@ fn determinism(job: &Job) -> Result<(), String> {
 fn hashes(dir: &Path) -> Result<Vec<(&'static str, String)>, String> {
     use sha2::Digest as _;
     let mut out = Vec::new();
-    for file in [REPORT_FILE, CAPTURE_FILE, EVENTS_FILE] {
+    for file in [REPORT_FILE, CAPTURE_FILE, EVENTS_FILE, html::LADDER_FILE] {
         let path = dir.join(file);
         match std::fs::read(&path) {
             Ok(bytes) => {

@@ -103,9 +103,20 @@ impl Nat {
     /// [`Nat::outbound`] and [`Nat::inbound`] do this too, so expired state never decides a
     /// verdict; calling it at [`Nat::poll_timeout`] keeps an idle NAT's memory bounded.
     pub fn handle_timeout(&mut self, now: SimInstant) {
-        for mapping in self.table.expire(now) {
-            self.release(mapping.key.protocol, mapping.external);
-        }
+        let _ = self.expire(now);
+    }
+
+    /// [`Nat::handle_timeout`], returning the mappings it removed in the order they expired;
+    /// each one's `expires` is the instant it expired.
+    pub fn expire(&mut self, now: SimInstant) -> Vec<MappingView> {
+        let removed = self.table.expire(now);
+        removed
+            .iter()
+            .map(|mapping| {
+                self.release(mapping.key.protocol, mapping.external);
+                mapping.view()
+            })
+            .collect()
     }
 
     /// The earliest instant at which some state expires, if any.

@@ -63,6 +63,17 @@ pub(crate) struct Mapping {
 }
 
 impl Mapping {
+    /// The mapping as reported, `expires` being its deadline as things stand.
+    pub(crate) fn view(&self) -> MappingView {
+        MappingView {
+            protocol: self.key.protocol,
+            internal: self.key.internal,
+            external: self.external,
+            scope: self.key.scope,
+            expires: Some(self.deadline()),
+        }
+    }
+
     /// When the mapping expires as things stand.
     fn deadline(&self) -> SimInstant {
         match self.key.protocol {

@@ -94,7 +94,9 @@ impl Fabric {
     }
 
     /// The NAT loses every dynamic mapping.
-    pub fn nat_flush(&mut self, nat: NatId) {
+    pub fn nat_flush(&mut self, now: SimInstant, nat: NatId) {
+        self.expire_nat(now, nat);
+        self.nat_lost(now, nat, "flush");
         self.nat_mut(nat).nat.flush();
     }
 
@@ -118,6 +120,8 @@ impl Fabric {
                 self.claim(upstream, ip, Attachment::NatOutside(nat))?;
             }
         }
+        self.expire_nat(now, nat);
+        self.nat_lost(now, nat, "reboot");
         let state = self.nat_mut(nat);
         state.nat.reboot(new_public);
         state.down_until = now + down_for;
@@ -126,6 +130,10 @@ impl Fabric {
 
     /// Crashes a NAT (all state lost, forwards nothing) or brings a crashed NAT back.
     pub fn set_nat_up(&mut self, now: SimInstant, nat: NatId, up: bool) {
+        if !up {
+            self.expire_nat(now, nat);
+            self.nat_lost(now, nat, "crash");
+        }
         let state = self.nat_mut(nat);
         if up {
             state.down_until = now;

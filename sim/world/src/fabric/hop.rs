@@ -242,12 +242,27 @@ impl Fabric {
         }
         let meta = nat_meta(&hop.packet);
         let (inside, upstream, sip_alg) = (state.inside, state.upstream, state.sip_alg);
+        self.expire_nat(at, id);
         let nat = &mut self.nat_mut(id).nat;
+        let held = nat.mapping_count();
         let verdict = if from_lan {
             nat.outbound(at, &meta)
         } else {
             nat.inbound(at, &meta)
         };
+        if nat.mapping_count() > held
+            && let Verdict::Forward { src, .. } | Verdict::Hairpin { src, .. } = verdict
+        {
+            self.nat_log.push(super::NatRecord {
+                time: at,
+                nat: id,
+                change: super::NatChange::Created {
+                    protocol: meta.protocol,
+                    internal: hop.packet.src,
+                    external: src,
+                },
+            });
+        }
         let (network, from, src, dst) = match verdict {
             Verdict::Drop(reason) => {
                 let detail = format!("NAT {}: {reason}", self.nat(id).name);

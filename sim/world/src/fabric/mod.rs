@@ -42,7 +42,7 @@ use bytes::Bytes;
 use link::Link;
 use packet_rules::PacketRules;
 use rules::Rules;
-use sim_core::{Seed, SimInstant};
+use sim_core::{Protocol, Seed, SimInstant};
 use sim_nat::Nat;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
@@ -157,6 +157,47 @@ pub struct CaptureRecord {
     pub dropped: Option<(DropReason, String)>,
 }
 
+/// What happened to a NAT's mappings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NatChange {
+    /// A packet from the LAN made a new mapping.
+    Created {
+        /// UDP or TCP.
+        protocol: Protocol,
+        /// The LAN endpoint.
+        internal: SocketAddr,
+        /// Its public address.
+        external: SocketAddr,
+    },
+    /// A mapping timed out (or its last TCP connection ended).
+    Expired {
+        /// UDP or TCP.
+        protocol: Protocol,
+        /// The LAN endpoint.
+        internal: SocketAddr,
+        /// Its public address.
+        external: SocketAddr,
+    },
+    /// Every dynamic mapping was lost at once: `flush`, `reboot` or `crash`.
+    Lost {
+        /// How many mappings were held.
+        count: usize,
+        /// The fault.
+        cause: &'static str,
+    },
+}
+
+/// A NAT mapping change, for the event log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NatRecord {
+    /// When.
+    pub time: SimInstant,
+    /// Which NAT.
+    pub nat: NatId,
+    /// What.
+    pub change: NatChange,
+}
+
 /// Counters over a run.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Stats {
@@ -265,6 +306,7 @@ pub struct Fabric {
     deliveries: VecDeque<Delivery>,
     capture: Option<VecDeque<CaptureRecord>>,
     drops: Vec<DropRecord>,
+    nat_log: Vec<NatRecord>,
     stats: Stats,
 }
 
@@ -290,6 +332,7 @@ impl Fabric {
             deliveries: VecDeque::new(),
             capture: capture.then(VecDeque::new),
             drops: Vec::new(),
+            nat_log: Vec::new(),
             stats: Stats::default(),
         }
     }
@@ -517,25 +560,83 @@ impl Fabric {
         self.depart(at, network, Attachment::Node(node), packet);
     }
 
-    /// Processes every arrival scheduled up to `now`.
+    /// Processes every arrival scheduled up to `now`, and every NAT mapping that expires by
+    /// then, in time order.
     pub fn advance(&mut self, now: SimInstant) {
-        while self.queue.peek().is_some_and(|Reverse(s)| s.at <= now) {
-            let Some(Reverse(s)) = self.queue.pop() else {
-                break;
-            };
-            self.now = self.now.max(s.at);
-            if s.resume {
-                self.depart(s.at, s.hop.network, s.hop.from, s.hop.packet);
-            } else {
-                self.arrive(s.at, s.hop);
+        loop {
+            let hop_at = self
+                .queue
+                .peek()
+                .map(|Reverse(s)| s.at)
+                .filter(|&t| t <= now);
+            let nat_at = self.nat_deadline().filter(|&(t, _)| t <= now);
+            match (hop_at, nat_at) {
+                (_, Some((t, nat))) if hop_at.is_none_or(|h| t <= h) => {
+                    self.now = self.now.max(t);
+                    self.expire_nat(t, nat);
+                }
+                (Some(_), _) => {
+                    let Some(Reverse(s)) = self.queue.pop() else {
+                        break;
+                    };
+                    self.now = self.now.max(s.at);
+                    if s.resume {
+                        self.depart(s.at, s.hop.network, s.hop.from, s.hop.packet);
+                    } else {
+                        self.arrive(s.at, s.hop);
+                    }
+                }
+                _ => break,
             }
         }
         self.now = self.now.max(now);
     }
 
-    /// When the next scheduled arrival is due.
+    /// When the next scheduled arrival, or the next NAT state expiry, is due.
     pub fn poll_timeout(&self) -> Option<SimInstant> {
-        self.queue.peek().map(|Reverse(s)| s.at)
+        let hop = self.queue.peek().map(|Reverse(s)| s.at);
+        let nat = self.nat_deadline().map(|(t, _)| t);
+        hop.into_iter().chain(nat).min()
+    }
+
+    /// The earliest NAT state deadline and its NAT.
+    fn nat_deadline(&self) -> Option<(SimInstant, NatId)> {
+        self.nats
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| n.nat.poll_timeout().map(|t| (t, NatId(i as u32))))
+            .min()
+    }
+
+    /// Purges a NAT's state due by `at`, logging the mappings that expired.
+    pub(super) fn expire_nat(&mut self, at: SimInstant, nat: NatId) {
+        for m in self.nat_mut(nat).nat.expire(at) {
+            let time = m.expires.filter(|&t| t <= at && t > SimInstant::ZERO);
+            self.nat_log.push(NatRecord {
+                time: time.unwrap_or(at),
+                nat,
+                change: NatChange::Expired {
+                    protocol: m.protocol,
+                    internal: m.internal,
+                    external: m.external,
+                },
+            });
+        }
+    }
+
+    /// Logs that a NAT lost its mappings to a fault.
+    fn nat_lost(&mut self, at: SimInstant, nat: NatId, cause: &'static str) {
+        let count = self.nat(nat).nat.mapping_count();
+        self.nat_log.push(NatRecord {
+            time: at,
+            nat,
+            change: NatChange::Lost { count, cause },
+        });
+    }
+
+    /// Takes the NAT mapping changes recorded since the last call.
+    pub fn take_nat_log(&mut self) -> Vec<NatRecord> {
+        std::mem::take(&mut self.nat_log)
     }
 
     /// The next packet for a node.

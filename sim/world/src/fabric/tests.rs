@@ -530,3 +530,47 @@ fn fabric_alias_address_reaches_the_node_and_can_be_sent_from() {
          does not own is replaced by its main address, which the filter drops"
     );
 }
+
+#[test]
+fn fabric_logs_nat_mappings_created_expired_and_flushed_at_their_instants() {
+    let mut w = world();
+    // NatConfig's default UDP timeout; the mapping is made when the packet reaches the NAT.
+    let timeout = w.f.nat_core(w.home).config().udp_timeout;
+    udp(&mut w.f, ms(0), w.alice, 5000, "203.0.113.10:3478");
+    run(&mut w.f, ms(100));
+    let created = w.f.take_nat_log();
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(created[0].time, ms(1));
+    assert_eq!(
+        created[0].change,
+        NatChange::Created {
+            protocol: Protocol::Udp,
+            internal: addr("10.0.0.2:5000"),
+            external: addr("198.51.100.1:5000"),
+        }
+    );
+    // A second packet of the same flow refreshes; it makes nothing new.
+    udp(&mut w.f, ms(100), w.alice, 5000, "203.0.113.10:3478");
+    run(&mut w.f, ms(200));
+    assert!(w.f.take_nat_log().is_empty());
+    // The fabric wakes at the expiry itself, with no traffic.
+    let expiry = ms(101) + timeout;
+    assert_eq!(w.f.poll_timeout(), Some(expiry));
+    run(&mut w.f, expiry);
+    let expired = w.f.take_nat_log();
+    assert_eq!(expired.len(), 1, "{expired:?}");
+    assert_eq!(expired[0].time, expiry);
+    assert!(matches!(expired[0].change, NatChange::Expired { .. }));
+    udp(&mut w.f, expiry, w.alice, 5000, "203.0.113.10:3478");
+    run(&mut w.f, expiry + Duration::from_secs(1));
+    w.f.nat_flush(expiry + Duration::from_secs(1), w.home);
+    let log = w.f.take_nat_log();
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(
+        log[1].change,
+        NatChange::Lost {
+            count: 1,
+            cause: "flush"
+        }
+    );
+}

@@ -105,7 +105,7 @@ pub fn report(
         }),
         events: written.events.map(|f| EventLogInfo {
             file: f.to_owned(),
-            events: out.counters.iter().map(|c| c.events).sum(),
+            events: out.counters.iter().map(|c| c.events).sum::<u64>() + out.nat_events,
         }),
     }
 }
