@@ -95,6 +95,7 @@ pub mod findings;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod ladder;
+pub mod media;
 mod pipeline;
 pub mod report;
 pub mod sip;
