@@ -10,11 +10,13 @@
 
 use sim_pcap::{AnalyzeOptions, analyze_path};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// (src, src port, dst, dst port, SSRC) → (packets, lost, max delta, mean jitter, max jitter).
-type Streams = BTreeMap<(String, String, String, String, u32), (u64, i64, f64, f64, f64)>;
+/// (src, src port, dst, dst port, SSRC).
+type Key = (String, String, String, String, u32);
+/// Key → (packets, lost, max delta, mean jitter, max jitter).
+type Streams = BTreeMap<Key, (u64, i64, f64, f64, f64)>;
 
 fn pcaps() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../pcaps")
@@ -35,7 +37,7 @@ fn samples() -> Vec<PathBuf> {
 }
 
 /// `tshark -z rtp,streams`, parsed; `None` when tshark cannot read the file.
-fn tshark(path: &PathBuf) -> Option<Streams> {
+fn tshark(path: &Path) -> Option<Streams> {
     let out = Command::new("tshark")
         .args(["-n", "-q", "--enable-heuristic", "rtp_udp", "-r"])
         .arg(path)
@@ -72,12 +74,7 @@ fn tshark(path: &PathBuf) -> Option<Streams> {
 }
 
 /// The analyser's streams, keyed like tshark's; `lost` is the RFC 3550 figure, returned apart.
-fn ours(
-    path: &PathBuf,
-) -> (
-    Streams,
-    BTreeMap<(String, String, String, String, u32), u64>,
-) {
+fn ours(path: &Path) -> (Streams, BTreeMap<Key, u64>) {
     let a = analyze_path(path, &AnalyzeOptions::default(), &mut |_| {}).expect("opens");
     let mut streams = Streams::new();
     let mut rfc = BTreeMap::new();
