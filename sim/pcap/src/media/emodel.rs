@@ -129,15 +129,15 @@ mod tests {
 
     #[test]
     fn emodel_mos_from_r_annex_b_points() {
-        // G.107 Annex B, Figure B.1 (MOS_CQE against R), as usually tabulated to two decimals.
+        // G.107 Annex B, formula B-4 / Figure B.1 (MOS_CQE against R), to three decimals.
         for (r, m) in [
-            (50.0, 2.58),
-            (60.0, 3.10),
-            (70.0, 3.60),
-            (80.0, 4.03),
-            (90.0, 4.34),
+            (50.0, 2.575),
+            (60.0, 3.100),
+            (70.0, 3.597),
+            (80.0, 4.024),
+            (90.0, 4.339),
         ] {
-            assert!(close(mos(r), m, 0.0051), "R {r}: {}", mos(r));
+            assert!(close(mos(r), m, 0.0005), "R {r}: {}", mos(r));
         }
         assert_eq!((mos(-3.0), mos(120.0)), (1.0, 4.5));
     }

@@ -395,3 +395,6 @@ fn quality(
         mos: (emodel::mos(r) * 100.0).round() / 100.0,
     })
 }
+
+#[cfg(test)]
+mod tests;
