@@ -1,11 +1,13 @@
 //! Media diagnoses, made when a call's media session is closed: no audio, one-way audio, RTP from
 //! another address than the SDP advertised (a NAT the far end does not know about), a private
 //! SDP address given to a public peer, media that stops at a fixed time after the answer, and
-//! RTP answered by ICMP port unreachable.
+//! RTP answered by ICMP port unreachable. Silence is not diagnosed when the last SDP of either
+//! side is not `sendrecv` (hold, one-way by agreement).
 
 use super::{Finding, FindingKind, Protocol, Severity};
 use crate::media::StreamState;
 use crate::media::tracker::{CALLEE, CALLER, Session};
+use crate::sip::sdp::Direction;
 use crate::sip::value::is_private;
 use std::net::IpAddr;
 
@@ -55,7 +57,13 @@ pub(crate) fn session_findings(
         unreachable(session, st, &mut out);
     }
     private_to_public(session, streams, &mut out);
-    if let Some((answer_ts, answer_frame)) = session.answered {
+    // On hold or one-way by agreement (sendonly, recvonly, inactive): silence is expected.
+    let held = session.sides.iter().any(|s| {
+        s.adverts
+            .last()
+            .is_some_and(|a| a.direction != Direction::SendRecv)
+    });
+    if let Some((answer_ts, answer_frame)) = session.answered.filter(|_| !held) {
         let call_end = session.bye.map_or(end_ns, |(b, _)| b);
         if call_end - answer_ts >= MIN_TALK_NS {
             audio_presence(

@@ -19,7 +19,6 @@ use crate::decode::PacketMeta;
 use crate::findings::Frames;
 use crate::sip::sdp::Payload;
 use record::{EventRecord, FoundBy, PayloadRecord, QualityRecord, RtcpRecord, SsrcRecord};
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use stream::SsrcStats;
 use tracker::{RtcpSeen, Session};
@@ -244,7 +243,7 @@ fn round6(v: f64) -> f64 {
 pub(crate) fn stream_record(
     st: &StreamState,
     session: Option<&Session>,
-    rtcp: &HashMap<u32, RtcpSeen>,
+    rtcp: &tracker::RtcpTable,
     t0: i64,
 ) -> MediaStream {
     let ssrcs: Vec<SsrcRecord> = st.ssrcs.iter().map(ssrc_record).collect();
@@ -323,7 +322,7 @@ fn ssrc_record(s: &SsrcStats) -> SsrcRecord {
     }
 }
 
-fn rtcp_record(st: &StreamState, rtcp: &HashMap<u32, RtcpSeen>) -> Option<RtcpRecord> {
+fn rtcp_record(st: &StreamState, rtcp: &tracker::RtcpTable) -> Option<RtcpRecord> {
     let seen: Vec<&RtcpSeen> = st.ssrcs.iter().filter_map(|s| rtcp.get(&s.ssrc)).collect();
     if seen.is_empty() {
         return None;

@@ -401,4 +401,23 @@ mod tests {
         rr.extend_from_slice(&[0; 24]);
         assert_eq!(decode_rtcp(&rr).err(), Some(RtpError::BadLength));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        #[test]
+        fn rtp_arbitrary_bytes_never_panic(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            crate::fuzzing::rtp(&data);
+        }
+
+        #[test]
+        fn rtp_mutated_real_packets_never_panic(flip in 0usize..64, byte in proptest::prelude::any::<u8>(), cut in 0usize..64) {
+            let mut b = sr_compound();
+            if let Some(x) = b.get_mut(flip) { *x = byte; }
+            b.truncate(b.len().saturating_sub(cut));
+            crate::fuzzing::rtp(&b);
+            let mut e = EVENT.to_vec();
+            if let Some(x) = e.get_mut(flip % 16) { *x = byte; }
+            crate::fuzzing::rtp(&e);
+        }
+    }
 }

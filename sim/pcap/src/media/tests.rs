@@ -279,3 +279,74 @@ fn media_loss_and_late_packets_lower_the_mos() {
             .any(|f| f.kind == FindingKind::OneWayAudio)
     );
 }
+
+#[test]
+fn media_streams_are_bands_in_the_ladder_of_their_call() {
+    let mut c = Capture::new();
+    c.send(
+        0,
+        CALLER,
+        CALLEE,
+        &invite(1, false, &sdp("192.0.2.1", 4000)),
+    );
+    c.send(
+        100,
+        CALLEE,
+        CALLER,
+        &ok(1, false, &sdp("198.51.100.2", 5000)),
+    );
+    c.stream(200, "192.0.2.1:4000", "198.51.100.2:5000", 1, 0, 150);
+    c.stream(200, "198.51.100.2:5000", "192.0.2.1:4000", 2, 0, 150);
+    let (reader, comp) = open_reader(std::io::Cursor::new(c.file.into_bytes())).unwrap();
+    let opts = AnalyzeOptions {
+        ladder: Some(crate::LadderScope::Call("m1".into())),
+        call: None,
+    };
+    let a = analyze(reader, comp, "test", &opts, &mut |_| {});
+    let l = a.ladder.as_ref().unwrap();
+    let bands: Vec<_> = l.events.iter().filter(|e| e.until.is_some()).collect();
+    assert_eq!(bands.len(), 2);
+    // Media endpoints share the columns of their hosts' signalling addresses.
+    assert_eq!(l.hosts.len(), 2, "{:?}", l.hosts);
+    assert!(
+        bands[0].label.starts_with("RTP PCMU 150 pkts"),
+        "{}",
+        bands[0].label
+    );
+    let text = crate::report::ladder_text::render(l);
+    assert_eq!(text.matches("[RTP PCMU 150").count(), 2, "{text}");
+    assert!(text.contains("=[RTP") || text.contains("<[RTP"), "{text}");
+    let html = crate::report::html::render(l, &[]);
+    assert_eq!(html.matches("class=\"band\"").count(), 2);
+}
+
+#[test]
+fn media_hold_with_sendonly_is_not_one_way_audio() {
+    let mut c = Capture::new();
+    c.send(
+        0,
+        CALLER,
+        CALLEE,
+        &invite(1, false, &sdp("192.0.2.1", 4000)),
+    );
+    c.send(
+        100,
+        CALLEE,
+        CALLER,
+        &ok(1, false, &sdp("198.51.100.2", 5000)),
+    );
+    let mut hold = sdp("192.0.2.1", 4000);
+    hold.extend_from_slice(b"a=sendonly\r\n");
+    c.send(150, CALLER, CALLEE, &invite(2, false, &hold));
+    c.stream(200, "192.0.2.1:4000", "198.51.100.2:5000", 1, 0, 250);
+    let a = c.analyze();
+    assert_eq!(a.media.len(), 1);
+    // (The unanswered hold re-INVITE is a SIP finding of its own.)
+    let media: Vec<_> = a
+        .findings
+        .head()
+        .into_iter()
+        .filter(|f| f.protocol == crate::findings::Protocol::Rtp)
+        .collect();
+    assert!(media.is_empty(), "{media:?}");
+}

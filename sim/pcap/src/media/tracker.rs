@@ -14,14 +14,49 @@ use super::stream::{Arrival, SsrcStats};
 use super::{StreamState, session_findings, stream_record};
 use crate::accounting::{Accounting, Class, Other};
 use crate::correlate::CallIdHash;
+use crate::correlate::IdentityHasher;
 use crate::decode::PacketMeta;
 use crate::findings::Finding;
 use crate::sip::sdp::{self, Payload};
 use crate::sip::{Method, SipMessage, value};
 use crate::store::Records;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::SocketAddr;
 use std::sync::Arc;
+
+/// A fast hasher for addresses (FxHash-style; no seed, and nothing iterates these tables into
+/// output order).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct AddrHasher(u64);
+
+impl Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+    fn write_u16(&mut self, n: u16) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+type AddrMap<K, V> = HashMap<K, V, BuildHasherDefault<AddrHasher>>;
+type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<IdentityHasher>>;
+/// RTCP seen, by the SSRC it is about.
+pub(crate) type RtcpTable = AddrMap<u32, RtcpSeen>;
 
 /// Packets of an unknown flow held before it is taken for RTP.
 pub(crate) const CONFIRM: usize = 4;
@@ -51,6 +86,7 @@ pub(crate) struct Advert {
     pub(crate) rtcp: SocketAddr,
     pub(crate) payloads: Vec<Payload>,
     pub(crate) frame: u64,
+    pub(crate) direction: sdp::Direction,
 }
 
 /// What each side of a call advertised and did.
@@ -101,18 +137,18 @@ pub(crate) struct MediaTracker {
     now: i64,
     last_sweep: i64,
     select: Option<Vec<u8>>,
-    sessions: HashMap<u64, Session>,
+    sessions: KeyMap<Session>,
     /// Advertised address → (session key, side, is RTCP).
-    endpoints: HashMap<SocketAddr, (u64, usize, bool)>,
-    flows: HashMap<(SocketAddr, SocketAddr), u32>,
+    endpoints: AddrMap<SocketAddr, (u64, usize, bool)>,
+    flows: AddrMap<(SocketAddr, SocketAddr), u32>,
     streams: Vec<Option<StreamState>>,
     free: Vec<u32>,
     /// Streams without a call, by slot.
     orphans: Vec<u32>,
-    held: HashMap<(SocketAddr, SocketAddr), Held>,
+    held: AddrMap<(SocketAddr, SocketAddr), Held>,
     /// RTCP seen, by the SSRC it is about: (sender reports from it, blocks about it, last block,
     /// arrival of that block).
-    rtcp: HashMap<u32, RtcpSeen>,
+    rtcp: RtcpTable,
     pub(crate) out: Records<MediaStream>,
     pub(crate) findings: Vec<Finding>,
 }
@@ -223,6 +259,7 @@ impl MediaTracker {
                 rtcp: SocketAddr::new(ip, m.rtcp_port),
                 payloads: m.payloads,
                 frame: meta.frame,
+                direction: m.direction,
             };
             self.endpoints.insert(advert.rtp, (key, sender, false));
             if advert.rtcp != advert.rtp {
@@ -548,9 +585,11 @@ impl MediaTracker {
         }
         let mut keys: Vec<u64> = self.sessions.keys().copied().collect();
         keys.sort_unstable_by_key(|k| {
-            self.sessions
+            let first = self
+                .sessions
                 .get(k)
-                .map(|s| s.streams.first().copied().unwrap_or(u32::MAX))
+                .and_then(|s| s.streams.first().copied());
+            (first.unwrap_or(u32::MAX), *k)
         });
         for k in keys {
             self.close_session(k, end);
