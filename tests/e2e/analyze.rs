@@ -67,7 +67,7 @@ fn analyze_samples_json_snapshots() {
         let rel = format!("pcaps/{}", name(path));
         let v = json(&[&rel]);
         let summary = &v["summary"];
-        let parts = ["sip", "stun"]
+        let parts = ["sip", "stun", "rtp", "rtcp"]
             .iter()
             .map(|k| summary[k].as_u64().unwrap_or(0))
             .sum::<u64>()

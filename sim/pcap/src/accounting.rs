@@ -1,5 +1,5 @@
-//! Packet accounting: every record of the capture ends in exactly one class (SIP, STUN, other,
-//! undecodable with a reason), so the summary's numbers add up to the number of records read.
+//! Packet accounting: every record of the capture ends in exactly one class (SIP, STUN, RTP,
+//! RTCP, other, undecodable with a reason), so the summary's numbers add up to the number of records read.
 //!
 //! A frame whose fate depends on later frames (an IP fragment, a TCP segment holding part of a
 //! message) is *pending* until that is known; at the end of the capture every pending frame has
@@ -24,10 +24,8 @@ pub enum Other {
     Tunnel,
     /// A fragment of a datagram reassembled in a later frame.
     IpFragment,
-    /// UDP that is neither SIP nor STUN (and not RTP).
+    /// UDP that is neither SIP, STUN, RTP nor RTCP.
     Udp,
-    /// RTP or RTCP (version 2 header).
-    Rtp,
     /// TURN ChannelData.
     TurnChannelData,
     /// A SIP keep-alive (CRLF) datagram or segment.
@@ -44,14 +42,13 @@ pub enum Other {
 
 impl Other {
     /// Every kind, in a stable order.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 12] = [
         Self::NonIp,
         Self::Icmp,
         Self::OtherIp,
         Self::Tunnel,
         Self::IpFragment,
         Self::Udp,
-        Self::Rtp,
         Self::TurnChannelData,
         Self::KeepAlive,
         Self::TcpControl,
@@ -69,7 +66,6 @@ impl Other {
             Self::Tunnel => "tunnel_not_decoded",
             Self::IpFragment => "ip_fragment",
             Self::Udp => "udp_other",
-            Self::Rtp => "rtp_rtcp",
             Self::TurnChannelData => "turn_channel_data",
             Self::KeepAlive => "keep_alive",
             Self::TcpControl => "tcp_control",
@@ -130,7 +126,11 @@ pub enum Class {
     Sip,
     /// A STUN message.
     Stun,
-    /// Decoded, neither SIP nor STUN.
+    /// An RTP packet of a stream (tied to a call by SDP, or recognised by its headers).
+    Rtp,
+    /// An RTCP compound packet.
+    Rtcp,
+    /// Decoded, neither SIP, STUN, RTP nor RTCP.
     Other(Other),
     /// Not usable.
     Undecodable(Undecodable),
@@ -142,6 +142,8 @@ pub struct Accounting {
     records: u64,
     sip: u64,
     stun: u64,
+    rtp: u64,
+    rtcp: u64,
     other: BTreeMap<Other, u64>,
     undecodable: BTreeMap<Undecodable, u64>,
     pending: u64,
@@ -165,6 +167,8 @@ impl Accounting {
         match class {
             Class::Sip => self.sip += 1,
             Class::Stun => self.stun += 1,
+            Class::Rtp => self.rtp += 1,
+            Class::Rtcp => self.rtcp += 1,
             Class::Other(o) => *self.other.entry(o).or_default() += 1,
             Class::Undecodable(u) => *self.undecodable.entry(u).or_default() += 1,
         }
@@ -261,6 +265,8 @@ impl Accounting {
     fn classified(&self) -> u64 {
         self.sip
             + self.stun
+            + self.rtp
+            + self.rtcp
             + self.other.values().sum::<u64>()
             + self.undecodable.values().sum::<u64>()
     }
@@ -294,6 +300,8 @@ impl Accounting {
             packets: self.records,
             sip: self.sip,
             stun: self.stun,
+            rtp: self.rtp,
+            rtcp: self.rtcp,
             other: Breakdown {
                 total: self.other.values().sum(),
                 kinds: other,
@@ -335,7 +343,8 @@ pub struct UndecodableSummary {
     pub malformed_sip: BTreeMap<&'static str, u64>,
 }
 
-/// The packet accounting of one capture: `packets = sip + stun + other.total + undecodable.total`.
+/// The packet accounting of one capture:
+/// `packets = sip + stun + rtp + rtcp + other.total + undecodable.total`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct PacketSummary {
     /// Records read (including skipped ones).
@@ -344,6 +353,10 @@ pub struct PacketSummary {
     pub sip: u64,
     /// Frames carrying a STUN message.
     pub stun: u64,
+    /// Frames carrying RTP of a stream.
+    pub rtp: u64,
+    /// Frames carrying RTCP.
+    pub rtcp: u64,
     /// Frames decoded as something else.
     pub other: Breakdown,
     /// Frames that could not be used.
@@ -361,7 +374,8 @@ pub struct PacketSummary {
 impl PacketSummary {
     /// Whether the classes add up to the number of packets.
     pub fn adds_up(&self) -> bool {
-        self.sip + self.stun + self.other.total + self.undecodable.total == self.packets
+        self.sip + self.stun + self.rtp + self.rtcp + self.other.total + self.undecodable.total
+            == self.packets
             && self.other.kinds.values().sum::<u64>() == self.other.total
             && self.undecodable.reasons.values().sum::<u64>() == self.undecodable.total
     }

@@ -6,6 +6,8 @@ use crate::correlate::{Call, Correlator, Options, Tally};
 use crate::durations::Durations;
 use crate::findings::{Finding, Severity};
 use crate::ladder::{Ladder, LadderScope};
+use crate::media::MediaStream;
+use crate::media::tracker::MediaTracker;
 use crate::pipeline;
 use crate::store::{IndentWriter, Records};
 use serde::Serialize;
@@ -100,6 +102,8 @@ pub struct Summary {
     pub setup_time_ms: Stats,
     /// Post-dial delay (INVITE to first 180/183).
     pub post_dial_delay_ms: Stats,
+    /// Media streams (RTP flows, see `media[]`).
+    pub media_streams: u64,
 }
 
 /// The result of analysing one capture: the JSON document (see the crate documentation).
@@ -118,6 +122,8 @@ pub struct Analysis {
     pub calls: Records<Call>,
     /// Every finding, by first frame.
     pub findings: Records<Finding>,
+    /// Every media stream, by first frame.
+    pub media: Records<MediaStream>,
     /// The ladder, when one was asked for (not part of the JSON document).
     pub ladder: Option<Ladder>,
     worst: Option<Severity>,
@@ -131,6 +137,7 @@ impl Analysis {
     pub fn retain_call(&mut self) -> bool {
         self.calls.select_only();
         self.findings.select_only();
+        self.media.select_only();
         self.worst = self.worst_selected;
         !self.calls.is_empty()
     }
@@ -158,6 +165,8 @@ impl Analysis {
         field(w, "summary", &self.summary)?;
         w.write_all(b",\n  \"calls\": ")?;
         self.calls.write_json_array(w)?;
+        w.write_all(b",\n  \"media\": ")?;
+        self.media.write_json_array(w)?;
         w.write_all(b",\n  \"findings\": ")?;
         self.findings.write_json_array(w)?;
         w.write_all(b"\n}")
@@ -230,7 +239,12 @@ pub fn analyze<R: Read + Send>(
         ladder: opts.ladder.clone(),
         select: opts.call.clone(),
     });
-    let side = pipeline::run(reader, &mut corr, progress);
+    let select = opts.call.clone().or_else(|| match &opts.ladder {
+        Some(LadderScope::Call(id)) => Some(id.clone()),
+        _ => None,
+    });
+    let media = MediaTracker::new(select);
+    let mut side = pipeline::run(reader, &mut corr, media, progress);
     debug_assert_eq!(
         side.acct.check(),
         Ok(()),
@@ -239,7 +253,16 @@ pub fn analyze<R: Read + Send>(
     let (first, last) = (side.first_ts, side.last_ts);
     let mut extra = side.nat.findings();
     extra.extend(side.acct.findings());
-    let correlated = corr.finish(last.unwrap_or(0), extra);
+    extra.append(&mut side.media.findings);
+    let media = std::mem::take(&mut side.media.out);
+    let mut correlated = corr.finish(last.unwrap_or(0), extra);
+    if let Some(l) = &mut correlated.ladder {
+        let streams: Vec<&MediaStream> = match &opts.ladder {
+            Some(LadderScope::Call(_)) => media.selected().iter().collect(),
+            _ => media.head(),
+        };
+        l.add_media(&streams, first.unwrap_or(0));
+    }
     let info = CaptureInfo {
         path: name.to_owned(),
         format: match side.format {
@@ -259,13 +282,15 @@ pub fn analyze<R: Read + Send>(
         },
         read_error: side.read_error,
     };
-    let summary = summarize(side.acct.summary(), &correlated.tally);
+    let mut summary = summarize(side.acct.summary(), &correlated.tally);
+    summary.media_streams = media.len();
     Analysis {
         schema_version: SCHEMA_VERSION,
         capture: info,
         summary,
         calls: correlated.calls,
         findings: correlated.findings,
+        media,
         ladder: correlated.ladder,
         worst: correlated.tally.worst,
         worst_selected: correlated.tally.worst_selected,
@@ -282,6 +307,7 @@ fn summarize(packets: PacketSummary, t: &Tally) -> Summary {
         findings: t.findings.clone(),
         setup_time_ms: Stats::of(&t.setup_ms),
         post_dial_delay_ms: Stats::of(&t.pdd_ms),
+        media_streams: 0,
     }
 }
 

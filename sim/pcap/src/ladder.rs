@@ -49,8 +49,10 @@ pub struct LadderEvent {
     pub detail: String,
     /// A SIP status, to colour failures.
     pub status: Option<u16>,
-    /// The Call-ID (SIP only).
+    /// The Call-ID (SIP and RTP).
     pub call_id: Option<String>,
+    /// For an RTP stream (a band): seconds since the first frame of its last packet.
+    pub until: Option<f64>,
 }
 
 /// A finished ladder.
@@ -78,6 +80,75 @@ struct Raw {
     detail: String,
     status: Option<u16>,
     call_id: Option<String>,
+}
+
+impl Ladder {
+    /// Adds media streams as bands between the hosts (a stream's endpoint shares the column of
+    /// a signalling address with the same IP when there is one).
+    pub fn add_media(&mut self, streams: &[&crate::media::MediaStream], _t0: i64) {
+        for m in streams {
+            let from = self.column(&m.src);
+            let to = self.column(&m.dst);
+            let codec = m
+                .payload_types
+                .iter()
+                .max_by_key(|p| p.packets)
+                .and_then(|p| p.name.clone())
+                .unwrap_or_default();
+            let mos = m
+                .quality
+                .as_ref()
+                .map(|q| format!(", MOS {:.2}", q.mos))
+                .unwrap_or_default();
+            let dtmf: String = m.telephone_events.iter().map(|e| e.key.as_str()).collect();
+            let dtmf = if dtmf.is_empty() {
+                dtmf
+            } else {
+                format!(", DTMF {dtmf}")
+            };
+            self.events.push(LadderEvent {
+                frame: m.first_frame,
+                time: m.start,
+                from,
+                to,
+                protocol: "RTP",
+                transport: "UDP",
+                label: format!(
+                    "RTP {codec} {} pkts, {:.1}-{:.1} s, loss {}%{mos}{dtmf}",
+                    m.packets, m.start, m.stop, m.loss_percent
+                ),
+                detail: format!(
+                    "{} → {} · SSRC {} · max jitter {} ms · frames {}-{}",
+                    m.src,
+                    m.dst,
+                    m.ssrcs.first().map_or("-", |s| s.ssrc.as_str()),
+                    m.max_jitter_ms,
+                    m.first_frame,
+                    m.last_frame
+                ),
+                status: None,
+                call_id: m.call_id.clone(),
+                until: Some(m.stop),
+            });
+        }
+        self.events
+            .sort_by(|a, b| a.time.total_cmp(&b.time).then(a.frame.cmp(&b.frame)));
+    }
+
+    fn column(&mut self, addr: &str) -> usize {
+        if let Some(i) = self.hosts.iter().position(|h| h == addr) {
+            return i;
+        }
+        let ip = addr.parse::<SocketAddr>().ok().map(|a| a.ip());
+        let same_ip = self
+            .hosts
+            .iter()
+            .position(|h| h.parse::<SocketAddr>().ok().map(|a| a.ip()) == ip && ip.is_some());
+        same_ip.unwrap_or_else(|| {
+            self.hosts.push(addr.to_owned());
+            self.hosts.len() - 1
+        })
+    }
 }
 
 /// Records ladder events during correlation.
@@ -257,6 +328,7 @@ fn layout(events: Vec<Raw>, omitted: u64, title: String, t0: i64) -> Ladder {
             detail: e.detail,
             status: e.status,
             call_id: e.call_id,
+            until: None,
         })
         .collect();
     Ladder {

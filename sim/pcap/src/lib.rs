@@ -16,6 +16,11 @@
 //!                  sip::scan                   zero-copy header scanner: spans, not strings;
 //!                    │                         compact forms, folding, Content-Length framing,
 //!                    │                         says why a message is malformed
+//!                    ▼
+//!                  media::tracker              RTP/RTCP tied to calls by their SDP, or
+//!                    │                         recognised by their headers; per-SSRC loss,
+//!                    │                         jitter as tshark computes it, RFC 4733 events,
+//!                    │                         RTCP reports, G.107 E-model; media findings
 //!                    ▼            (reader thread above, correlating thread below)
 //!                  correlate::Correlator       calls by Call-ID across hops, transactions by
 //!                    │                         branch/CSeq/method per hop, retransmissions,
@@ -27,8 +32,8 @@
 //!                  report                      terminal tables, JSON, text ladder, HTML/SVG ladder
 //! ```
 //!
-//! Every record of the file ends in exactly one class (SIP, STUN, other, undecodable with a
-//! reason): the summary adds up to the number of records read ([`accounting`]).
+//! Every record of the file ends in exactly one class (SIP, STUN, RTP, RTCP, other, undecodable
+//! with a reason): the summary adds up to the number of records read ([`accounting`]).
 //!
 //! Memory does not grow with the file: calls are diagnosed and folded into a compact record when
 //! they go quiet, and records that cannot change any more are written as JSON to an anonymous
@@ -71,8 +76,9 @@
 //! |---|---|
 //! | `schema_version` | `1`; bumped when a field changes meaning or disappears |
 //! | `capture` | `path`, `format`, `compression`, `link_types`, `bytes`, `start_time`, `duration`, `read_error` |
-//! | `summary` | `packets = sip + stun + other.total + undecodable.total`; `other.kinds`, `undecodable.reasons` and `undecodable.malformed_sip` by name; `sip_messages`, `sip_messages_truncated`, `sip_messages_malformed`, `stun_messages`; `calls`, `calls_by_kind`, `calls_by_outcome`, `final_status`, `findings` (per severity); `setup_time_ms`, `post_dial_delay_ms` (`count`, `median`, `p95`, `max`) |
+//! | `summary` | `packets = sip + stun + rtp + rtcp + other.total + undecodable.total`; `media_streams`; `other.kinds`, `undecodable.reasons` and `undecodable.malformed_sip` by name; `sip_messages`, `sip_messages_truncated`, `sip_messages_malformed`, `stun_messages`; `calls`, `calls_by_kind`, `calls_by_outcome`, `final_status`, `findings` (per severity); `setup_time_ms`, `post_dial_delay_ms` (`count`, `median`, `p95`, `max`) |
 //! | `calls[]` | `call_id`, `kind`, `from`, `to`, `first_frame`, `last_frame`, `start`, `duration`, `messages` (every hop, retransmissions included), `retransmissions`, `final_status`, `final_reason`, `outcome` (`answered`, `registered`, `ok`, `failed`, `cancelled`, `timeout`, `incomplete`), `setup_time_ms`, `post_dial_delay_ms`, `hops`, `transports`, `user_agent`, `findings` |
+//! | `media[]` | `call_id`, `found_by` (`sdp`, `heuristic`), `sender`, `src`, `dst`, `sdp_src`, `first_frame`, `last_frame`, `start`, `stop`, `packets`, `lost`, `loss_percent`, `duplicates`, `out_of_order`, `max_jitter_ms`, `max_delta_ms`, `ssrc_changes`, `ssrcs[]` (per SSRC, with tshark's figures), `payload_types[]`, `telephone_events[]`, `rtcp`, `icmp_unreachable`, `quality` (E-model R and MOS) |
 //! | `findings[]` | `severity` (`error`, `warning`, `info`), `kind`, `protocol`, `code` (SIP status or STUN error), `reason` (as on the wire), `standard_phrase`, `meaning`, `meaning_source`, `standard_meaning`, `operator_hint`, `diagnosis`, `call_id`, `method`, `endpoints`, `frames` (at most 16), `frames_total`, `time` |
 //!
 //! # Robustness
@@ -95,6 +101,7 @@ pub mod findings;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod ladder;
+pub mod media;
 mod pipeline;
 pub mod report;
 pub mod sip;

@@ -4,11 +4,12 @@
 //! makes the diagnoses. Batches are recycled, so the steady state allocates nothing per message.
 //! The order of messages is kept, so results are the same as on one thread.
 
-use crate::accounting::Accounting;
+use crate::accounting::{Accounting, Class};
 use crate::capture::{CaptureReader, Format, LinkType, Record};
 use crate::correlate::{CallIdHash, Correlator, message_sdp};
 use crate::decode::{Decoder, EventSink, PacketMeta};
 use crate::findings::nat::NatTracker;
+use crate::media::tracker::MediaTracker;
 use crate::sip::sdp::SdpSummary;
 use crate::sip::{Scanned, SipMessage};
 use crate::stun::StunMessage;
@@ -54,6 +55,7 @@ struct Batch {
 pub(crate) struct ReaderSide {
     pub(crate) acct: Accounting,
     pub(crate) nat: NatTracker,
+    pub(crate) media: MediaTracker,
     pub(crate) format: Format,
     pub(crate) link_types: Vec<LinkType>,
     pub(crate) bytes: u64,
@@ -66,12 +68,13 @@ pub(crate) struct ReaderSide {
 pub(crate) fn run<R: Read + Send>(
     reader: CaptureReader<R>,
     corr: &mut Correlator,
+    media: MediaTracker,
     progress: &mut dyn FnMut(u64),
 ) -> ReaderSide {
     let (tx, rx) = sync_channel::<Batch>(IN_FLIGHT);
     let (back_tx, back_rx) = channel::<Batch>();
     std::thread::scope(|s| {
-        let handle = s.spawn(move || read_all(reader, &tx, &back_rx));
+        let handle = s.spawn(move || read_all(reader, media, &tx, &back_rx));
         for mut batch in rx {
             if let Some(t) = batch.first_ts {
                 corr.set_first_ts(t);
@@ -115,6 +118,7 @@ fn feed(corr: &mut Correlator, batch: &Batch) {
 /// The reader thread: records in, batches out.
 fn read_all<R: Read>(
     mut reader: CaptureReader<R>,
+    mut media: MediaTracker,
     tx: &SyncSender<Batch>,
     back: &Receiver<Batch>,
 ) -> ReaderSide {
@@ -127,12 +131,15 @@ fn read_all<R: Read>(
             if first_ts.is_none() {
                 first_ts = Some(f.ts_ns);
                 batch.first_ts = Some(f.ts_ns);
+                media.set_t0(f.ts_ns);
             }
             last_ts = Some(last_ts.map_or(f.ts_ns, |l: i64| l.max(f.ts_ns)));
         }
         let mut sink = Collector {
             batch: &mut batch,
             nat: &mut nat,
+            media: &mut media,
+            end: None,
         };
         decoder.record(&rec, &mut sink);
         if batch.events.len() >= BATCH_EVENTS || batch.bytes.len() >= BATCH_BYTES {
@@ -146,6 +153,8 @@ fn read_all<R: Read>(
     let mut sink = Collector {
         batch: &mut batch,
         nat: &mut nat,
+        media: &mut media,
+        end: last_ts,
     };
     let acct = decoder.finish(&mut sink);
     batch.consumed = reader.bytes_consumed();
@@ -153,6 +162,7 @@ fn read_all<R: Read>(
     ReaderSide {
         acct,
         nat,
+        media,
         format: reader.format(),
         link_types: reader.link_types().iter().copied().collect(),
         bytes: reader.bytes_consumed(),
@@ -166,12 +176,17 @@ fn read_all<R: Read>(
 struct Collector<'a> {
     batch: &'a mut Batch,
     nat: &'a mut NatTracker,
+    media: &'a mut MediaTracker,
+    /// The last timestamp of the capture (set for the final flush).
+    end: Option<i64>,
 }
 
 impl EventSink for Collector<'_> {
     fn sip(&mut self, meta: &PacketMeta, msg: SipMessage<'_>) {
         let sdp = message_sdp(&msg);
         self.nat.on_sip(meta, &msg, sdp.as_ref());
+        let id = CallIdHash::of(msg.call_id());
+        self.media.on_sip(meta, &msg, sdp.is_some(), id);
         let start = self.batch.bytes.len();
         self.batch.bytes.extend_from_slice(msg.bytes);
         self.batch.events.push(Event::Sip {
@@ -180,7 +195,7 @@ impl EventSink for Collector<'_> {
             len: msg.bytes.len(),
             fields: *msg.fields,
             sdp,
-            id: CallIdHash::of(msg.call_id()),
+            id,
         });
     }
 
@@ -191,8 +206,17 @@ impl EventSink for Collector<'_> {
     }
 
     fn unreachable(&mut self, frame: u64, ts_ns: i64, target: SocketAddr) {
+        self.media.on_unreachable(frame, ts_ns, target);
         self.batch
             .events
             .push(Event::Unreachable(frame, ts_ns, target));
+    }
+
+    fn media(&mut self, meta: &PacketMeta, payload: &[u8], acct: &mut Accounting) -> Option<Class> {
+        self.media.on_packet(meta, payload, acct)
+    }
+
+    fn finish_media(&mut self, acct: &mut Accounting) {
+        self.media.finish(acct, self.end.unwrap_or(0));
     }
 }

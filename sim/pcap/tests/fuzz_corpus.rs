@@ -47,3 +47,8 @@ fn fuzz_corpus_sip_scanner_replays() {
 fn fuzz_corpus_stun_decoder_replays() {
     replay("stun_decoder", sim_pcap::fuzzing::stun);
 }
+
+#[test]
+fn fuzz_corpus_rtp_decoder_replays() {
+    replay("rtp_decoder", sim_pcap::fuzzing::rtp);
+}

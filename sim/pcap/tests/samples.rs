@@ -245,3 +245,139 @@ fn sample_edge_captures_are_reproducible() {
         assert_eq!(sidecar, c.sidecar, "{} sidecar", c.name);
     }
 }
+
+/// The media streams of a sample: (sender, src, dst, packets, lost).
+fn streams(a: &Analysis) -> Vec<(Option<&'static str>, String, String, u64, u64)> {
+    a.media
+        .head()
+        .into_iter()
+        .map(|m| (m.sender, m.src.clone(), m.dst.clone(), m.packets, m.lost))
+        .collect()
+}
+
+#[test]
+fn sample_media_two_way_has_two_clean_streams_and_no_findings() {
+    let a = sample("media-two-way.pcap");
+    assert_eq!((a.summary.packets.rtp, a.summary.media_streams), (600, 2));
+    let s = streams(&a);
+    assert!(
+        s.contains(&(
+            Some("caller"),
+            "192.0.2.10:16000".into(),
+            "203.0.113.20:17000".into(),
+            300,
+            0
+        )),
+        "{s:?}"
+    );
+    assert!(
+        s.contains(&(
+            Some("callee"),
+            "203.0.113.20:17000".into(),
+            "192.0.2.10:16000".into(),
+            300,
+            0
+        )),
+        "{s:?}"
+    );
+    for m in a.media.head() {
+        let q = m.quality.as_ref().expect("quality");
+        assert_eq!((q.codec.as_str(), q.mos), ("PCMA", 4.41));
+        assert!(m.max_jitter_ms < 1.0);
+        assert_eq!(m.call_id.as_deref(), Some("media-2way-1@natlab.example"));
+    }
+    assert!(a.findings.is_empty(), "{:?}", a.findings.head());
+}
+
+#[test]
+fn sample_media_one_way_is_one_way_audio_to_an_unreachable_port() {
+    let a = sample("media-one-way.pcap");
+    let s = streams(&a);
+    assert_eq!(s.len(), 1);
+    assert_eq!(a.media.head()[0].icmp_unreachable, 300);
+    let one_way = findings(&a, FindingKind::OneWayAudio);
+    assert_eq!(one_way.len(), 1);
+    assert!(
+        one_way[0].2.contains("the callee sent none"),
+        "{}",
+        one_way[0].2
+    );
+    let icmp = findings(&a, FindingKind::MediaPortUnreachable);
+    assert_eq!(icmp[0].0, Severity::Error);
+    assert!(icmp[0].2.contains("203.0.113.20:17990"), "{}", icmp[0].2);
+}
+
+#[test]
+fn sample_media_none_is_no_audio() {
+    let a = sample("media-no-audio.pcap");
+    assert_eq!(a.summary.media_streams, 0);
+    let f = findings(&a, FindingKind::NoAudio);
+    assert_eq!(f.len(), 1);
+    assert!(f[0].2.contains("192.0.2.10:16000") && f[0].2.contains("203.0.113.20:17000"));
+}
+
+#[test]
+fn sample_media_nat_names_the_unexpected_source_and_the_private_address() {
+    let a = sample("media-nat-unexpected-source.pcap");
+    let nat = a
+        .media
+        .head()
+        .into_iter()
+        .find(|m| m.src == "198.51.100.7:40000")
+        .expect("caller's stream");
+    assert_eq!(nat.sdp_src.as_deref(), Some("192.168.1.20:16000"));
+    let f = findings(&a, FindingKind::MediaUnexpectedSource);
+    assert_eq!(f.len(), 1);
+    assert!(f[0].2.contains("symmetric RTP"), "{}", f[0].2);
+    let p = findings(&a, FindingKind::MediaToPrivateAddress);
+    assert_eq!(p.len(), 1);
+    assert!(
+        p[0].2.contains("192.168.1.20:16000") && p[0].2.contains("300 RTP packet(s)"),
+        "{}",
+        p[0].2
+    );
+}
+
+#[test]
+fn sample_media_stopping_after_30_s_gives_the_time() {
+    let a = sample("media-stops-30s.pcap.gz");
+    assert_eq!(a.summary.packets.rtp, 3000);
+    let f = findings(&a, FindingKind::MediaStopped);
+    assert_eq!(f.len(), 1);
+    assert!(f[0].2.starts_with("Media stopped 30."), "{}", f[0].2);
+}
+
+#[test]
+fn sample_media_dtmf_counts_the_digit_without_loss() {
+    let a = sample("media-dtmf.pcap");
+    let caller = a
+        .media
+        .head()
+        .into_iter()
+        .find(|m| m.sender == Some("caller"))
+        .expect("caller's stream");
+    assert_eq!(
+        (
+            caller.packets,
+            caller.lost,
+            caller.duplicates,
+            caller.ssrc_changes
+        ),
+        (310, 0, 0, 1)
+    );
+    let keys: Vec<&str> = caller
+        .telephone_events
+        .iter()
+        .map(|e| e.key.as_str())
+        .collect();
+    assert_eq!(keys, ["1"]);
+    assert!(caller.telephone_events[0].ended);
+    let names: Vec<Option<&str>> = caller
+        .payload_types
+        .iter()
+        .map(|p| p.name.as_deref())
+        .collect();
+    assert_eq!(names, [Some("PCMA"), Some("telephone-event")]);
+    assert_eq!(caller.ssrcs[1].event_redundancy, 2);
+    assert!(a.findings.is_empty(), "{:?}", a.findings.head());
+}

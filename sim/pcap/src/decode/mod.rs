@@ -64,6 +64,25 @@ pub trait EventSink {
     fn stun(&mut self, meta: &PacketMeta, msg: &StunMessage);
     /// An ICMP "destination unreachable" for a packet sent to `target`.
     fn unreachable(&mut self, _frame: u64, _ts_ns: i64, _target: SocketAddr) {}
+    /// A UDP payload that starts like RTP or RTCP (version 2, at least 8 bytes). Returns the
+    /// frame's class, or `None` when the sink holds the frame (after `acct.defer()`; it calls
+    /// `acct.resolve` later). The default takes the header for what it says.
+    fn media(
+        &mut self,
+        _meta: &PacketMeta,
+        payload: &[u8],
+        _acct: &mut Accounting,
+    ) -> Option<Class> {
+        Some(if crate::media::rtp::is_rtcp(payload) {
+            Class::Rtcp
+        } else if crate::media::rtp::decode_rtp(payload).is_ok() {
+            Class::Rtp
+        } else {
+            Class::Other(Other::Udp)
+        })
+    }
+    /// The end of the capture: everything held must be resolved in `acct`.
+    fn finish_media(&mut self, _acct: &mut Accounting) {}
 }
 
 /// The decoding state of one capture.
@@ -90,6 +109,7 @@ impl Decoder {
     pub fn finish(&mut self, sink: &mut dyn EventSink) -> Accounting {
         self.defrag.flush();
         self.collect_abandoned();
+        sink.finish_media(&mut self.acct);
         let mut bridge = Bridge {
             acct: &mut self.acct,
             events: sink,
@@ -166,7 +186,7 @@ impl Decoder {
     ) -> Option<Class> {
         let truncated = t.truncated || (f.data.len() as u64) < u64::from(f.orig_len);
         if t.proto == 17 {
-            return Some(self.udp(f, t, truncated, sink));
+            return self.udp(f, t, truncated, sink);
         }
         let Some(seg) = tcp_segment(f, t) else {
             return Some(Class::Undecodable(Undecodable::MalformedTransport));
@@ -189,15 +209,15 @@ impl Decoder {
         t: Transport<'_>,
         truncated: bool,
         sink: &mut dyn EventSink,
-    ) -> Class {
+    ) -> Option<Class> {
         let (Some(sp), Some(dp), Some(len)) =
             (be16(t.bytes, 0), be16(t.bytes, 2), be16(t.bytes, 4))
         else {
-            return Class::Undecodable(Undecodable::MalformedTransport);
+            return Some(Class::Undecodable(Undecodable::MalformedTransport));
         };
         let len = usize::from(len);
         if len < 8 {
-            return Class::Undecodable(Undecodable::MalformedTransport);
+            return Some(Class::Undecodable(Undecodable::MalformedTransport));
         }
         let cut = truncated || len > t.bytes.len();
         let payload = t.bytes.get(8..len.min(t.bytes.len())).unwrap_or_default();
@@ -211,14 +231,14 @@ impl Decoder {
         self.datagram(&meta, payload, cut, sink)
     }
 
-    /// Classifies a UDP payload by content.
+    /// Classifies a UDP payload by content (`None`: the sink holds it).
     fn datagram(
         &mut self,
         meta: &PacketMeta,
         payload: &[u8],
         cut: bool,
         sink: &mut dyn EventSink,
-    ) -> Class {
+    ) -> Option<Class> {
         if payload.first().is_some_and(u8::is_ascii_alphabetic) {
             let mode = if cut { Mode::Truncated } else { Mode::Datagram };
             // Scanning decides whether this is SIP: a payload without a SIP start line is not.
@@ -232,30 +252,40 @@ impl Decoder {
                             fields: &s,
                         },
                     );
-                    return Class::Sip;
+                    return Some(Class::Sip);
                 }
                 Err(ScanError::Malformed(Malformed::BadStartLine)) => {}
                 Err(ScanError::Malformed(why)) => {
                     self.acct.malformed_message(why);
                     let class = Class::Undecodable(Undecodable::MalformedSip(why));
                     self.acct.note_frame(meta.frame, class);
-                    return class;
+                    return Some(class);
                 }
-                Err(ScanError::Incomplete) => return Class::Other(Other::Udp),
+                Err(ScanError::Incomplete) => return Some(Class::Other(Other::Udp)),
             }
         }
         if stun::looks_like_stun(payload) {
-            return match stun::decode(payload) {
+            return Some(match stun::decode(payload) {
                 Ok(m) => {
                     self.acct.stun_message();
                     sink.stun(meta, &m);
                     Class::Stun
                 }
                 Err(_) => Class::Undecodable(Undecodable::MalformedStun),
-            };
+            });
         }
-        other_udp(payload)
+        if looks_like_media(payload) {
+            return sink.media(meta, payload, &mut self.acct);
+        }
+        Some(other_udp(payload))
     }
+}
+
+/// Version 2 and long enough for an RTCP header and SSRC, not a TURN ChannelData message.
+fn looks_like_media(payload: &[u8]) -> bool {
+    payload.len() >= 8
+        && payload.first().is_some_and(|b| b >> 6 == 2)
+        && !stun::looks_like_channel_data(payload)
 }
 
 /// UDP that is neither SIP nor STUN.
@@ -267,9 +297,6 @@ fn other_udp(payload: &[u8]) -> Class {
     }
     if stun::looks_like_channel_data(payload) {
         return Class::Other(Other::TurnChannelData);
-    }
-    if payload.len() >= 12 && payload.first().is_some_and(|b| b >> 6 == 2) {
-        return Class::Other(Other::Rtp);
     }
     Class::Other(Other::Udp)
 }

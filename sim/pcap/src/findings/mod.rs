@@ -10,6 +10,7 @@
 //!   with credentials, 487 after CANCEL, a redirect, a stale nonce).
 
 pub mod meaning;
+pub(crate) mod media;
 pub(crate) mod nat;
 pub(crate) mod sip;
 pub(crate) mod stun;
@@ -87,6 +88,18 @@ pub enum FindingKind {
     MalformedSip,
     /// TCP bytes missing from the capture.
     TcpGap,
+    /// An answered call without RTP in either direction.
+    NoAudio,
+    /// An answered call with RTP from one side only.
+    OneWayAudio,
+    /// RTP from another address or port than the sender's SDP advertised.
+    MediaUnexpectedSource,
+    /// An SDP advertising a private address to a peer on a public address.
+    MediaToPrivateAddress,
+    /// Media stopped well before the call ended.
+    MediaStopped,
+    /// RTP answered by ICMP destination unreachable.
+    MediaPortUnreachable,
 }
 
 impl FindingKind {
@@ -107,6 +120,8 @@ pub enum Protocol {
     Sip,
     /// STUN / TURN.
     Stun,
+    /// RTP / RTCP.
+    Rtp,
     /// The capture itself (lost or broken packets).
     Capture,
 }

@@ -21,7 +21,7 @@ pub fn render(l: &Ladder, findings: &[&Finding]) -> String {
          <title>Ladder: {title}</title><style>{CSS}</style></head><body>\
          <h1>Ladder: {title}</h1>\
          <p class=\"legend\"><span class=\"req\">SIP request</span> <span class=\"ok\">SIP 1xx/2xx</span> \
-         <span class=\"err\">SIP ≥ 300</span> <span class=\"stun\">STUN</span> · hover an arrow for details</p>\n",
+         <span class=\"err\">SIP ≥ 300</span> <span class=\"stun\">STUN</span> <span class=\"rtp\">RTP stream (band: first to last packet)</span> · hover an arrow for details</p>\n",
         title = esc(&l.title)
     );
     let _ = writeln!(
@@ -39,6 +39,17 @@ pub fn render(l: &Ladder, findings: &[&Finding]) -> String {
         );
     }
     for (i, e) in l.events.iter().enumerate() {
+        if let Some(until) = e.until {
+            let last = l
+                .events
+                .iter()
+                .rposition(|x| x.time <= until)
+                .unwrap_or(i)
+                .max(i);
+            band(&mut s, i, last, e);
+        }
+    }
+    for (i, e) in l.events.iter().enumerate() {
         event(&mut s, i, e);
     }
     s.push_str("</svg>\n");
@@ -50,11 +61,27 @@ pub fn render(l: &Ladder, findings: &[&Finding]) -> String {
     s
 }
 
+/// A media stream: a translucent band between its two columns from its first row to the row
+/// of its last packet.
+fn band(s: &mut String, first: usize, last: usize, e: &LadderEvent) {
+    let x1 = LEFT + COLUMN * e.from.min(e.to) + COLUMN / 2;
+    let x2 = LEFT + COLUMN * e.from.max(e.to) + COLUMN / 2;
+    let y1 = TOP + ROW * first + ROW / 2;
+    let y2 = TOP + ROW * last + ROW / 2 + 4;
+    let _ = writeln!(
+        s,
+        "<rect class=\"band\" x=\"{x1}\" y=\"{y1}\" width=\"{}\" height=\"{}\"/>",
+        x2.saturating_sub(x1).max(8),
+        (y2 - y1).max(8)
+    );
+}
+
 fn event(s: &mut String, i: usize, e: &LadderEvent) {
     let y = TOP + ROW * i + ROW / 2;
     let x1 = LEFT + COLUMN * e.from + COLUMN / 2;
     let x2 = LEFT + COLUMN * e.to + COLUMN / 2;
     let class = match (e.protocol, e.status) {
+        ("RTP", _) => "rtp",
         ("STUN", Some(_)) => "err",
         ("STUN", None) => "stun",
         (_, Some(c)) if c >= 300 => "err",
@@ -140,7 +167,9 @@ g.ok line,g.ok path{stroke:#23803a;fill:none}g.ok text{fill:#23803a}\
 g.err line,g.err path{stroke:#c0282d;fill:none}g.err text{fill:#c0282d}\
 g.stun line,g.stun path{stroke:#7b4bb0;fill:none;stroke-dasharray:6 2}g.stun text{fill:#7b4bb0}\
 g.time{fill:#555}.legend span{margin-right:1em}.req{color:#1f5fa8}.ok{color:#23803a}\
-.err{color:#c0282d}.stun{color:#7b4bb0}table{border-collapse:collapse;margin-top:1em}\
+.err{color:#c0282d}.stun{color:#7b4bb0}.rtp{color:#a86a00}\
+g.rtp line,g.rtp path{stroke:#a86a00;fill:none;stroke-width:3}g.rtp text{fill:#a86a00}\
+rect.band{fill:#f0b030;fill-opacity:0.18;stroke:#a86a00;stroke-opacity:0.4}table{border-collapse:collapse;margin-top:1em}\
 td,th{border:1px solid #ccc;padding:4px;vertical-align:top;font-size:13px}tr.error td:first-child{color:#c0282d}\
 tr.warning td:first-child{color:#b36b00}";
 
@@ -148,5 +177,6 @@ const DEFS: &str = "<defs>\
 <marker id=\"a-req\" markerWidth=\"10\" markerHeight=\"8\" refX=\"9\" refY=\"4\" orient=\"auto\"><path d=\"M0,0 L10,4 L0,8 z\" fill=\"#1f5fa8\"/></marker>\
 <marker id=\"a-ok\" markerWidth=\"10\" markerHeight=\"8\" refX=\"9\" refY=\"4\" orient=\"auto\"><path d=\"M0,0 L10,4 L0,8 z\" fill=\"#23803a\"/></marker>\
 <marker id=\"a-err\" markerWidth=\"10\" markerHeight=\"8\" refX=\"9\" refY=\"4\" orient=\"auto\"><path d=\"M0,0 L10,4 L0,8 z\" fill=\"#c0282d\"/></marker>\
+<marker id=\"a-rtp\" markerWidth=\"10\" markerHeight=\"8\" refX=\"9\" refY=\"4\" orient=\"auto\"><path d=\"M0,0 L10,4 L0,8 z\" fill=\"#a86a00\"/></marker>\
 <marker id=\"a-stun\" markerWidth=\"10\" markerHeight=\"8\" refX=\"9\" refY=\"4\" orient=\"auto\"><path d=\"M0,0 L10,4 L0,8 z\" fill=\"#7b4bb0\"/></marker>\
 </defs>\n";

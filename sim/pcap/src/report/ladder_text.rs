@@ -42,7 +42,13 @@ pub fn render(l: &Ladder) -> String {
         for i in 0..l.hosts.len() {
             put(&mut line, centre(i), "|");
         }
-        arrow(&mut line, centre(e.from), centre(e.to), &label(e));
+        arrow(
+            &mut line,
+            centre(e.from),
+            centre(e.to),
+            &label(e),
+            e.until.is_some(),
+        );
         let _ = writeln!(out, "{}", line.trim_end());
     }
     if l.omitted > 0 {
@@ -52,22 +58,22 @@ pub fn render(l: &Ladder) -> String {
 }
 
 fn label(e: &crate::ladder::LadderEvent) -> String {
-    let base = if e.protocol == "STUN" {
-        format!("[STUN] {}", e.label)
-    } else {
-        e.label.clone()
+    let base = match e.protocol {
+        "STUN" => format!("[STUN] {}", e.label),
+        "RTP" => format!("[{}]", e.label),
+        _ => e.label.clone(),
     };
     base.chars().filter(char::is_ascii).collect()
 }
 
-/// Draws `-- label -->` between two column centres.
-fn arrow(line: &mut String, from: usize, to: usize, label: &str) {
+/// Draws `-- label -->` between two column centres (`== label ==>` for a media band).
+fn arrow(line: &mut String, from: usize, to: usize, label: &str, band: bool) {
     if from == to {
         put(line, from + 1, &format!("<- {label}"));
         return;
     }
     let (lo, hi) = (from.min(to), from.max(to));
-    let body = "-".repeat(hi - lo - 1);
+    let body = if band { "=" } else { "-" }.repeat(hi - lo - 1);
     put(line, lo + 1, &body);
     if to > from {
         put(line, hi - 1, ">");

@@ -3,6 +3,7 @@
 use crate::analysis::Analysis;
 use crate::correlate::Call;
 use crate::findings::Finding;
+use crate::media::MediaStream;
 use std::fmt::Write;
 use tabled::builder::Builder;
 use tabled::settings::object::Columns;
@@ -24,6 +25,18 @@ pub fn render(a: &Analysis) -> String {
                 out,
                 "… and {} more Call-IDs (use --format json, or --call CALLID)",
                 a.calls.len() - MAX_ROWS as u64
+            );
+        }
+    }
+    if !a.media.is_empty() {
+        out.push_str("\nMedia streams\n");
+        out.push_str(&media(&a.media.head()));
+        out.push('\n');
+        if a.media.len() > MAX_ROWS as u64 {
+            let _ = writeln!(
+                out,
+                "… and {} more streams (use --format json)",
+                a.media.len() - MAX_ROWS as u64
             );
         }
     }
@@ -68,8 +81,8 @@ fn summary(out: &mut String, a: &Analysis) {
     );
     let _ = writeln!(
         out,
-        "Packets: {} = {} SIP + {} STUN + {} other + {} undecodable",
-        p.packets, p.sip, p.stun, p.other.total, p.undecodable.total
+        "Packets: {} = {} SIP + {} STUN + {} RTP + {} RTCP + {} other + {} undecodable",
+        p.packets, p.sip, p.stun, p.rtp, p.rtcp, p.other.total, p.undecodable.total
     );
     if !p.other.kinds.is_empty() {
         let _ = writeln!(out, "  other: {}", join_counts(p.other.kinds.iter()));
@@ -147,6 +160,62 @@ fn calls(calls: &[&Call]) -> String {
     t.modify(Columns::one(1), Width::wrap(28));
     t.modify(Columns::new(3..5), Width::wrap(24));
     t.modify(Columns::one(7), Width::wrap(22).keep_words(true));
+    t.to_string()
+}
+
+fn media(streams: &[&MediaStream]) -> String {
+    let mut b = Builder::new();
+    b.push_record([
+        "#",
+        "Call-ID",
+        "From → to",
+        "Sender",
+        "Codec",
+        "Start s",
+        "Stop s",
+        "Pkts",
+        "Lost",
+        "Jitter ms",
+        "Max Δ ms",
+        "MOS",
+        "DTMF",
+    ]);
+    for (i, m) in streams.iter().take(MAX_ROWS).enumerate() {
+        let codecs: Vec<String> = m
+            .payload_types
+            .iter()
+            .map(|p| p.name.clone().unwrap_or_else(|| p.pt.to_string()))
+            .collect();
+        let from = match &m.sdp_src {
+            Some(sdp) => format!("{} (SDP {sdp}) → {}", m.src, m.dst),
+            None => format!("{} → {}", m.src, m.dst),
+        };
+        b.push_record([
+            (i + 1).to_string(),
+            m.call_id.clone().unwrap_or_else(|| "(no SDP)".into()),
+            from,
+            m.sender.unwrap_or("").to_owned(),
+            codecs.join(" "),
+            format!("{:.3}", m.start),
+            format!("{:.3}", m.stop),
+            m.packets.to_string(),
+            format!("{} ({}%)", m.lost, m.loss_percent),
+            format!("{:.2}", m.max_jitter_ms),
+            format!("{:.1}", m.max_delta_ms),
+            m.quality
+                .as_ref()
+                .map_or_else(String::new, |q| format!("{:.2}", q.mos)),
+            m.telephone_events
+                .iter()
+                .map(|e| e.key.as_str())
+                .collect::<Vec<_>>()
+                .join(""),
+        ]);
+    }
+    let mut t = b.build();
+    t.with(Style::sharp());
+    t.modify(Columns::one(1), Width::wrap(28));
+    t.modify(Columns::one(2), Width::wrap(30).keep_words(true));
     t.to_string()
 }
 
