@@ -375,8 +375,8 @@ fn answer_parsing_follows_pjlib() {
         data: RData::Cname(to.into()),
     };
     let a = |n: &str| Record::address(n, "192.0.2.7".parse().unwrap(), 60);
-    type Edit = Box<dyn Fn(&mut Message)>;
-    let cases: Vec<(Edit, Result<Vec<IpAddr>, DnsError>)> = vec![
+    type Edit<'a> = Box<dyn Fn(&mut Message) + 'a>;
+    let cases: Vec<(Edit<'_>, Result<Vec<IpAddr>, DnsError>)> = vec![
         (
             Box::new(|m| {
                 m.answers = vec![
