@@ -85,6 +85,8 @@ pub enum NodeKind {
     IceAgent(Box<sim_ice::IceConfig>, NodeId),
     /// An AAE SDK endpoint.
     Aae(Box<sim_aae::AaeConfig>),
+    /// A DNS server and its starting policy.
+    DnsServer(Box<sim_dns::DnsServerConfig>, sim_dns::DnsPolicy),
 }
 
 /// An AAE SDK call of the timeline.
@@ -298,6 +300,8 @@ pub enum WorldAction {
     Stun(NodeId, StunAction),
     /// An SDK call to an AAE endpoint.
     Aae(NodeId, AaeAction),
+    /// A DNS server's new policy.
+    Dns(NodeId, sim_dns::DnsPolicy),
 }
 
 /// A timeline entry.
@@ -511,6 +515,11 @@ fn factory(spec: &WorldSpec) -> host::NodeFactory {
             NodeKind::TcpProbe { port, echo } => {
                 SimNode::TcpProbe(TcpProbe::new(name, id.0, *port, *echo))
             }
+            NodeKind::DnsServer(config, policy) => {
+                let mut core = sim_dns::DnsServer::new((**config).clone());
+                core.set_policy(policy.clone());
+                SimNode::DnsServer(Box::new(core))
+            }
         }
     })
 }
@@ -711,6 +720,18 @@ impl Director<'_> {
             );
             return Ok(());
         }
+        if let WorldAction::Dns(node, policy) = action {
+            let policy = policy.clone();
+            self.shared.act(
+                *node,
+                Box::new(move |n: &mut SimNode, _| {
+                    if let SimNode::DnsServer(s) = n {
+                        s.set_policy(policy);
+                    }
+                }),
+            );
+            return Ok(());
+        }
         if let WorldAction::Aae(node, command) = action {
             let command = command.clone();
             self.shared.act(
@@ -830,6 +851,7 @@ fn fabric_fault(fabric: &mut Fabric, now: SimInstant, action: WorldAction) -> Re
         | WorldAction::Sip(..)
         | WorldAction::Stun(..)
         | WorldAction::Aae(..)
+        | WorldAction::Dns(..)
         | WorldAction::Crash(Entity::Node(_))
         | WorldAction::Restart(Entity::Node(_))
         | WorldAction::IpChange(..) => {}

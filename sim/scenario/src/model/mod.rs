@@ -31,7 +31,7 @@ pub use network::{
     Pooling, PortAllocation, PortForward, Reorder,
 };
 pub use nodes::{
-    AaeSpec, Account, AlternateAddress, Block, Common, DnsRecord, DnsSpec, Encryption,
+    AaeSpec, Account, AlternateAddress, Block, Common, DnsNamePolicy, DnsRecord, DnsSpec, Encryption,
     EndpointSpec, Firmware, IceAgentSpec, IceRole, IntercomSpec, IntercomStun, NatDetectorSpec,
     NodeSpec, PrackMode, ServerPolicy, ServerSpec, SipServerSpec, SoftphoneSpec, SrtpPolicy,
     StunFault, StunSpec, TcpProbeSpec, TurnCredentials, TurnSpec, UdpProbeSpec, WebServiceSpec,

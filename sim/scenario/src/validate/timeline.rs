@@ -191,7 +191,13 @@ fn server_policy(
             set.respond.is_some(),
             &["sip", "stun", "turn"][..],
         ),
-        ("drop", set.drop.is_some(), &["sip", "stun", "turn"][..]),
+        (
+            "drop",
+            set.drop.is_some(),
+            &["sip", "stun", "turn", "dns"][..],
+        ),
+        ("rcode", set.rcode.is_some(), &["dns"][..]),
+        ("dns_names", !set.dns_names.is_empty(), &["dns"][..]),
         ("stun_fault", set.stun_fault.is_some(), &["stun"][..]),
         (
             "allocation_quota",

@@ -1,6 +1,7 @@
 //! The cores the world runs, behind one enum, and what they report.
 
 use sim_aae::AaeEndpoint;
+use sim_dns::DnsServer;
 use sim_core::{
     Addresses, Binding, Bound, Datagram, LogEvent, Node, SimInstant, StreamEvent, Transmit,
 };
@@ -101,6 +102,8 @@ pub enum SimNode {
     IceAgent(Box<IceNode>),
     /// An AAE SDK endpoint.
     Aae(Box<AaeEndpoint>),
+    /// A DNS server.
+    DnsServer(Box<DnsServer>),
     /// A core that could not be built: it binds nothing and reports why, once.
     Failed(Option<LogEvent>),
 }
@@ -120,6 +123,7 @@ macro_rules! each {
             SimNode::TurnServer($n) => $body,
             SimNode::NatDetector($n) => $body,
             SimNode::Aae($n) => $body,
+            SimNode::DnsServer($n) => $body,
             SimNode::IceAgent(a) => {
                 let $n = &mut a.core;
                 $body
@@ -143,6 +147,7 @@ impl Node for SimNode {
             Self::NatDetector(n) => n.bindings(),
             Self::IceAgent(a) => a.core.bindings(),
             Self::Aae(n) => n.bindings(),
+            Self::DnsServer(n) => n.bindings(),
             Self::Failed(_) => Vec::new(),
         }
     }
@@ -205,6 +210,7 @@ impl Node for SimNode {
             },
             Self::NatDetector(n) => n.poll_event().map(|e| NodeEvent::Log((&e).into())),
             Self::Aae(n) => n.poll_event().map(|e| NodeEvent::Log((&e).into())),
+            Self::DnsServer(n) => n.poll_event().map(|e| NodeEvent::Log((&e).into())),
             Self::Failed(e) => e.take().map(NodeEvent::Log),
             Self::IceAgent(a) => {
                 if let Some(pending) = a.pending.take() {
@@ -238,6 +244,7 @@ impl Node for SimNode {
             Self::NatDetector(n) => n.poll_timeout(),
             Self::IceAgent(a) => a.core.poll_timeout(),
             Self::Aae(n) => n.poll_timeout(),
+            Self::DnsServer(n) => n.poll_timeout(),
             Self::Failed(_) => None,
         }
     }

@@ -1,6 +1,6 @@
 //! From a validated scenario to a run plan.
 
-use super::{aae, faults, ice, sip, stun};
+use super::{aae, dns, faults, ice, sip, stun};
 use crate::fabric::{DropReason, Entity, LinkConfig, LossConfig, NatId, NetworkId, NodeId};
 use crate::nodes::{ProbeKind, Wire};
 use crate::watch::{EventMatch, WatchSpec, Window, blocks};
@@ -364,6 +364,9 @@ fn node(scenario: &Scenario, n: &sim_scenario::Node) -> Result<NodePlan, Unsuppo
                 mute,
             }
         }
+        Role::Server(ServerSpec::Dns(s)) => {
+            NodeKind::DnsServer(Box::new(dns::server(n, s)), sim_dns::DnsPolicy::default())
+        }
         Role::Server(s) => {
             return Err(unsupported(
                 format!("server {} (kind {})", n.name, s.kind()),
@@ -505,6 +508,13 @@ fn action(
                 .is_some_and(|n| matches!(n.role, Role::Server(ServerSpec::Sip(_)))) =>
         {
             sip(*server, sip::policy_action(scenario, *server, set)?)
+        }
+        ResolvedAction::ServerPolicy { server, set }
+            if scenario
+                .node(*server)
+                .is_some_and(|n| matches!(n.role, Role::Server(ServerSpec::Dns(_)))) =>
+        {
+            WorldAction::Dns(node_id(*server), dns::policy(set))
         }
         ResolvedAction::ServerPolicy { server, set } => WorldAction::Stun(
             node_id(*server),
