@@ -31,10 +31,11 @@ pub use network::{
     Pooling, PortAllocation, PortForward, Reorder,
 };
 pub use nodes::{
-    AaeSpec, Account, AlternateAddress, Block, Common, DnsNamePolicy, DnsRecord, DnsSpec, Encryption,
-    EndpointSpec, Firmware, IceAgentSpec, IceRole, IntercomSpec, IntercomStun, NatDetectorSpec,
-    NodeSpec, PrackMode, ServerPolicy, ServerSpec, SipServerSpec, SoftphoneSpec, SrtpPolicy,
-    StunFault, StunSpec, TcpProbeSpec, TurnCredentials, TurnSpec, UdpProbeSpec, WebServiceSpec,
+    AaeSpec, Account, AlternateAddress, Block, Common, DnsNamePolicy, DnsRecord, DnsSpec,
+    Encryption, EndpointSpec, Firmware, IceAgentSpec, IceRole, IntercomSpec, IntercomStun,
+    NatDetectorSpec, NodeSpec, PrackMode, ServerPolicy, ServerSpec, SipServerSpec, SoftphoneSpec,
+    SrtpPolicy, StunFault, StunSpec, TcpProbeSpec, TurnCredentials, TurnSpec, UdpProbeSpec,
+    WebServiceSpec,
 };
 pub use timeline::{
     ACTION_KEYS, Action, Answer, Between, Call, Dnd, Dtmf, DtmfMethod, EndpointRef, IpChange,

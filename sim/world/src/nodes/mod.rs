@@ -1,10 +1,10 @@
 //! The cores the world runs, behind one enum, and what they report.
 
 use sim_aae::AaeEndpoint;
-use sim_dns::DnsServer;
 use sim_core::{
     Addresses, Binding, Bound, Datagram, LogEvent, Node, SimInstant, StreamEvent, Transmit,
 };
+use sim_dns::DnsServer;
 use sim_ice::{Credentials, IceAgent, IceCandidate, IceEvent};
 pub use sim_probe::{Observation, ProbeKind, Series, TcpProbe, UdpProbe, Wire};
 use sim_sip::{SipServer, Softphone};

@@ -136,6 +136,9 @@ fn dns_server_runs_in_the_world_and_takes_its_policy() {
         .collect();
     // The probe's text is no DNS query: the server answers FORMERR and reports it.
     assert!(!logged.is_empty());
-    assert!(logged.iter().all(|(_, n)| *n == "dns-malformed"), "{logged:?}");
+    assert!(
+        logged.iter().all(|(_, n)| *n == "dns-malformed"),
+        "{logged:?}"
+    );
     assert!(out.issues.is_empty(), "{:?}", out.issues);
 }
