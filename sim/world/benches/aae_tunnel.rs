@@ -19,7 +19,8 @@ use std::time::Instant;
 const SCENARIO: &str = include_str!("aae-tunnel-hour.yaml");
 
 fn main() {
-    let scenario = sim_scenario::from_str("aae-tunnel-hour.yaml", SCENARIO).expect("valid scenario");
+    let scenario =
+        sim_scenario::from_str("aae-tunnel-hour.yaml", SCENARIO).expect("valid scenario");
     let simulated = scenario.duration.as_secs_f64();
     let dir = std::env::temp_dir().join(format!("natlab-bench-aae-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -47,7 +48,11 @@ fn main() {
             simulated / wall,
             result.results.len()
         );
-        assert!(result.passed(), "the tunnel must stay up: {:?}", result.results);
+        assert!(
+            result.passed(),
+            "the tunnel must stay up: {:?}",
+            result.results
+        );
     }
     println!("peak RSS {:.0} MiB", peak_rss_mib());
     let _ = std::fs::remove_dir_all(&dir);

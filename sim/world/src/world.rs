@@ -91,6 +91,8 @@ pub enum NodeKind {
     AaeWeb(Box<sim_aae_web::WebServerConfig>),
     /// An AAE app with the router it binds.
     AaeApp(Box<sim_aae_web::AaeAppConfig>),
+    /// A DNS server and its starting policy.
+    DnsServer(Box<sim_dns::DnsServerConfig>, sim_dns::DnsPolicy),
 }
 
 /// An AAE SDK call of the timeline.
@@ -306,6 +308,8 @@ pub enum WorldAction {
     Aae(NodeId, AaeAction),
     /// An AAE web server policy or an `aae-app` binding.
     Web(NodeId, crate::nodes::web::WebAction),
+    /// A DNS server's new policy.
+    Dns(NodeId, sim_dns::DnsPolicy),
 }
 
 /// A timeline entry.
@@ -529,6 +533,11 @@ fn factory(spec: &WorldSpec) -> host::NodeFactory {
             NodeKind::AaeApp(config) => {
                 SimNode::AaeApp(Box::new(sim_aae_web::AaeApp::new((**config).clone())))
             }
+            NodeKind::DnsServer(config, policy) => {
+                let mut core = sim_dns::DnsServer::new((**config).clone());
+                core.set_policy(policy.clone());
+                SimNode::DnsServer(Box::new(core))
+            }
         }
     })
 }
@@ -730,6 +739,18 @@ impl Director<'_> {
             );
             return Ok(());
         }
+        if let WorldAction::Dns(node, policy) = action {
+            let policy = policy.clone();
+            self.shared.act(
+                *node,
+                Box::new(move |n: &mut SimNode, _| {
+                    if let SimNode::DnsServer(s) = n {
+                        s.set_policy(policy);
+                    }
+                }),
+            );
+            return Ok(());
+        }
         if let WorldAction::Aae(node, command) = action {
             let command = command.clone();
             self.shared.act(
@@ -858,6 +879,7 @@ fn fabric_fault(fabric: &mut Fabric, now: SimInstant, action: WorldAction) -> Re
         | WorldAction::Stun(..)
         | WorldAction::Aae(..)
         | WorldAction::Web(..)
+        | WorldAction::Dns(..)
         | WorldAction::Crash(Entity::Node(_))
         | WorldAction::Restart(Entity::Node(_))
         | WorldAction::IpChange(..) => {}

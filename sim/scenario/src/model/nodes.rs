@@ -255,6 +255,12 @@ pub struct ServerPolicy {
     /// `truncate-head` (sends part of the response head, then closes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web_fault: Option<WebFault>,
+    /// DNS: answer every query with this RCODE (0–15) and no records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rcode: Option<u8>,
+    /// DNS: per-name overrides of `rcode`/`drop`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_names: Vec<DnsNamePolicy>,
 }
 
 /// How an AAE web server misbehaves.
@@ -265,6 +271,20 @@ pub enum WebFault {
     Reset,
     /// Sends the first part of the response head, then closes.
     TruncateHead,
+}
+
+/// How a DNS server answers queries about one name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DnsNamePolicy {
+    /// The queried name.
+    pub name: String,
+    /// Answer with this RCODE (0–15) and no records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rcode: Option<u8>,
+    /// Drop queries about the name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop: Option<bool>,
 }
 
 /// How a STUN server misbehaves.

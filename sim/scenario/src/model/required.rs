@@ -45,6 +45,7 @@ table!(
     Block,
     AlternateAddress,
     DnsRecord,
+    DnsNamePolicy,
     TurnCredentials,
     IntercomStun,
     SipServerSpec,

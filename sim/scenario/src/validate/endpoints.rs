@@ -105,6 +105,22 @@ pub(crate) fn policy(c: &mut Checker<'_>, path: &YamlPath, p: &ServerPolicy) {
             699,
         );
     }
+    let rcode = |c: &mut Checker<'_>, at: &YamlPath, r: Option<u8>| {
+        if let Some(r) = r {
+            in_range(c, at, "DNS RCODE", i64::from(r), 0, 15);
+        }
+    };
+    rcode(c, &path.key("rcode"), p.rcode);
+    for (k, n) in p.dns_names.iter().enumerate() {
+        let at = path.key("dns_names").index(k);
+        rcode(c, &at.key("rcode"), n.rcode);
+        if !is_hostname(&n.name) {
+            c.error(&at.key("name"), format!("`{}` is not a DNS name", n.name));
+        }
+        if n.rcode.is_some() == (n.drop == Some(true)) {
+            c.error(&at, "give one of `rcode` and `drop: true`");
+        }
+    }
     if let Some(format) = &p.number_format {
         let body = format.strip_prefix('+').unwrap_or(format);
         let prefix_len = body.find('#').unwrap_or(body.len());

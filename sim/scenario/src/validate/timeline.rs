@@ -195,7 +195,7 @@ fn server_policy(
         (
             "drop",
             set.drop.is_some(),
-            &["sip", "stun", "turn", "aae-web"][..],
+            &["sip", "stun", "turn", "aae-web", "dns"][..],
         ),
         (
             "refuse_logins",
@@ -208,6 +208,8 @@ fn server_policy(
             &["aae-web"][..],
         ),
         ("web_fault", set.web_fault.is_some(), &["aae-web"][..]),
+        ("rcode", set.rcode.is_some(), &["dns"][..]),
+        ("dns_names", !set.dns_names.is_empty(), &["dns"][..]),
         ("stun_fault", set.stun_fault.is_some(), &["stun"][..]),
         (
             "allocation_quota",

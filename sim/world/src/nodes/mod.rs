@@ -4,6 +4,7 @@ use sim_aae::AaeEndpoint;
 use sim_core::{
     Addresses, Binding, Bound, Datagram, LogEvent, Node, SimInstant, StreamEvent, Transmit,
 };
+use sim_dns::DnsServer;
 use sim_ice::{Credentials, IceAgent, IceCandidate, IceEvent};
 pub use sim_probe::{Observation, ProbeKind, Series, TcpProbe, UdpProbe, Wire};
 use sim_sip::{SipServer, Softphone};
@@ -107,6 +108,8 @@ pub enum SimNode {
     AaeWeb(Box<sim_aae_web::AaeWebServer>),
     /// An AAE app with the router it binds.
     AaeApp(Box<sim_aae_web::AaeApp>),
+    /// A DNS server.
+    DnsServer(Box<DnsServer>),
     /// A core that could not be built: it binds nothing and reports why, once.
     Failed(Option<LogEvent>),
 }
@@ -126,6 +129,7 @@ macro_rules! each {
             SimNode::TurnServer($n) => $body,
             SimNode::NatDetector($n) => $body,
             SimNode::Aae($n) => $body,
+            SimNode::DnsServer($n) => $body,
             SimNode::IceAgent(a) => {
                 let $n = &mut a.core;
                 $body
@@ -153,6 +157,7 @@ impl Node for SimNode {
             Self::Aae(n) => n.bindings(),
             Self::AaeWeb(n) => n.bindings(),
             Self::AaeApp(n) => n.bindings(),
+            Self::DnsServer(n) => n.bindings(),
             Self::Failed(_) => Vec::new(),
         }
     }
@@ -217,6 +222,7 @@ impl Node for SimNode {
             Self::Aae(n) => n.poll_event().map(|e| NodeEvent::Log((&e).into())),
             Self::AaeWeb(n) => n.poll_event().map(|e| NodeEvent::Log((&e).into())),
             Self::AaeApp(n) => n.poll_event().map(|e| NodeEvent::Log((&e).into())),
+            Self::DnsServer(n) => n.poll_event().map(|e| NodeEvent::Log((&e).into())),
             Self::Failed(e) => e.take().map(NodeEvent::Log),
             Self::IceAgent(a) => {
                 if let Some(pending) = a.pending.take() {
@@ -252,6 +258,7 @@ impl Node for SimNode {
             Self::Aae(n) => n.poll_timeout(),
             Self::AaeWeb(n) => n.poll_timeout(),
             Self::AaeApp(n) => n.poll_timeout(),
+            Self::DnsServer(n) => n.poll_timeout(),
             Self::Failed(_) => None,
         }
     }

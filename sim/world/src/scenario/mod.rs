@@ -3,6 +3,7 @@
 //! ([`evaluate`]).
 
 mod aae;
+mod dns;
 mod expect;
 mod faults;
 mod ice;

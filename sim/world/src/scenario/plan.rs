@@ -1,6 +1,6 @@
 //! From a validated scenario to a run plan.
 
-use super::{aae, faults, ice, sip, stun, web};
+use super::{aae, dns, faults, ice, sip, stun, web};
 use crate::fabric::{DropReason, Entity, LinkConfig, LossConfig, NatId, NetworkId, NodeId};
 use crate::nodes::{ProbeKind, Wire};
 use crate::watch::{EventMatch, WatchSpec, Window, blocks};
@@ -371,11 +371,8 @@ fn node(scenario: &Scenario, n: &sim_scenario::Node) -> Result<NodePlan, Unsuppo
         Role::Endpoint(EndpointSpec::AaeApp(a)) => {
             NodeKind::AaeApp(Box::new(web::app(scenario, n, a)?))
         }
-        Role::Server(s) => {
-            return Err(unsupported(
-                format!("server {} (kind {})", n.name, s.kind()),
-                "this server model is not built yet",
-            ));
+        Role::Server(ServerSpec::Dns(s)) => {
+            NodeKind::DnsServer(Box::new(dns::server(n, s)), sim_dns::DnsPolicy::default())
         }
     };
     Ok(NodePlan {
@@ -526,6 +523,13 @@ fn action(
             node_id(*endpoint),
             web::bind(*flow, *firmware, router.as_deref(), *side),
         ),
+        ResolvedAction::ServerPolicy { server, set }
+            if scenario
+                .node(*server)
+                .is_some_and(|n| matches!(n.role, Role::Server(ServerSpec::Dns(_)))) =>
+        {
+            WorldAction::Dns(node_id(*server), dns::policy(set))
+        }
         ResolvedAction::ServerPolicy { server, set } => WorldAction::Stun(
             node_id(*server),
             stun::policy_action(scenario, *server, set)?,

@@ -52,10 +52,9 @@ fn plan_every_expectation_kind_becomes_its_watch_in_order() {
 
 #[test]
 fn plan_refuses_a_kind_without_a_model_and_says_why() {
-    let text =
-        "name: x\nseed: 1\nduration: 1s\ntopology:\n  servers:\n    - {name: s, kind: dns}\n";
-    let err = plan(&scenario(text), outputs()).expect_err("dns is not built yet");
-    assert!(err.what.contains("kind dns"), "{err}");
+    let text = "name: x\nseed: 1\nduration: 1s\ntopology:\n  servers:\n    - {name: s, kind: sip, address: 203.0.113.10, transports: [udp, tls]}\n  endpoints:\n    - {name: p, kind: softphone, address: 203.0.113.20, user: u, password: pw, server: s, transport: tls}\n";
+    let err = plan(&scenario(text), outputs()).expect_err("SIP over TLS is not built yet");
+    assert!(err.what.contains("over TLS"), "{err}");
 }
 
 #[test]
@@ -105,4 +104,40 @@ fn report_failing_run_fails_and_lists_the_written_files() {
     );
     let json = r.to_json();
     assert!(json.contains("\"seed\": 1"), "{json}");
+}
+
+#[test]
+fn dns_server_runs_in_the_world_and_takes_its_policy() {
+    let s = scenario(include_str!("../../../../scenarios/dns/server-runs.yaml"));
+    let mut spec = plan(&s, outputs()).expect("plan");
+    let Some(ns) = spec.nodes.iter().position(|n| n.name == "ns1") else {
+        panic!("no ns1")
+    };
+    assert!(matches!(
+        &spec.nodes[ns].kind,
+        crate::world::NodeKind::DnsServer(c, _) if c.port == 53 && c.records.len() == 2
+    ));
+    assert!(spec.timeline.iter().any(|t| matches!(
+        &t.action,
+        crate::world::WorldAction::Dns(_, p) if *p == sim_dns::DnsPolicy::rcode(2)
+            .with_name("stun.example.net", sim_dns::DnsAction::Drop)
+    )));
+    spec.keep_log = Some(None);
+    let out = crate::run(&spec).expect("run");
+    let logged: Vec<(u64, &str)> = out
+        .log
+        .iter()
+        .filter(|l| l.node.0 as usize == ns)
+        .filter_map(|l| match &l.observation {
+            crate::nodes::NodeEvent::Log(e) => Some((l.time.as_micros(), e.name.as_ref())),
+            _ => None,
+        })
+        .collect();
+    // The probe's text is no DNS query: the server answers FORMERR and reports it.
+    assert!(!logged.is_empty());
+    assert!(
+        logged.iter().all(|(_, n)| *n == "dns-malformed"),
+        "{logged:?}"
+    );
+    assert!(out.issues.is_empty(), "{:?}", out.issues);
 }
