@@ -248,7 +248,7 @@ fn run_refuses_scenarios_it_cannot_run_yet_with_the_reason() {
     assert_eq!(result.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(stderr.contains("cannot run yet"), "{stderr}");
-    assert!(stderr.contains("kind dns"), "{stderr}");
+    assert!(stderr.contains("over TLS"), "{stderr}");
 }
 
 #[test]

@@ -108,7 +108,7 @@ fn report_failing_run_fails_and_lists_the_written_files() {
 
 #[test]
 fn dns_server_runs_in_the_world_and_takes_its_policy() {
-    let s = scenario(include_str!("../../../../scenarios/dns/server-runs.yaml"));
+    let s = scenario(include_str!("fixtures/dns-server-runs.yaml"));
     let mut spec = plan(&s, outputs()).expect("plan");
     let Some(ns) = spec.nodes.iter().position(|n| n.name == "ns1") else {
         panic!("no ns1")
