@@ -104,7 +104,8 @@ fn glob(pattern: &str) -> Result<GlobMatcher, ExpectedError> {
         .map_err(|e| ExpectedError::Invalid(format!("bad pattern `{pattern}`: {e}")))
 }
 
-fn walk(dir: &Path, skip_invalid: bool, out: &mut Vec<PathBuf>) -> Result<(), ExpectedError> {
+/// The entries of `dir`, sorted (so every walk visits files in the same order).
+pub(crate) fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, ExpectedError> {
     let read = |source| ExpectedError::Read {
         path: dir.to_path_buf(),
         source,
@@ -115,7 +116,11 @@ fn walk(dir: &Path, skip_invalid: bool, out: &mut Vec<PathBuf>) -> Result<(), Ex
         .collect::<Result<_, _>>()
         .map_err(read)?;
     entries.sort();
-    for entry in entries {
+    Ok(entries)
+}
+
+fn walk(dir: &Path, skip_invalid: bool, out: &mut Vec<PathBuf>) -> Result<(), ExpectedError> {
+    for entry in sorted_entries(dir)? {
         if entry.is_dir() {
             if skip_invalid && entry.file_name().is_some_and(|n| n == "invalid") {
                 continue;

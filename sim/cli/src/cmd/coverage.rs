@@ -189,17 +189,7 @@ fn read_results(dir: &Path, files: Option<&[PathBuf]>) -> Result<Vec<RunResult>,
 }
 
 fn find_reports(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ExpectedError> {
-    let read = |source| ExpectedError::Read {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(read)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .map_err(read)?;
-    entries.sort();
-    for entry in entries {
+    for entry in crate::discover::sorted_entries(dir)? {
         if entry.is_dir() {
             find_reports(&entry, out)?;
         } else if entry.file_name().is_some_and(|n| n == "report.json") {

@@ -110,15 +110,7 @@ impl DataLog {
     }
 
     fn hex(&self) -> String {
-        self.hash
-            .clone()
-            .finalize()
-            .iter()
-            .fold(String::new(), |mut s, b| {
-                use std::fmt::Write as _;
-                let _ = write!(s, "{b:02x}");
-                s
-            })
+        sim_tunnel::hex(&self.hash.clone().finalize())
     }
 }
 
@@ -332,40 +324,33 @@ impl AaeEndpoint {
 
     /// `natnl_reg_device`.
     pub fn register(&mut self, now: SimInstant) {
-        if self.reg_op.is_some() {
-            self.refuse(
-                "natnl_reg_device",
-                status::PJ_EBUSY,
-                "a registration is in progress",
-            );
-            return;
+        if self.start_registration("natnl_reg_device", RegOp::Register) {
+            let _ = self.sip.register(now);
+            self.pump(now);
         }
-        if let Some(code) = self.api_refusal() {
-            self.refuse("natnl_reg_device", code, "SDK not ready");
-            return;
-        }
-        self.reg_op = Some(RegOp::Register);
-        let _ = self.sip.register(now);
-        self.pump(now);
     }
 
     /// `natnl_unreg_device`.
     pub fn unregister(&mut self, now: SimInstant) {
+        if self.start_registration("natnl_unreg_device", RegOp::Unregister) {
+            self.sip.unregister(now);
+            self.pump(now);
+        }
+    }
+
+    /// Claims the registration slot for `op`, or logs why `function` is refused: another
+    /// registration in progress (70011), else the SDK's state.
+    fn start_registration(&mut self, function: &'static str, op: RegOp) -> bool {
         if self.reg_op.is_some() {
-            self.refuse(
-                "natnl_unreg_device",
-                status::PJ_EBUSY,
-                "a registration is in progress",
-            );
-            return;
+            self.refuse(function, status::PJ_EBUSY, "a registration is in progress");
+            return false;
         }
         if let Some(code) = self.api_refusal() {
-            self.refuse("natnl_unreg_device", code, "SDK not ready");
-            return;
+            self.refuse(function, code, "SDK not ready");
+            return false;
         }
-        self.reg_op = Some(RegOp::Unregister);
-        self.sip.unregister(now);
-        self.pump(now);
+        self.reg_op = Some(op);
+        true
     }
 
     fn refuse(&mut self, function: &'static str, code: u32, reason: &str) {

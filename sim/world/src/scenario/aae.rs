@@ -3,7 +3,6 @@
 use super::plan::{Unsupported, unsupported};
 use crate::world::AaeAction;
 use sim_aae::AaeConfig;
-use sim_ice::{TurnServer, TurnTransport};
 use sim_scenario::model::{AaeSpec, ServerSpec, Transport};
 use sim_scenario::{Node, Role, Scenario};
 use sim_sip::ua::SipTransport;
@@ -44,19 +43,7 @@ pub(super) fn endpoint(
         c.second_stun_server = Some(SocketAddr::new(s.address, s.port()));
     }
     if let Some(t) = &a.turn {
-        let s = scenario.node_by_name(&t.server).ok_or_else(missing)?;
-        let tcp_only = matches!(&s.role, Role::Server(ServerSpec::Turn(ts))
-            if !ts.transports.is_empty() && !ts.transports.contains(&Transport::Udp));
-        c.turn = Some(TurnServer {
-            addr: SocketAddr::new(s.address, s.port()),
-            transport: if tcp_only {
-                TurnTransport::Tcp
-            } else {
-                TurnTransport::Udp
-            },
-            username: t.user.clone(),
-            password: t.password.clone(),
-        });
+        c.turn = Some(super::ice::turn_server(scenario, t).ok_or_else(missing)?);
     }
     if let Some(m) = a.max_calls {
         c.max_calls = u32::try_from(m).unwrap_or(sim_aae::DEFAULT_MAX_CALLS);

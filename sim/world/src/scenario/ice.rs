@@ -3,7 +3,7 @@
 use super::plan::{Unsupported, unsupported};
 use crate::fabric::NodeId;
 use sim_ice::{IceConfig, Role, TurnServer, TurnTransport};
-use sim_scenario::model::{IceAgentSpec, IceRole, ServerSpec, Transport};
+use sim_scenario::model::{IceAgentSpec, IceRole, ServerSpec, Transport, TurnCredentials};
 use sim_scenario::{Node, Role as NodeRole, Scenario};
 use std::net::SocketAddr;
 
@@ -39,24 +39,28 @@ pub(super) fn agent(
         .map(|s| addr(s).ok_or_else(|| missing("server")))
         .collect::<Result<_, _>>()?;
     if let Some(t) = &a.turn {
-        let server = scenario
-            .node_by_name(&t.server)
-            .ok_or_else(|| missing("server"))?;
-        let tcp_only = matches!(&server.role, NodeRole::Server(ServerSpec::Turn(s))
-            if !s.transports.is_empty() && !s.transports.contains(&Transport::Udp));
-        config.turn = Some(TurnServer {
-            addr: SocketAddr::new(server.address, server.port()),
-            transport: if tcp_only {
-                TurnTransport::Tcp
-            } else {
-                TurnTransport::Udp
-            },
-            username: t.user.clone(),
-            password: t.password.clone(),
-        });
+        config.turn = Some(turn_server(scenario, t).ok_or_else(|| missing("server"))?);
     }
     let peer = scenario
         .node_by_name(&a.peer)
         .ok_or_else(|| missing("peer"))?;
     Ok((config, NodeId(peer.id.0 as u32)))
+}
+
+/// A TURN client's server and credentials; `None` when `t.server` is not a node. A server that
+/// offers TCP only is reached over TCP.
+pub(super) fn turn_server(scenario: &Scenario, t: &TurnCredentials) -> Option<TurnServer> {
+    let server = scenario.node_by_name(&t.server)?;
+    let tcp_only = matches!(&server.role, NodeRole::Server(ServerSpec::Turn(s))
+        if !s.transports.is_empty() && !s.transports.contains(&Transport::Udp));
+    Some(TurnServer {
+        addr: SocketAddr::new(server.address, server.port()),
+        transport: if tcp_only {
+            TurnTransport::Tcp
+        } else {
+            TurnTransport::Udp
+        },
+        username: t.user.clone(),
+        password: t.password.clone(),
+    })
 }
