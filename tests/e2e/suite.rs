@@ -3,7 +3,7 @@
 
 #![allow(clippy::expect_used)]
 
-use crate::support::natlab;
+use crate::support::{natlab, valid_junit};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
@@ -142,6 +142,132 @@ fn suite_junit_names_the_failure_its_seed_and_the_command_that_reproduces_it() {
         ),
         "{stdout}"
     );
+
+    // A JUnit reader sees the same, and the command it names fails the same way.
+    let suites = valid_junit(&junit);
+    let cases = &suites.suites[0].cases;
+    assert_eq!((suites.tests, suites.failures, suites.errors), (2, 1, 0));
+    let failing = cases
+        .iter()
+        .find(|c| c.status.is_failure())
+        .expect("one failing testcase");
+    assert_eq!(failing.original_name, "run-failing [seed 5]");
+    assert_eq!(failing.classname.as_deref(), Some("tests.e2e.fixtures"));
+    let failure = failing.status.failure_as_ref();
+    assert_eq!(failure.failure_type, "expectation");
+    let command = failure
+        .message
+        .split("; reproduce: ")
+        .nth(1)
+        .expect("the message names a reproduce command");
+    let args: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(args[0], "natlab", "{command}");
+    let again = natlab(&args[1..]);
+    assert_eq!(again.status.code(), Some(1));
+    let again = String::from_utf8_lossy(&again.stdout);
+    for line in failure.text.lines().filter(|l| l.contains(" failed: ")) {
+        assert!(again.contains(line.trim()), "`{line}` not in:\n{again}");
+    }
+    assert!(
+        cases
+            .iter()
+            .find(|c| c.original_name == "nat-flush [seed 5]")
+            .expect("the passing testcase")
+            .status
+            .is_success()
+    );
+}
+
+#[test]
+fn suite_junit_of_the_bundled_suite_is_valid_junit_with_one_passing_case_per_scenario() {
+    let dir = scratch("junit-bundled");
+    let junit = dir.join("junit.xml");
+    let out = dir.join("runs");
+    let r = natlab(&[
+        "run",
+        "scenarios/",
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--format",
+        "json",
+        "--junit",
+        junit.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stdout)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&r.stdout).expect("suite JSON");
+    let expected: BTreeSet<String> = names_and_seeds(&summary)
+        .into_iter()
+        .map(|(name, seed)| format!("{name} [seed {seed}]"))
+        .collect();
+    assert!(expected.len() > 100, "{} scenarios", expected.len());
+
+    let suites = valid_junit(&junit);
+    assert_eq!(suites.suites.len(), 1);
+    let suite = &suites.suites[0];
+    assert_eq!(
+        (suite.tests, suite.failures, suite.errors, suite.skipped),
+        (expected.len() as u64, 0, 0, 0)
+    );
+    let names: BTreeSet<String> = suite
+        .cases
+        .iter()
+        .map(|c| c.original_name.clone())
+        .collect();
+    assert_eq!(names, expected);
+    for case in &suite.cases {
+        assert!(case.status.is_success(), "{} did not pass", case.name);
+        let classname = case.classname.as_deref().expect("classname");
+        assert!(classname.starts_with("scenarios."), "{classname}");
+        let file = case
+            .system_out
+            .as_deref()
+            .and_then(|o| o.lines().find_map(|l| l.strip_prefix("scenario: ")))
+            .expect("system-out names the scenario file");
+        assert!(crate::support::root().join(file).is_file(), "{file}");
+        assert!(
+            file.replace('/', ".").starts_with(classname),
+            "{file} vs {classname}"
+        );
+    }
+}
+
+#[test]
+fn junit_schema_rejects_what_junit_readers_reject() {
+    let dir = scratch("junit-schema");
+    let schema = crate::support::root().join("tests/e2e/fixtures/junit.xsd");
+    for (name, xml) in [
+        (
+            "attribute",
+            r#"<testsuites><testsuite name="s" tests="1" failures="0" errors="0"><testcase name="c" file="x.yaml"/></testsuite></testsuites>"#,
+        ),
+        (
+            "skipped-message",
+            r#"<testsuites><testsuite name="s" tests="1" failures="0" errors="0"><testcase name="c"><skipped message="m"/></testcase></testsuite></testsuites>"#,
+        ),
+        (
+            "no-failures",
+            r#"<testsuites><testsuite name="s" tests="1" errors="0"><testcase name="c"/></testsuite></testsuites>"#,
+        ),
+        (
+            "order",
+            r#"<testsuites><testsuite name="s" tests="1" failures="1" errors="0"><testcase name="c"><system-out>o</system-out><failure message="m"/></testcase></testsuite></testsuites>"#,
+        ),
+    ] {
+        let path = dir.join(format!("{name}.xml"));
+        std::fs::write(&path, xml).expect("write");
+        let check = std::process::Command::new("xmllint")
+            .args(["--noout", "--schema"])
+            .arg(&schema)
+            .arg(&path)
+            .output()
+            .expect("xmllint runs");
+        assert!(!check.status.success(), "{name} was accepted");
+    }
 }
 
 #[test]

@@ -1,6 +1,10 @@
 //! The JUnit XML report: one testcase per scenario and seed, as CI systems (GitLab, Jenkins,
 //! GitHub test reporters) read it. A failure says which expectation failed, what happened
 //! instead, the seed and the one command that reproduces it.
+//!
+//! The document stays inside what both common JUnit schemas accept (Jenkins' junit-4 and the
+//! xunit plugin's junit-10): the scenario file goes in `<system-out>` rather than a `file`
+//! attribute, `<skipped>` carries its reason as text, and `<testsuites>` has no `skipped` count.
 
 use super::{Job, Outcome, failure_text, reproduce};
 use std::fmt::Write as _;
@@ -21,12 +25,15 @@ pub(super) fn render(jobs: &[Job], outcomes: &[Outcome], wall: Duration) -> Stri
         .count();
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let counts = format!(
-        "tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{:.3}\"",
-        jobs.len(),
-        wall.as_secs_f64()
+        "tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\"",
+        jobs.len()
     );
-    let _ = writeln!(x, "<testsuites name=\"natlab\" {counts}>");
-    let _ = writeln!(x, "  <testsuite name=\"natlab run\" {counts}>");
+    let time = format!("time=\"{:.3}\"", wall.as_secs_f64());
+    let _ = writeln!(x, "<testsuites name=\"natlab\" {counts} {time}>");
+    let _ = writeln!(
+        x,
+        "  <testsuite name=\"natlab run\" {counts} skipped=\"{skipped}\" {time}>"
+    );
     for (job, outcome) in jobs.iter().zip(outcomes) {
         let wall = match outcome {
             Outcome::Ran { wall, .. } | Outcome::Error { wall, .. } => *wall,
@@ -34,10 +41,9 @@ pub(super) fn render(jobs: &[Job], outcomes: &[Outcome], wall: Duration) -> Stri
         };
         let _ = write!(
             x,
-            "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" time=\"{:.3}\"",
+            "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\"",
             escape(&classname(job)),
             escape(&format!("{} [seed {}]", job.scenario.name, job.seed)),
-            escape(&job.file.display().to_string()),
             wall.as_secs_f64()
         );
         let body = failure_text(job, outcome);
@@ -46,7 +52,7 @@ pub(super) fn render(jobs: &[Job], outcomes: &[Outcome], wall: Duration) -> Stri
             Outcome::Skipped => {
                 let _ = writeln!(
                     x,
-                    ">\n      <skipped message=\"not run: --fail-fast stopped the suite\"/>"
+                    ">\n      <skipped>not run: --fail-fast stopped the suite</skipped>"
                 );
             }
             Outcome::Error { message, .. } => {
@@ -71,7 +77,8 @@ pub(super) fn render(jobs: &[Job], outcomes: &[Outcome], wall: Duration) -> Stri
         }
         let _ = writeln!(
             x,
-            "      <system-out>report: {}</system-out>\n    </testcase>",
+            "      <system-out>scenario: {}\nreport: {}</system-out>\n    </testcase>",
+            escape(&job.file.display().to_string()),
             escape(&job.dir.join(super::REPORT_FILE).display().to_string())
         );
     }
