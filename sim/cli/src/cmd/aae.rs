@@ -162,13 +162,11 @@ fn react(
                 p.done = true;
             }
             EventCode::TunnelStart => p.tunnel_up = true,
-            EventCode::MakeCallOk => {
-                if args.send > 0 {
-                    let n = args.send;
-                    let _ = commands.send(Box::new(move |e: &mut AaeEndpoint, now| {
-                        e.send_data(now, n);
-                    }));
-                }
+            EventCode::MakeCallOk if args.send > 0 => {
+                let n = args.send;
+                let _ = commands.send(Box::new(move |e: &mut AaeEndpoint, now| {
+                    e.send_data(now, n);
+                }));
             }
             EventCode::Disconnected if args.call.is_some() || p.received.is_some() => {
                 p.done = true;
