@@ -1,6 +1,7 @@
 //! End-to-end tests: the `natlab` binary and the crates together, on the bundled scenarios and
 //! captures.
 
+mod aae;
 mod analyze;
 mod check;
 mod codes;

@@ -9,10 +9,10 @@ use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
 use std::process::{Child, Command, Output, Stdio};
 
-/// A running `natlab serve`, stopped when dropped.
-struct Server {
-    child: Child,
-    udp: SocketAddr,
+/// A running server process (`natlab serve`, kamailio, coturn), stopped when dropped.
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) udp: SocketAddr,
 }
 
 impl Drop for Server {
@@ -54,7 +54,7 @@ fn serve(args: &[&str]) -> Server {
 }
 
 /// A UDP port free on loopback right now.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0")
         .and_then(|s| s.local_addr())
         .expect("bind")

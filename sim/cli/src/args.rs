@@ -87,6 +87,19 @@ pub enum Command {
         natlab softphone --server 127.0.0.1:5060 --user 1001 --password secret --call 1002 --hangup-after 5s"
     )]
     Softphone(SoftphoneArgs),
+    /// Run the AAE tunnel endpoint core on real sockets against a real SIP server (the relay)
+    /// and STUN/TURN server: init, optionally call a device and send bytes through the tunnel,
+    /// or answer calls and report what arrived; prints every SDK event as it happens.
+    #[command(
+        after_help = "Prints one line per event: time, name, code, status, detail. Exits 0 when \
+        init succeeded and, with --call, the tunnel came up and every byte was written; with \
+        --expect-bytes, when that many bytes arrived. 1 otherwise.\n\n\
+        Examples:\n  \
+        natlab aae --server 127.0.0.1:5060 --device-id dev2 --ticket t2 --stun 127.0.0.1:3478 --expect-bytes 65536\n  \
+        natlab aae --server 127.0.0.1:5060 --device-id dev1 --ticket t1 --stun 127.0.0.1:3478 \
+        --turn 127.0.0.1:3478 --turn-user u --turn-password p --call dev2 --port 0:8080 --send 65536"
+    )]
+    Aae(AaeArgs),
     /// Run ICE between every pair of NAT types (the seven classic types, 7×7, the RFC 4787
     /// mapping × filtering pairs, 9×9, and same-NAT peers with and without hairpinning) and
     /// print each cell's outcome and time to connected.
@@ -456,6 +469,83 @@ pub struct SoftphoneArgs {
     /// Give up after this long.
     #[arg(long, value_name = "DURATION", default_value = "40s")]
     pub timeout: SimDuration,
+}
+
+/// `natlab aae`.
+#[derive(Debug, Args)]
+pub struct AaeArgs {
+    /// The relay SIP server (registrar and proxy), IP:PORT.
+    #[arg(long, value_name = "ADDR")]
+    pub server: SocketAddr,
+    /// Device id: the SIP user.
+    #[arg(long)]
+    pub device_id: String,
+    /// Device ticket: the SIP password.
+    #[arg(long)]
+    pub ticket: String,
+    /// SIP domain. Default: the server's IP.
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// STUN server for NAT-type detection and server-reflexive candidates.
+    #[arg(long, value_name = "ADDR")]
+    pub stun: Option<SocketAddr>,
+    /// TURN server (UDP) for relayed candidates.
+    #[arg(long, value_name = "ADDR", requires_all = ["turn_user", "turn_password"])]
+    pub turn: Option<SocketAddr>,
+    /// TURN user name.
+    #[arg(long)]
+    pub turn_user: Option<String>,
+    /// TURN password.
+    #[arg(long)]
+    pub turn_password: Option<String>,
+    /// Which local ICE candidates the tunnels use: all, or only the TURN relay's.
+    #[arg(long, value_enum, default_value_t)]
+    pub ice_policy: IcePolicyArg,
+    /// Local IP (ports: any free ones). Loopback unless --allow-non-loopback.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Allow a local address outside loopback.
+    #[arg(long)]
+    pub allow_non_loopback: bool,
+    /// Once initialised, make a tunnel to this device id.
+    #[arg(long, value_name = "DEVICE")]
+    pub call: Option<String>,
+    /// Tunnel ports LPORT:RPORT of the call (repeatable; at most 8).
+    #[arg(long = "port", value_name = "LPORT:RPORT", value_parser = parse_port_pair)]
+    pub ports: Vec<(u16, u16)>,
+    /// Bytes to write through the tunnel once it is up.
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
+    pub send: u64,
+    /// Answer calls and stop once this many bytes arrived through a tunnel.
+    #[arg(long, value_name = "BYTES")]
+    pub expect_bytes: Option<u64>,
+    /// Make-call timeout (0: none).
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub call_timeout: SimDuration,
+    /// Give up after this long.
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub timeout: SimDuration,
+}
+
+/// `natlab aae --ice-policy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum IcePolicyArg {
+    /// Host, server-reflexive and relayed candidates.
+    #[default]
+    All,
+    /// Only the relayed candidate (needs --turn).
+    Relay,
+}
+
+fn parse_port_pair(s: &str) -> Result<(u16, u16), String> {
+    let (l, r) = s
+        .split_once(':')
+        .ok_or_else(|| format!("`{s}`: expected LPORT:RPORT"))?;
+    let port = |p: &str| {
+        p.parse::<u16>()
+            .map_err(|e| format!("`{p}` is not a port: {e}"))
+    };
+    Ok((port(l)?, port(r)?))
 }
 
 /// SIP transport of `natlab softphone`.

@@ -45,6 +45,7 @@ fn dispatch(command: Command, out: &mut dyn Write) -> Result<Exit, ExpectedError
         Command::Schema => cmd::check::schema(out),
         Command::Serve(a) => cmd::serve::run(&a, out),
         Command::Softphone(a) => cmd::softphone::run(&a, out),
+        Command::Aae(a) => cmd::aae::run(&a, out),
         Command::Matrix(a) => cmd::matrix::run(&a, out),
         Command::Coverage(a) => cmd::coverage::run(&a, out),
         Command::Shrink(a) => cmd::shrink::run(&a, out),

@@ -1,5 +1,6 @@
 //! One module per subcommand. Each returns the exit status or an [`crate::exit::ExpectedError`].
 
+pub(crate) mod aae;
 pub(crate) mod analyze;
 pub(crate) mod check;
 pub(crate) mod codes;

@@ -1,6 +1,6 @@
 //! The endpoint's settings: what `natnl_lib_init` takes and the SDK options.
 
-use sim_ice::{IceTimers, TurnServer};
+use sim_ice::{IcePolicy, IceTimers, TurnServer};
 use sim_sip::transaction::TimerConfig;
 use sim_sip::ua::SipTransport;
 use std::net::SocketAddr;
@@ -60,6 +60,8 @@ pub struct AaeConfig {
     pub sip_timers: TimerConfig,
     /// ICE timers.
     pub ice_timers: IceTimers,
+    /// Which local candidates the tunnels' ICE sessions use (relay: only TURN's).
+    pub ice_policy: IcePolicy,
 }
 
 impl AaeConfig {
@@ -82,6 +84,7 @@ impl AaeConfig {
             register_expires: REGISTER_EXPIRES,
             sip_timers: TimerConfig::default(),
             ice_timers: IceTimers::default(),
+            ice_policy: IcePolicy::All,
         }
     }
 }

@@ -766,6 +766,7 @@ impl AaeEndpoint {
                 ic.stun_servers = self.cfg.stun_server.into_iter().collect();
                 ic.turn.clone_from(&self.cfg.turn);
                 ic.timers = self.cfg.ice_timers;
+                ic.policy = self.cfg.ice_policy;
                 let seed = self.seed.derive(&format!("call/{id}"));
                 match IceAgent::new(ic, seed) {
                     Ok(mut agent) => {

@@ -105,6 +105,17 @@ impl IceTimers {
     }
 }
 
+/// Which local candidates the agent offers and checks from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum IcePolicy {
+    /// Host, server-reflexive and relayed candidates.
+    #[default]
+    All,
+    /// Only the relayed candidate of the TURN allocation: every check and all data cross the
+    /// relay (no TURN server, or a failed allocation, leaves no candidate).
+    Relay,
+}
+
 /// Everything an [`crate::IceAgent`] needs besides its seed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IceConfig {
@@ -120,6 +131,8 @@ pub struct IceConfig {
     pub turn: Option<TurnServer>,
     /// Timers.
     pub timers: IceTimers,
+    /// Which local candidates are used.
+    pub policy: IcePolicy,
 }
 
 impl IceConfig {
@@ -131,6 +144,7 @@ impl IceConfig {
             stun_servers: Vec::new(),
             turn: None,
             timers: IceTimers::default(),
+            policy: IcePolicy::All,
         }
     }
 }

@@ -91,7 +91,7 @@ mod turn;
 mod tests;
 
 pub use agent::{IceAgent, IceError, IceStats, MAX_REMOTE_CANDIDATES};
-pub use config::{IceConfig, IceTimers, Role, TurnServer, TurnTransport};
+pub use config::{IceConfig, IcePolicy, IceTimers, Role, TurnServer, TurnTransport};
 pub use event::{
     CandidateKind, Credentials, EVENT_NAMES, IceCandidate, IceEvent, ServerKind, Status,
 };

@@ -4,7 +4,7 @@
 
 use super::IceAgent;
 use crate::candidate::to_rtc;
-use crate::config::{TurnServer, TurnTransport};
+use crate::config::{IcePolicy, TurnServer, TurnTransport};
 use crate::event::{CandidateKind, IceCandidate, IceEvent, ServerKind, Status};
 use crate::stun::{self, BindingTransaction, Outcome};
 use crate::turn::TurnRelay;
@@ -15,6 +15,9 @@ use std::sync::Arc;
 
 impl IceAgent {
     pub(super) fn add_local(&mut self, kind: CandidateKind, addr: SocketAddr, base: SocketAddr) {
+        if self.config.policy == IcePolicy::Relay && kind != CandidateKind::Relay {
+            return; // relay-only: host and reflexive addresses are neither offered nor checked
+        }
         if self.local.iter().any(|c| c.addr == addr) {
             return; // a reflexive address equal to a host one (no NAT) adds nothing
         }
