@@ -7,7 +7,7 @@
 
 use crate::capture::SkipReason;
 use crate::findings::{Finding, FindingKind, Frames, Protocol, Severity};
-use crate::sip::Malformed;
+use crate::sip::{Defect, Malformed, Scanned};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -154,6 +154,14 @@ pub struct Accounting {
     /// Where malformed SIP and TCP gaps were seen (the first frames of each).
     malformed_frames: Frames,
     gap_frames: Frames,
+    /// Messages kept despite a defect, by defect.
+    lenient: BTreeMap<Defect, u64>,
+    lenient_frames: Frames,
+    /// Messages cut short by the capture, and those of them that lost their Call-ID.
+    cut_frames: Frames,
+    cut_without_call_id: u64,
+    /// The largest captured length of a frame the capture cut short (its snap length).
+    snaplen: Option<u32>,
 }
 
 impl Accounting {
@@ -185,10 +193,30 @@ impl Accounting {
         self.classify(class);
     }
 
-    /// A usable SIP message (several can share a frame).
-    pub fn sip_message(&mut self, truncated: bool) {
+    /// A usable SIP message (several can share a frame) in `frame`.
+    pub fn sip_message(&mut self, s: &Scanned, frame: u64) {
         self.sip_messages += 1;
-        self.sip_messages_truncated += u64::from(truncated);
+        let cut = s.truncated && !s.has(Defect::NoHeaderEnd);
+        if cut {
+            self.sip_messages_truncated += 1;
+            self.cut_frames.push(frame);
+            self.cut_without_call_id += u64::from(s.has(Defect::NoCallId));
+        }
+        if s.defects != 0 {
+            for d in Defect::ALL.into_iter().filter(|d| s.has(*d)) {
+                *self.lenient.entry(d).or_default() += 1;
+            }
+            let only_cut = s.defects == Defect::NoCallId.bit() && cut;
+            if !only_cut {
+                self.lenient_frames.push(frame);
+            }
+        }
+    }
+
+    /// A frame the capture cut short, with the bytes it kept.
+    pub fn cut_frame(&mut self, captured: usize) {
+        let len = u32::try_from(captured).unwrap_or(u32::MAX);
+        self.snaplen = Some(self.snaplen.map_or(len, |s| s.max(len)));
     }
 
     /// A malformed SIP message.
@@ -232,6 +260,52 @@ impl Accounting {
             out.push(f.with_frames(
                 self.malformed_frames.list().iter().copied(),
                 self.malformed_frames.total,
+            ));
+        }
+        if self.cut_frames.total > 0 {
+            let snap = self
+                .snaplen
+                .map_or_else(String::new, |n| format!(" (snap length {n} bytes)"));
+            let lost_id = match self.cut_without_call_id {
+                0 => String::new(),
+                n => format!(
+                    "; {n} of them lost their Call-ID and are correlated by their From tag or Via branch"
+                ),
+            };
+            let f = Finding::new(
+                Severity::Warning,
+                FindingKind::SipCutShort,
+                Protocol::Capture,
+                format!(
+                    "{} SIP message(s) were cut short by the capture{snap}: they are kept in their calls with the headers that survived{lost_id}. Bodies (SDP) and later headers are missing, so some diagnoses may be too; re-capture with `-s 0` (tcpdump -s 0, dumpcap -s 0) to keep whole frames.",
+                    self.cut_frames.total
+                ),
+            );
+            out.push(f.with_frames(
+                self.cut_frames.list().iter().copied(),
+                self.cut_frames.total,
+            ));
+        }
+        if self.lenient_frames.total > 0 {
+            let defects: Vec<String> = self
+                .lenient
+                .iter()
+                .filter(|(k, _)| **k != Defect::NoCallId)
+                .map(|(k, v)| format!("{} {v}", k.name()))
+                .collect();
+            let f = Finding::new(
+                Severity::Warning,
+                FindingKind::SipLenient,
+                Protocol::Capture,
+                format!(
+                    "{} SIP message(s) break the SIP grammar ({}): they are kept in their calls as written. Over UDP the datagram frames the message, so a wrong Content-Length loses nothing here, but the sender's stack is at fault and a strict peer may reject these messages.",
+                    self.lenient_frames.total,
+                    defects.join(", ")
+                ),
+            );
+            out.push(f.with_frames(
+                self.lenient_frames.list().iter().copied(),
+                self.lenient_frames.total,
             ));
         }
         if self.gap_frames.total > 0 {
@@ -313,6 +387,8 @@ impl Accounting {
             },
             sip_messages: self.sip_messages,
             sip_messages_truncated: self.sip_messages_truncated,
+            sip_messages_lenient: self.lenient.iter().map(|(k, v)| (k.name(), *v)).collect(),
+            snaplen_cut: self.snaplen,
             sip_messages_malformed: self
                 .malformed_messages
                 .iter()
@@ -365,6 +441,12 @@ pub struct PacketSummary {
     pub sip_messages: u64,
     /// Of those, messages cut short by the capture's snap length.
     pub sip_messages_truncated: u64,
+    /// Of those, messages kept despite a defect, by defect (absent when there are none).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sip_messages_lenient: BTreeMap<&'static str, u64>,
+    /// The snap length seen on frames the capture cut short (absent when none was cut).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snaplen_cut: Option<u32>,
     /// Malformed SIP messages by reason.
     pub sip_messages_malformed: BTreeMap<&'static str, u64>,
     /// STUN messages.

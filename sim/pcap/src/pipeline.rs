@@ -6,7 +6,7 @@
 
 use crate::accounting::{Accounting, Class};
 use crate::capture::{CaptureReader, Format, LinkType, Record};
-use crate::correlate::{CallIdHash, Correlator, message_sdp};
+use crate::correlate::{CallIdHash, Correlator, Recovery, message_sdp};
 use crate::decode::{Decoder, EventSink, PacketMeta};
 use crate::findings::nat::NatTracker;
 use crate::media::tracker::MediaTracker;
@@ -124,6 +124,7 @@ fn read_all<R: Read>(
 ) -> ReaderSide {
     let mut decoder = Decoder::default();
     let mut nat = NatTracker::default();
+    let mut recovery = Recovery::default();
     let mut batch = Batch::default();
     let (mut first_ts, mut last_ts) = (None, None);
     while let Some(rec) = reader.next_record() {
@@ -140,6 +141,7 @@ fn read_all<R: Read>(
             nat: &mut nat,
             media: &mut media,
             end: None,
+            recovery: &mut recovery,
         };
         decoder.record(&rec, &mut sink);
         if batch.events.len() >= BATCH_EVENTS || batch.bytes.len() >= BATCH_BYTES {
@@ -155,6 +157,7 @@ fn read_all<R: Read>(
         nat: &mut nat,
         media: &mut media,
         end: last_ts,
+        recovery: &mut recovery,
     };
     let acct = decoder.finish(&mut sink);
     batch.consumed = reader.bytes_consumed();
@@ -179,13 +182,14 @@ struct Collector<'a> {
     media: &'a mut MediaTracker,
     /// The last timestamp of the capture (set for the final flush).
     end: Option<i64>,
+    recovery: &'a mut Recovery,
 }
 
 impl EventSink for Collector<'_> {
     fn sip(&mut self, meta: &PacketMeta, msg: SipMessage<'_>) {
         let sdp = message_sdp(&msg);
         self.nat.on_sip(meta, &msg, sdp.as_ref());
-        let id = CallIdHash::of(msg.call_id());
+        let id = self.recovery.id(&msg);
         self.media.on_sip(meta, &msg, sdp.is_some(), id);
         let start = self.batch.bytes.len();
         self.batch.bytes.extend_from_slice(msg.bytes);

@@ -155,8 +155,19 @@ pub(crate) fn txn_key(
     meta: &PacketMeta,
     request: bool,
 ) -> u64 {
+    txn_key_with(msg, method, msg.fields.cseq, meta, request)
+}
+
+/// [`txn_key`] with another CSeq number (a response whose CSeq the capture cut off).
+fn txn_key_with(
+    msg: &SipMessage<'_>,
+    method: Method,
+    cseq: u32,
+    meta: &PacketMeta,
+    request: bool,
+) -> u64 {
     let branch = msg.branch();
-    let mut h = hash_bytes(branch) ^ u64::from(msg.fields.cseq).rotate_left(17);
+    let mut h = hash_bytes(branch) ^ u64::from(cseq).rotate_left(17);
     h ^= (method as u64 + 1).rotate_left(41);
     if method == Method::Other {
         h ^= hash_bytes(msg.method_name()).rotate_left(7);
@@ -274,8 +285,19 @@ impl ActiveCall {
         let Some(code) = msg.status() else {
             return;
         };
-        let method = msg.fields.cseq_method;
-        let key = txn_key(msg, method, meta, false);
+        let mut method = msg.fields.cseq_method;
+        let mut key = txn_key(msg, method, meta, false);
+        if msg.fields.cseq_method_span.len == 0 {
+            // Cut short before its CSeq: the transaction of this hop with the same branch.
+            if let Some(t) = self.txns.iter().rev().find(|t| {
+                t.method != Method::Other
+                    && t.src == meta.dst
+                    && t.dst == meta.src
+                    && t.key == txn_key_with(msg, t.method, t.cseq, meta, false)
+            }) {
+                (method, key) = (t.method, t.key);
+            }
+        }
         if self.closed_keys.contains(&key) {
             self.retransmissions += 1;
             return;

@@ -225,6 +225,8 @@ pub struct Correlator {
     now_ns: i64,
     last_sweep_ns: i64,
     first_ts: Option<i64>,
+    /// Call-IDs for messages cut short before theirs (when driven directly, on one thread).
+    recovery: Recovery,
 }
 
 impl Correlator {
@@ -457,6 +459,67 @@ impl CallIdHash {
     }
 }
 
+/// Most correlation keys remembered for messages cut short before their Call-ID.
+const MAX_RECOVERY_KEYS: usize = 1 << 16;
+
+/// The Call-ID of messages the capture cut short before it. Once such a message has been
+/// seen, the From tags, To tags and top-Via branches of messages with a Call-ID are remembered,
+/// and a message without one joins the call its From tag, To tag or branch (in that order)
+/// belongs to. A message that matches none starts a call named after its From tag (or branch):
+/// see [`recovered_label`]. Until the first such message this costs one branch per message.
+#[derive(Debug, Default)]
+pub struct Recovery {
+    active: bool,
+    keys: IdMap<CallIdHash>,
+}
+
+impl Recovery {
+    /// The Call-ID hashes the correlator files `msg` under.
+    pub fn id(&mut self, msg: &SipMessage<'_>) -> CallIdHash {
+        let cid = msg.call_id();
+        if !cid.is_empty() {
+            let id = CallIdHash::of(cid);
+            if self.active {
+                self.learn(msg, id);
+            }
+            return id;
+        }
+        self.active = true;
+        let keys = [(msg.from_tag(), 1), (msg.to_tag(), 1), (msg.branch(), 2)];
+        for (k, seed) in keys {
+            if !k.is_empty()
+                && let Some(id) = self.keys.get(&hash_bytes_seeded(k, seed))
+            {
+                return *id;
+            }
+        }
+        CallIdHash::of(&recovered_label(msg))
+    }
+
+    fn learn(&mut self, msg: &SipMessage<'_>, id: CallIdHash) {
+        if self.keys.len() >= MAX_RECOVERY_KEYS {
+            self.keys.clear();
+        }
+        for (k, seed) in [(msg.from_tag(), 1), (msg.to_tag(), 1), (msg.branch(), 2)] {
+            if !k.is_empty() {
+                self.keys.insert(hash_bytes_seeded(k, seed), id);
+            }
+        }
+    }
+}
+
+/// The name of a call made of messages without a Call-ID: `cut short: From tag T` (or `Via
+/// branch B`). It has spaces, which a Call-ID cannot (RFC 3261 §25.1), so it is never taken for one.
+pub(crate) fn recovered_label(msg: &SipMessage<'_>) -> Vec<u8> {
+    let (what, v) = match msg.from_tag() {
+        [] => ("Via branch", msg.branch()),
+        tag => ("From tag", tag),
+    };
+    let mut out = format!("cut short: {what} ").into_bytes();
+    out.extend_from_slice(v);
+    out
+}
+
 /// Steps between probes when two Call-IDs share a table key.
 const PROBE_STEP: u64 = 0x9E37_79B9_7F4A_7C15;
 
@@ -483,8 +546,22 @@ fn free_key(map: &IdMap<(u64, u32)>, mut key: u64) -> u64 {
 fn new_call(meta: &PacketMeta, msg: &SipMessage<'_>, strings: &mut Interner) -> Call {
     let method = msg.request_method().unwrap_or(msg.fields.cseq_method);
     let ua = msg.get(msg.fields.user_agent);
+    let (id, recovered): (Box<[u8]>, _) = match msg.call_id() {
+        [] => (
+            recovered_label(msg).into_boxed_slice(),
+            Some(if msg.from_tag().is_empty() {
+                "via_branch"
+            } else {
+                "from_tag"
+            }),
+        ),
+        cid => (cid.into(), None),
+    };
     Call {
-        id: msg.call_id().into(),
+        id,
+        correlated_by: recovered,
+        cut_short: 0,
+        without_call_id: 0,
         from: value::user_host(value::uri(msg.get(msg.fields.from))).into(),
         to: value::user_host(value::uri(msg.get(msg.fields.to))).into(),
         kind: CallKind::from_method(method),
@@ -526,6 +603,12 @@ impl Correlator {
         let slot = self.active_slot(id, meta, msg);
         if let Some(a) = slot.and_then(|s| self.slots.get_mut(s as usize)) {
             a.count(meta);
+            if msg.fields.truncated
+                && let Some(c) = self.calls.get_mut(a.call as usize)
+            {
+                c.cut_short += 1;
+                c.without_call_id += u32::from(msg.call_id().is_empty());
+            }
             if a.needs_user_agent && msg.fields.user_agent.is_present() {
                 a.user_agent = Some(self.strings.intern(msg.get(msg.fields.user_agent), 64));
                 a.needs_user_agent = false;
@@ -556,7 +639,8 @@ pub(crate) fn message_sdp(msg: &SipMessage<'_>) -> Option<SdpSummary> {
 impl EventSink for Correlator {
     fn sip(&mut self, meta: &PacketMeta, msg: SipMessage<'_>) {
         let sdp = message_sdp(&msg);
-        self.sip_prepared(meta, &msg, sdp.as_ref(), CallIdHash::of(msg.call_id()));
+        let id = self.recovery.id(&msg);
+        self.sip_prepared(meta, &msg, sdp.as_ref(), id);
     }
 
     fn unreachable(&mut self, frame: u64, ts_ns: i64, target: SocketAddr) {

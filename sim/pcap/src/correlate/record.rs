@@ -103,6 +103,13 @@ pub(crate) const GAVE_UP_NS: i64 = 4_000_000_000;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Call {
     pub(crate) id: Box<[u8]>,
+    /// How a call without a Call-ID was correlated (`from_tag`, `via_branch`): its messages were
+    /// all cut short before their Call-ID, and `id` is a label.
+    pub correlated_by: Option<&'static str>,
+    /// Messages cut short (by the capture, or a datagram ending inside the headers).
+    pub cut_short: u32,
+    /// Of those, messages placed in this call without a Call-ID of their own.
+    pub without_call_id: u32,
     pub(crate) from: Box<[u8]>,
     pub(crate) to: Box<[u8]>,
     /// What it carries.
@@ -150,6 +157,9 @@ impl Call {
     pub(crate) fn vacant() -> Self {
         Self {
             id: Box::default(),
+            correlated_by: None,
+            cut_short: 0,
+            without_call_id: 0,
             from: Box::default(),
             to: Box::default(),
             kind: CallKind::Other,
@@ -294,8 +304,12 @@ fn secs(ns: i64) -> f64 {
 
 impl Serialize for Call {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Call", 20)?;
+        let extra = usize::from(self.correlated_by.is_some()) + 2 * usize::from(self.cut_short > 0);
+        let mut st = s.serialize_struct("Call", 19 + extra)?;
         st.serialize_field("call_id", &value::text_cow(&self.id, 256))?;
+        if let Some(by) = self.correlated_by {
+            st.serialize_field("correlated_by", by)?;
+        }
         st.serialize_field("kind", &self.kind)?;
         st.serialize_field("from", &value::text_cow(&self.from, 96))?;
         st.serialize_field("to", &value::text_cow(&self.to, 96))?;
@@ -314,6 +328,10 @@ impl Serialize for Call {
         st.serialize_field("transports", &self.transports())?;
         st.serialize_field("user_agent", &self.user_agent())?;
         st.serialize_field("findings", &self.findings)?;
+        if self.cut_short > 0 {
+            st.serialize_field("cut_short", &self.cut_short)?;
+            st.serialize_field("without_call_id", &self.without_call_id)?;
+        }
         st.end()
     }
 }

@@ -185,6 +185,9 @@ impl Decoder {
         sink: &mut dyn EventSink,
     ) -> Option<Class> {
         let truncated = t.truncated || (f.data.len() as u64) < u64::from(f.orig_len);
+        if (f.data.len() as u64) < u64::from(f.orig_len) {
+            self.acct.cut_frame(f.data.len());
+        }
         if t.proto == 17 {
             return self.udp(f, t, truncated, sink);
         }
@@ -244,7 +247,7 @@ impl Decoder {
             // Scanning decides whether this is SIP: a payload without a SIP start line is not.
             match sip::scan(payload, mode) {
                 Ok(s) => {
-                    self.acct.sip_message(s.truncated);
+                    self.acct.sip_message(&s, meta.frame);
                     sink.sip(
                         meta,
                         SipMessage {
@@ -347,7 +350,7 @@ impl StreamSink for Bridge<'_> {
         bytes: &[u8],
         s: &Scanned,
     ) {
-        self.acct.sip_message(s.truncated);
+        self.acct.sip_message(s, frame);
         let meta = PacketMeta {
             frame,
             ts_ns,

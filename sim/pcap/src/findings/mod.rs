@@ -88,6 +88,10 @@ pub enum FindingKind {
     MalformedSip,
     /// TCP bytes missing from the capture.
     TcpGap,
+    /// SIP messages the capture cut short (snap length): kept with what survived.
+    SipCutShort,
+    /// SIP messages with defects (Content-Length, header syntax), kept as written.
+    SipLenient,
     /// An answered call without RTP in either direction.
     NoAudio,
     /// An answered call with RTP from one side only.

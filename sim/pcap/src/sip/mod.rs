@@ -12,8 +12,8 @@ pub mod status;
 pub mod value;
 
 pub use scan::{
-    Framed, Malformed, Mode, ScanError, Scanned, Span, StartLine, StartState, looks_like_sip, scan,
-    scan_stream, start_state,
+    Defect, Framed, Malformed, Mode, ScanError, Scanned, Span, StartLine, StartState,
+    looks_like_sip, scan, scan_stream, start_state,
 };
 pub use status::{StatusCode, StatusInfo, status_info};
 

@@ -128,8 +128,73 @@ pub struct Scanned {
     pub len: u32,
     /// Some header was folded over several lines.
     pub folded: bool,
-    /// The message was cut short by the capture (accepted in [`Mode::Truncated`]).
+    /// The message was cut short: by the capture (accepted in [`Mode::Truncated`]), or its
+    /// datagram ended inside the headers.
     pub truncated: bool,
+    /// What the scanner had to be lenient about ([`Defect`] bits; 0 for a clean message).
+    pub defects: u16,
+}
+
+impl Scanned {
+    /// Whether the message has a defect.
+    pub const fn has(&self, d: Defect) -> bool {
+        self.defects & d.bit() != 0
+    }
+
+    fn flag(&mut self, d: Defect) {
+        self.defects |= d.bit();
+    }
+}
+
+/// A defect the scanner tolerated: the message is kept as written and the defect reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Defect {
+    /// The datagram ended inside the headers (no blank line), without the capture cutting it.
+    NoHeaderEnd,
+    /// The Content-Length value is not a number (UDP: the datagram frames the message).
+    BadContentLength,
+    /// Content-Length disagrees with the bytes the datagram carries.
+    ContentLengthMismatch,
+    /// A header line without a colon (skipped).
+    HeaderWithoutColon,
+    /// The CSeq value is not `number method` (kept as written).
+    BadCSeq,
+    /// The method holds characters a SIP token may not (kept as written).
+    GarbledMethod,
+    /// The Call-ID was lost (the message was cut short before it): correlated by From tag or
+    /// Via branch.
+    NoCallId,
+}
+
+impl Defect {
+    /// Every defect, in a stable order.
+    pub const ALL: [Self; 7] = [
+        Self::NoHeaderEnd,
+        Self::BadContentLength,
+        Self::ContentLengthMismatch,
+        Self::HeaderWithoutColon,
+        Self::BadCSeq,
+        Self::GarbledMethod,
+        Self::NoCallId,
+    ];
+
+    /// A short stable name, as used in reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::NoHeaderEnd => "no_header_end",
+            Self::BadContentLength => "bad_content_length",
+            Self::ContentLengthMismatch => "content_length_mismatch",
+            Self::HeaderWithoutColon => "header_without_colon",
+            Self::BadCSeq => "bad_cseq",
+            Self::GarbledMethod => "garbled_method",
+            Self::NoCallId => "no_call_id",
+        }
+    }
+
+    /// The defect's bit in [`Scanned::defects`].
+    pub const fn bit(self) -> u16 {
+        1 << self as u16
+    }
 }
 
 /// How the message was transported, which decides framing.
@@ -152,20 +217,15 @@ pub enum Malformed {
     BadStartLine,
     /// The status code is not three digits from 100 to 699.
     BadStatusCode,
-    /// A header line has no colon.
-    HeaderWithoutColon,
-    /// No blank line ends the headers.
-    NoHeaderEnd,
     /// There is no Call-ID header.
     MissingCallId,
+    /// The capture cut the message short before its Call-ID, From tag and Via branch: nothing
+    /// is left to correlate it by.
+    CutShortUncorrelated,
     /// There is no CSeq header.
     MissingCSeq,
-    /// The CSeq header is not `number method`.
-    BadCSeq,
-    /// The Content-Length value is not a number.
+    /// The Content-Length value is not a number (TCP: the stream cannot be framed).
     BadContentLength,
-    /// Content-Length announces more bytes than the message has.
-    BodyTruncated,
     /// More than 256 header lines, or 64 KiB of headers.
     TooManyHeaders,
 }
@@ -177,29 +237,23 @@ impl Malformed {
             Self::Empty => "empty",
             Self::BadStartLine => "bad_start_line",
             Self::BadStatusCode => "bad_status_code",
-            Self::HeaderWithoutColon => "header_without_colon",
-            Self::NoHeaderEnd => "no_header_end",
             Self::MissingCallId => "missing_call_id",
+            Self::CutShortUncorrelated => "cut_short_uncorrelated",
             Self::MissingCSeq => "missing_cseq",
-            Self::BadCSeq => "bad_cseq",
             Self::BadContentLength => "bad_content_length",
-            Self::BodyTruncated => "body_truncated",
             Self::TooManyHeaders => "too_many_headers",
         }
     }
 
     /// Every reason, in a stable order.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 8] = [
         Self::Empty,
         Self::BadStartLine,
         Self::BadStatusCode,
-        Self::HeaderWithoutColon,
-        Self::NoHeaderEnd,
         Self::MissingCallId,
+        Self::CutShortUncorrelated,
         Self::MissingCSeq,
-        Self::BadCSeq,
         Self::BadContentLength,
-        Self::BodyTruncated,
         Self::TooManyHeaders,
     ];
 }
@@ -279,8 +333,8 @@ pub fn start_state(b: &[u8]) -> StartState {
 /// [`ScanError::Incomplete`] in stream mode when more bytes are needed;
 /// [`ScanError::Malformed`] with the reason otherwise.
 pub fn scan(b: &[u8], mode: Mode) -> Result<Scanned, ScanError> {
-    let s = scan_framed(b, mode)?;
-    check_mandatory(&s, mode)?;
+    let mut s = scan_framed(b, mode)?;
+    check_mandatory(&mut s, b)?;
     Ok(s)
 }
 
@@ -306,8 +360,8 @@ pub enum Framed {
 /// [`ScanError::Incomplete`] when more bytes are needed; [`ScanError::Malformed`] when the message
 /// cannot even be framed (the stream must resynchronise on the next start line).
 pub fn scan_stream(b: &[u8]) -> Result<Framed, ScanError> {
-    let s = scan_framed(b, Mode::Stream)?;
-    Ok(match check_mandatory(&s, Mode::Stream) {
+    let mut s = scan_framed(b, Mode::Stream)?;
+    Ok(match check_mandatory(&mut s, b) {
         Ok(()) => Framed::Message(s),
         Err(why) => Framed::Malformed {
             why,
@@ -331,24 +385,36 @@ fn scan_framed(b: &[u8], mode: Mode) -> Result<Scanned, ScanError> {
         return Err(Malformed::BadStartLine.into());
     }
     let mut s = Scanned::default();
-    let eol = match line_end(b, 0, mode) {
-        // A datagram without even one complete line is not SIP.
-        Err(ScanError::Malformed(Malformed::NoHeaderEnd)) => {
-            return Err(Malformed::BadStartLine.into());
-        }
-        other => other?,
-    };
+    // A datagram without even one complete line is not SIP.
+    let eol = line_end(b, 0, mode)?.ok_or(Malformed::BadStartLine)?;
     s.start = start_line(trim_cr(b.get(..eol).unwrap_or_default()), 0)?;
+    if let StartLine::Request { method_span, .. } = s.start
+        && !method_span.get(b).iter().all(|&c| is_token(c))
+    {
+        s.flag(Defect::GarbledMethod);
+    }
     let body_start = Headers::new(&mut s, b, mode).run(eol + 1)?;
     frame_body(&mut s, b, body_start, mode)?;
     Ok(s)
 }
 
-fn check_mandatory(s: &Scanned, _mode: Mode) -> Result<(), Malformed> {
+/// A message needs a Call-ID and a CSeq; one cut short keeps whatever survived, as long as a
+/// From tag or Via branch is left to correlate it by.
+fn check_mandatory(s: &mut Scanned, b: &[u8]) -> Result<(), Malformed> {
     if !s.call_id.is_present() {
-        return Err(Malformed::MissingCallId);
+        if !s.truncated {
+            return Err(Malformed::MissingCallId);
+        }
+        let m = super::SipMessage {
+            bytes: b,
+            fields: s,
+        };
+        if m.from_tag().is_empty() && m.branch().is_empty() {
+            return Err(Malformed::CutShortUncorrelated);
+        }
+        s.flag(Defect::NoCallId);
     }
-    if s.cseq_method_span.len == 0 {
+    if s.cseq_method_span.len == 0 && !s.truncated {
         return Err(Malformed::MissingCSeq);
     }
     Ok(())
@@ -360,12 +426,25 @@ fn frame_body(s: &mut Scanned, b: &[u8], body_start: usize, mode: Mode) -> Resul
     let body_len = match (s.content_length, mode) {
         (Some(n), Mode::Stream) if n > MAX_BODY => return Err(Malformed::BadContentLength.into()),
         (Some(n), Mode::Stream) if n as usize > present => return Err(ScanError::Incomplete),
+        // The datagram frames the message (RFC 3261 §18.3): a longer Content-Length is a defect
+        // of the sender, the body is what arrived.
         (Some(n), Mode::Datagram) if n as usize > present => {
-            return Err(Malformed::BodyTruncated.into());
+            if !s.truncated {
+                s.flag(Defect::ContentLengthMismatch);
+            }
+            present
         }
         (Some(n), Mode::Truncated) if n as usize > present => {
             s.truncated = true;
             present
+        }
+        (Some(n), Mode::Datagram) => {
+            // Bytes beyond Content-Length are discarded; more than line ends is a mismatch.
+            let extra = b.get(body_start + n as usize..).unwrap_or_default();
+            if !extra.iter().all(u8::is_ascii_whitespace) {
+                s.flag(Defect::ContentLengthMismatch);
+            }
+            n as usize
         }
         (Some(n), _) => n as usize,
         (None, Mode::Stream) => 0,
@@ -376,14 +455,15 @@ fn frame_body(s: &mut Scanned, b: &[u8], body_start: usize, mode: Mode) -> Resul
     Ok(())
 }
 
-/// The index of the `\n` ending the line that starts at `from`.
-fn line_end(b: &[u8], from: usize, mode: Mode) -> Result<usize, ScanError> {
+/// The index of the `\n` ending the line that starts at `from` (`None`: a datagram ends
+/// without one).
+fn line_end(b: &[u8], from: usize, mode: Mode) -> Result<Option<usize>, ScanError> {
     let rest = b.get(from..).unwrap_or_default();
     match memchr(b'\n', rest) {
-        Some(i) => Ok(from + i),
+        Some(i) => Ok(Some(from + i)),
         None if mode == Mode::Stream && b.len() < MAX_HEADER_BYTES => Err(ScanError::Incomplete),
         None if mode == Mode::Stream => Err(Malformed::TooManyHeaders.into()),
-        None => Err(Malformed::NoHeaderEnd.into()),
+        None => Ok(None),
     }
 }
 
@@ -402,8 +482,9 @@ fn start_line(line: &[u8], base: usize) -> Result<StartLine, Malformed> {
     let sp2 = memchr::memrchr(b' ', rest).ok_or(Malformed::BadStartLine)?;
     let uri = rest.get(..sp2).unwrap_or_default();
     let version = rest.get(sp2 + 1..).unwrap_or_default();
+    // A method with characters a token may not have is kept as written (flagged by the caller).
     let ok = !method.is_empty()
-        && method.iter().all(|&c| is_token(c))
+        && method.iter().all(|&c| c > b' ' && c != 0x7f)
         && !uri.is_empty()
         && !uri.contains(&b' ')
         && version.eq_ignore_ascii_case(b"SIP/2.0");

@@ -3,8 +3,8 @@
 //! Content-Length, RSeq, Expires).
 
 use super::{
-    MAX_HEADER_BYTES, MAX_HEADERS, Malformed, Mode, ScanError, Scanned, Span, is_token, line_end,
-    number, trim, trim_cr,
+    Defect, MAX_HEADER_BYTES, MAX_HEADERS, Malformed, Mode, ScanError, Scanned, Span, is_token,
+    line_end, number, trim, trim_cr,
 };
 use crate::sip::Method;
 
@@ -102,12 +102,8 @@ impl<'s, 'b> Headers<'s, 'b> {
             if pos >= self.b.len() {
                 return self.no_blank_line(pos);
             }
-            let eol = match line_end(self.b, pos, self.mode) {
-                Ok(e) => e,
-                Err(ScanError::Malformed(Malformed::NoHeaderEnd)) => {
-                    return self.no_blank_line(pos);
-                }
-                Err(e) => return Err(e),
+            let Some(eol) = line_end(self.b, pos, self.mode)? else {
+                return self.no_blank_line(pos);
             };
             let line = trim_cr(self.b.get(pos..eol).unwrap_or_default());
             if line.is_empty() {
@@ -130,11 +126,27 @@ impl<'s, 'b> Headers<'s, 'b> {
             Mode::Stream if self.b.len() < MAX_HEADER_BYTES => Err(ScanError::Incomplete),
             Mode::Stream => Err(Malformed::TooManyHeaders.into()),
             Mode::Truncated => {
+                // The line the capture cut is not used: its value may be cut too.
                 self.s.truncated = true;
                 self.finish_current()?;
                 Ok(pos.min(self.b.len()))
             }
-            Mode::Datagram => Err(Malformed::NoHeaderEnd.into()),
+            Mode::Datagram => {
+                // The sender's datagram ends inside the headers: its last line is as written.
+                self.s.truncated = true;
+                self.s.flag(Defect::NoHeaderEnd);
+                let line = trim_cr(self.b.get(pos..).unwrap_or_default());
+                if !line.is_empty() {
+                    if line.first().is_some_and(|&c| c == b' ' || c == b'\t') {
+                        self.continuation(pos + line.len());
+                    } else {
+                        self.finish_current()?;
+                        self.header_line(line, pos)?;
+                    }
+                }
+                self.finish_current()?;
+                Ok(self.b.len())
+            }
         }
     }
 
@@ -151,10 +163,11 @@ impl<'s, 'b> Headers<'s, 'b> {
             return Err(Malformed::TooManyHeaders.into());
         }
         // Header names are short: a plain loop beats a vectorised search here.
-        let colon = line
-            .iter()
-            .position(|&c| c == b':')
-            .ok_or(Malformed::HeaderWithoutColon)?;
+        let Some(colon) = line.iter().position(|&c| c == b':') else {
+            // Skipped, and the message kept.
+            self.s.flag(Defect::HeaderWithoutColon);
+            return Ok(());
+        };
         let name = trim(line.get(..colon).unwrap_or_default());
         let f = field(name);
         if f != Field::Ignored {
@@ -197,12 +210,15 @@ impl<'s, 'b> Headers<'s, 'b> {
                     .via_count
                     .saturating_add(u16::try_from(n).unwrap_or(u16::MAX));
             }
-            Field::CSeq => cseq(s, v, span)?,
+            Field::CSeq => cseq(s, v, span),
             Field::Contact => first(&mut s.contact),
             Field::ContentType => first(&mut s.content_type),
-            Field::ContentLength => {
-                s.content_length = Some(number(v).ok_or(Malformed::BadContentLength)?);
-            }
+            Field::ContentLength => match number(v) {
+                Some(n) => s.content_length = Some(n),
+                // A stream cannot be framed without it; a datagram frames itself.
+                None if self.mode == Mode::Stream => return Err(Malformed::BadContentLength),
+                None => s.flag(Defect::BadContentLength),
+            },
             Field::Authorization => first(&mut s.authorization),
             Field::ProxyAuthorization => first(&mut s.proxy_authorization),
             Field::WwwAuthenticate => first(&mut s.www_authenticate),
@@ -220,19 +236,42 @@ impl<'s, 'b> Headers<'s, 'b> {
     }
 }
 
-/// `CSeq: 314159 INVITE`.
-fn cseq(s: &mut Scanned, v: &[u8], span: Span) -> Result<(), Malformed> {
+/// `CSeq: 314159 INVITE`. A garbled value is kept as written: its last word (or the whole
+/// value) as the method, number 0 unless it starts with digits.
+fn cseq(s: &mut Scanned, v: &[u8], span: Span) {
     let digits = v.iter().take_while(|c| c.is_ascii_digit()).count();
-    let num = number(v.get(..digits).unwrap_or_default()).ok_or(Malformed::BadCSeq)?;
+    let num = number(v.get(..digits).unwrap_or_default());
     let rest = v.get(digits..).unwrap_or_default();
     let ws = rest.iter().take_while(|c| c.is_ascii_whitespace()).count();
     let method = rest.get(ws..).unwrap_or_default();
-    if ws == 0 || method.is_empty() || !method.iter().all(|&c| is_token(c)) {
-        return Err(Malformed::BadCSeq);
+    let start = span.start as usize;
+    if let Some(num) = num
+        && ws > 0
+        && !method.is_empty()
+        && method.iter().all(|&c| is_token(c))
+    {
+        s.cseq = num;
+        s.cseq_method = Method::from_token(method);
+        let m_start = start + digits + ws;
+        s.cseq_method_span = Span::new(m_start, m_start + method.len());
+        return;
     }
-    s.cseq = num;
-    s.cseq_method = Method::from_token(method);
-    let m_start = span.start as usize + digits + ws;
-    s.cseq_method_span = Span::new(m_start, m_start + method.len());
-    Ok(())
+    s.flag(Defect::BadCSeq);
+    s.cseq = num.unwrap_or(0);
+    let word = v
+        .iter()
+        .rposition(u8::is_ascii_whitespace)
+        .map_or(0, |i| i + 1);
+    let last = v.get(word..).unwrap_or_default();
+    let (m_start, m_end) = if !last.is_empty() && last.iter().all(|&c| is_token(c)) {
+        (start + word, start + v.len())
+    } else {
+        (start, start + v.len())
+    };
+    s.cseq_method = Method::from_token(span_bytes(v, m_start - start, m_end - start));
+    s.cseq_method_span = Span::new(m_start, m_end);
+}
+
+fn span_bytes(v: &[u8], from: usize, to: usize) -> &[u8] {
+    v.get(from..to).unwrap_or_default()
 }
