@@ -587,9 +587,36 @@ fn column(scenario: &Scenario, spec: &WorldSpec, w: Who) -> Column {
     }
 }
 
+/// Whether a row drawn from `from` can be a packet `node` sent: from the node itself, or from a
+/// NAT on its way out (the ladder draws a hop by its visible sender; every NAT above the node
+/// rewrites the source, so its rows stand for the node's packets too, and for its LAN
+/// neighbours', which the ladder cannot tell apart).
+fn sent_by(spec: &WorldSpec, from: Who, node: usize) -> bool {
+    if from == Who::Node(node) {
+        return true;
+    }
+    let Who::Nat(k) = from else { return false };
+    let Some(mut network) = spec.nodes.get(node).map(|n| n.network) else {
+        return false;
+    };
+    // Walk up the NATs between the node and the public network (bounded: each step goes up).
+    for _ in 0..=spec.nats.len() {
+        let Some(gateway) = (0..spec.nats.len()).find(|&g| lan_of(g) == network) else {
+            return false;
+        };
+        if gateway == k {
+            return true;
+        }
+        network = spec.nats[gateway].upstream;
+    }
+    false
+}
+
 /// The expectations a row is evidence for (what they count, as far as the ladder can tell).
 fn evidence(scenario: &Scenario, spec: &WorldSpec, d: &Draft) -> Vec<usize> {
     let node = |id: &sim_scenario::NodeId| Who::Node(id.0);
+    let sender =
+        |f: &Option<sim_scenario::NodeId>| f.as_ref().is_none_or(|f| sent_by(spec, d.from, f.0));
     let window = |after: &Option<std::time::Duration>, before: &Option<std::time::Duration>| {
         after.is_none_or(|a| d.time_us >= a.as_micros() as u64)
             && before.is_none_or(|b| d.time_us <= b.as_micros() as u64)
@@ -649,6 +676,7 @@ fn evidence(scenario: &Scenario, spec: &WorldSpec, d: &Draft) -> Vec<usize> {
                 ResolvedExpectation::Dropped {
                     reason,
                     at,
+                    from,
                     after,
                     before,
                     ..
@@ -658,6 +686,7 @@ fn evidence(scenario: &Scenario, spec: &WorldSpec, d: &Draft) -> Vec<usize> {
             ) => m.dropped.as_deref().is_some_and(|why| {
                 let place = if m.reached { d.to } else { Some(d.from) };
                 reason.is_none_or(|r| why.starts_with(&format!("{}:", drop_name(r))))
+                    && sender(from)
                     && at.as_ref().is_none_or(|s| {
                         place
                             == Some(match s {
@@ -892,6 +921,20 @@ expect:
         );
         assert!(evidence(&scenario, &spec, &drop("home", "no-mapping: x")).is_empty());
         assert!(evidence(&scenario, &spec, &drop("office", "filtered: x")).is_empty());
+        // `dropped.from`: only rows its sender (or a NAT on the sender's way out) drew.
+        let (from_bob, spec_bob) = self::spec(&TWO_NATS.replace(
+            "dropped: {reason: no-mapping, at: office}",
+            "dropped: {reason: no-mapping, from: bob}",
+        ));
+        let sent = |from: &str| Draft {
+            from: topo.names[from],
+            to: Some(topo.names["server"]),
+            ..drop("office", "no-mapping: NAT office: no mapping")
+        };
+        assert_eq!(evidence(&from_bob, &spec_bob, &sent("bob")), [0]);
+        assert_eq!(evidence(&from_bob, &spec_bob, &sent("office")), [0]);
+        assert!(evidence(&from_bob, &spec_bob, &sent("home")).is_empty());
+        assert!(evidence(&from_bob, &spec_bob, &sent("alice")).is_empty());
         let note = |node: &str, name: &str| Draft {
             time_us: 0,
             seq: (1, 0),
