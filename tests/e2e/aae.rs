@@ -4,7 +4,7 @@
 
 #![allow(clippy::expect_used)]
 
-use crate::serve::{Server, free_port};
+use crate::serve::{Server, free_port, spawn_kamailio};
 use crate::support::root;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -30,23 +30,7 @@ fn kamailio(accounts: &[(&str, &str)]) -> Server {
         .expect("kamailio.cfg")
         .replace("KAMAILIO_PORT", &port.to_string())
         .replace("DEVICE_ACCOUNTS\n", &table);
-    std::fs::write(dir.join("kamailio.cfg"), cfg).expect("write cfg");
-    let child = Command::new("kamailio")
-        .arg("-f")
-        .arg(dir.join("kamailio.cfg"))
-        .arg("-P")
-        .arg(dir.join("kamailio.pid"))
-        .arg("-w")
-        .arg(&dir)
-        .args(["-DD", "-E"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("kamailio is installed (scripts/install-deps installs it)");
-    Server {
-        child,
-        udp: SocketAddr::from(([127, 0, 0, 1], port)),
-    }
+    spawn_kamailio(&dir, &cfg, port)
 }
 
 /// coturn on a free loopback port: STUN and TURN (UDP) with one static long-term user; loopback

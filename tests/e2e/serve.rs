@@ -298,6 +298,28 @@ fn softphone_live_registers_and_calls_through_natlab_to_a_sipp_uas() {
     assert!(String::from_utf8_lossy(&wrong.stdout).contains("onRegisterFailure 401"));
 }
 
+/// kamailio in the foreground with configuration `cfg`, listening on loopback `port`; its files
+/// go in `dir`.
+pub(crate) fn spawn_kamailio(dir: &std::path::Path, cfg: &str, port: u16) -> Server {
+    std::fs::write(dir.join("kamailio.cfg"), cfg).expect("write cfg");
+    let child = Command::new("kamailio")
+        .arg("-f")
+        .arg(dir.join("kamailio.cfg"))
+        .arg("-P")
+        .arg(dir.join("kamailio.pid"))
+        .arg("-w")
+        .arg(dir)
+        .args(["-DD", "-E"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kamailio is installed (scripts/install-deps installs it)");
+    Server {
+        child,
+        udp: SocketAddr::from(([127, 0, 0, 1], port)),
+    }
+}
+
 #[test]
 fn softphone_live_registers_and_calls_through_kamailio_to_a_sipp_uas() {
     let port = free_port();
@@ -307,23 +329,7 @@ fn softphone_live_registers_and_calls_through_kamailio_to_a_sipp_uas() {
     let cfg = std::fs::read_to_string(root().join("scripts/bench-sip/kamailio.cfg"))
         .expect("kamailio.cfg")
         .replace("KAMAILIO_PORT", &port.to_string());
-    std::fs::write(dir.join("kamailio.cfg"), cfg).expect("write cfg");
-    let child = Command::new("kamailio")
-        .arg("-f")
-        .arg(dir.join("kamailio.cfg"))
-        .arg("-P")
-        .arg(dir.join("kamailio.pid"))
-        .arg("-w")
-        .arg(&dir)
-        .args(["-DD", "-E"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("kamailio is installed (scripts/install-deps installs it)");
-    let kamailio = Server {
-        child,
-        udp: SocketAddr::from(([127, 0, 0, 1], port)),
-    };
+    let kamailio = spawn_kamailio(&dir, &cfg, port);
     // REGISTER is retransmitted (Timer E) until kamailio listens.
     let uas = sipp_uas(kamailio.udp, "1002", None);
     let out = softphone(kamailio.udp, "1001", "any", Some("1002"));

@@ -4,13 +4,13 @@
 //! arrived (bytes and SHA-256); every SDK event is printed as it happens. Live mode keeps the
 //! OS's entropy.
 
-use super::serve::{drive_error, entropy_seed};
+use super::serve::{LiveRun, drive_live, entropy_seed};
 use crate::args::{AaeArgs, IcePolicyArg};
 use crate::exit::{Exit, ExpectedError};
 use sim_aae::{AaeConfig, AaeEndpoint, AaeEvent, EventCode};
 use sim_core::{LogEvent, SimInstant};
-use sim_driver::live::{LiveClock, LiveTransport};
-use sim_driver::{Control, drive};
+use sim_driver::Control;
+use sim_driver::live::LiveTransport;
 use sim_ice::{IcePolicy, TurnServer, TurnTransport};
 use std::cell::RefCell;
 use std::io::Write;
@@ -72,47 +72,27 @@ fn config(args: &AaeArgs) -> AaeConfig {
 async fn endpoint(args: &AaeArgs, out: &mut dyn Write) -> Result<Exit, ExpectedError> {
     let mut node = AaeEndpoint::new(config(args), entropy_seed());
     let mut transport = LiveTransport::new(args.bind);
-    let clock = LiveClock::start();
     let (control, mut controls) = unbounded_channel::<Control<AaeEndpoint>>();
     let _ = control.send(Box::new(|e: &mut AaeEndpoint, now| e.init(now)));
     let progress = Rc::new(RefCell::new(Progress::default()));
-    let mut broken = None;
-    {
-        let commands = control.clone();
-        let mut sink = |now: SimInstant, event: AaeEvent| {
-            let line = LogEvent::from(&event);
-            if broken.is_none()
-                && let Err(e) = writeln!(out, "{}", render(now, &line)).and_then(|()| out.flush())
-            {
-                broken = Some(e);
-            }
-            react(&progress, &event, args, &commands);
-        };
-        let run = drive(&mut node, &mut transport, &clock, &mut controls, &mut sink);
-        tokio::pin!(run);
-        let deadline = tokio::time::sleep(args.timeout.get());
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                biased;
-                result = &mut run => {
-                    return Err(drive_error(result.err(), "endpoint"));
-                }
-                () = &mut deadline => break,
-                () = tokio::time::sleep(std::time::Duration::from_millis(20)) => {}
-            }
-            if progress.borrow().done {
-                break;
-            }
-        }
-    }
+    let commands = control.clone();
+    let run = LiveRun {
+        who: "endpoint",
+        timeout: args.timeout.get(),
+        out: &mut *out,
+        render,
+    };
+    let outcome = drive_live(
+        run,
+        &mut node,
+        &mut transport,
+        &mut controls,
+        |event| react(&progress, event, args, &commands),
+        || progress.borrow().done,
+    )
+    .await;
     drop(control);
-    if let Some(source) = broken {
-        return Err(ExpectedError::Write {
-            path: "<stdout>".into(),
-            source,
-        });
-    }
+    outcome?;
     let p = std::mem::take(&mut *progress.borrow_mut());
     let call_ok = args.call.is_none() || (p.tunnel_up && p.sent == args.send);
     let expect_ok = args

@@ -279,6 +279,75 @@ async fn serve_core<N: sim_core::Node>(
 
 /// The error for a drive loop that ended by itself (it only ends early on an error); `who`
 /// names the core (`server`, `softphone`).
+/// How a live endpoint command (`natlab softphone`, `natlab aae`) prints and bounds its run.
+pub(crate) struct LiveRun<'a> {
+    /// The endpoint, as drive errors name it (`softphone`).
+    pub(crate) who: &'static str,
+    /// Wall-clock limit of the run.
+    pub(crate) timeout: Duration,
+    /// Where every event goes, one line each, flushed.
+    pub(crate) out: &'a mut dyn Write,
+    /// The line of one event.
+    pub(crate) render: fn(SimInstant, &sim_core::LogEvent) -> String,
+}
+
+/// Drives `node` on real sockets: prints each event, hands it to `react`, and stops when
+/// `done` holds (checked every 20 ms), the timeout passes or the driver fails.
+pub(crate) async fn drive_live<N>(
+    run: LiveRun<'_>,
+    node: &mut N,
+    transport: &mut LiveTransport,
+    controls: &mut tokio::sync::mpsc::UnboundedReceiver<Control<N>>,
+    mut react: impl FnMut(&N::Event),
+    done: impl Fn() -> bool,
+) -> Result<(), ExpectedError>
+where
+    N: sim_core::Node,
+    for<'e> sim_core::LogEvent: From<&'e N::Event>,
+{
+    let LiveRun {
+        who,
+        timeout,
+        out,
+        render,
+    } = run;
+    let clock = LiveClock::start();
+    let mut broken = None;
+    {
+        let mut sink = |now: SimInstant, event: N::Event| {
+            let line = sim_core::LogEvent::from(&event);
+            if broken.is_none()
+                && let Err(e) = writeln!(out, "{}", render(now, &line)).and_then(|()| out.flush())
+            {
+                broken = Some(e);
+            }
+            react(&event);
+        };
+        let drive = drive(node, transport, &clock, controls, &mut sink);
+        tokio::pin!(drive);
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                biased;
+                result = &mut drive => return Err(drive_error(result.err(), who)),
+                () = &mut deadline => break,
+                () = tokio::time::sleep(Duration::from_millis(20)) => {}
+            }
+            if done() {
+                break;
+            }
+        }
+    }
+    match broken {
+        Some(source) => Err(ExpectedError::Write {
+            path: "<stdout>".into(),
+            source,
+        }),
+        None => Ok(()),
+    }
+}
+
 pub(crate) fn drive_error(e: Option<DriveError>, who: &str) -> ExpectedError {
     match e {
         Some(DriveError::Bind { binding, source }) => {

@@ -2,12 +2,12 @@
 //! (natlab's own, kamailio, an operator's trunk): it registers, optionally places one call and
 //! hangs it up, and prints every SDK callback. Live mode keeps the OS's entropy.
 
-use super::serve::{drive_error, entropy_seed};
+use super::serve::{LiveRun, drive_live, entropy_seed};
 use crate::args::{SipTransportArg, SoftphoneArgs};
 use crate::exit::{Exit, ExpectedError};
 use sim_core::{LogEvent, SimInstant};
-use sim_driver::live::{LiveClock, LiveTransport};
-use sim_driver::{Control, drive};
+use sim_driver::Control;
+use sim_driver::live::LiveTransport;
 use sim_sip::ua::SipTransport;
 use sim_sip::{Softphone, SoftphoneConfig, SoftphoneEvent};
 use std::io::Write;
@@ -51,51 +51,31 @@ async fn phone(args: &SoftphoneArgs, out: &mut dyn Write) -> Result<Exit, Expect
     };
     let mut node = Softphone::new(config, entropy_seed().rng());
     let mut transport = LiveTransport::new(args.bind);
-    let clock = LiveClock::start();
     let (control, mut controls) = unbounded_channel::<Control<Softphone>>();
     let _ = control.send(Box::new(|p: &mut Softphone, now| {
         let _ = p.register(now);
     }));
     let progress = std::rc::Rc::new(std::cell::RefCell::new(Progress::default()));
-    let mut broken = None;
-    {
-        let call = args.call.clone();
-        let hangup_after = args.hangup_after.get();
-        let commands = control.clone();
-        let mut sink = |now: SimInstant, event: SoftphoneEvent| {
-            let line = LogEvent::from(&event);
-            if broken.is_none()
-                && let Err(e) = writeln!(out, "{}", render(now, &line)).and_then(|()| out.flush())
-            {
-                broken = Some(e);
-            }
-            react(&progress, &event, call.as_deref(), hangup_after, &commands);
-        };
-        let run = drive(&mut node, &mut transport, &clock, &mut controls, &mut sink);
-        tokio::pin!(run);
-        let deadline = tokio::time::sleep(args.timeout.get());
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                biased;
-                result = &mut run => {
-                    return Err(drive_error(result.err(), "softphone"));
-                }
-                () = &mut deadline => break,
-                () = tokio::time::sleep(std::time::Duration::from_millis(20)) => {}
-            }
-            if progress.borrow().done {
-                break;
-            }
-        }
-    }
+    let call = args.call.clone();
+    let hangup_after = args.hangup_after.get();
+    let commands = control.clone();
+    let run = LiveRun {
+        who: "softphone",
+        timeout: args.timeout.get(),
+        out: &mut *out,
+        render,
+    };
+    let outcome = drive_live(
+        run,
+        &mut node,
+        &mut transport,
+        &mut controls,
+        |event| react(&progress, event, call.as_deref(), hangup_after, &commands),
+        || progress.borrow().done,
+    )
+    .await;
     drop(control);
-    if let Some(source) = broken {
-        return Err(ExpectedError::Write {
-            path: "<stdout>".into(),
-            source,
-        });
-    }
+    outcome?;
     let progress = std::mem::take(&mut *progress.borrow_mut());
     let ok = progress.registered && (args.call.is_none() || progress.answered);
     let _ = writeln!(
